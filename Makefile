@@ -1,0 +1,37 @@
+# The README's two commands. Both create .venv and install what they need on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	touch $(STAMP)
+
+## make demo: a labelled cohort → replay → evaluate → sweep (the live system arrives with later issues)
+demo: $(STAMP)
+	$(BIN)/kraamwacht simulate-cohort demo-out --subjects 40 --days 8 --seed 1
+	$(BIN)/kraamwacht replay demo-out/streams.csv --subjects demo-out/subjects.csv --out demo-out/alerts.jsonl
+	$(BIN)/kraamwacht evaluate demo-out/alerts.jsonl --labels demo-out/labels.csv
+	$(BIN)/kraamwacht sweep demo-out/streams.csv --labels demo-out/labels.csv \
+		--grid rise.k_c=0.3,0.4,0.5 --grid rise.h_c_epochs=5,10,20 --out-dir demo-out/sweep
+
+## make test: the full test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check kraamwacht tests benchmarks
+	$(BIN)/ruff format --check kraamwacht tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_signal.py
+
+clean:
+	rm -rf $(VENV) demo-out

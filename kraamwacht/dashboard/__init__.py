@@ -1,0 +1,1 @@
+"""Streamlit board for the tablet of the kraamverzorgende, in Dutch (not built yet)."""

@@ -1,0 +1,1 @@
+"""Emulated wearables and the physiology scenarios that drive them."""

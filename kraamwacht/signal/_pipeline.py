@@ -1,0 +1,501 @@
+"""The mother's early-warning pipeline: epochs → cleaning → baseline → detectors → alert transitions.
+
+One function, :func:`process_epochs`, does all the work on a run of epochs with explicit carried
+state. :func:`detect` calls it once over a whole recording (batch replay); :class:`SubjectMonitor`
+calls it whenever the live stream has closed some epochs. Because every stage is chunk-invariant
+(see ``_filters``), both give identical alerts: what researchers replay is what runs live.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kraamwacht.alerts import RULES, Level, TrackerState, track
+from kraamwacht.alerts import render as render_message
+from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel
+from kraamwacht.signal._circadian import circadian_offset_c
+from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means
+from kraamwacht.signal._filters import (
+    BlockMedianState,
+    WarmupMeanState,
+    block_medians,
+    hysteresis,
+    rapid_rise,
+    run_length,
+    trailing_nanmedian,
+    warmup_then_ewma,
+    window_cusum,
+)
+from kraamwacht.signal.config import DetectorConfig
+
+__all__ = ["Detection", "EpochFrame", "MonitorState", "SubjectMonitor", "detect", "process_epochs"]
+
+TEMPERATURE = "temperature_c"
+HEART_RATE = "heart_rate_bpm"
+SIGNALS = (TEMPERATURE, HEART_RATE)
+GROUPS = ("temperature", "heart_rate", "sensor")
+
+FloatArray = NDArray[np.float64]
+
+
+def _alpha(tau: float) -> float:
+    """EWMA weight for a time constant ``tau`` in steps."""
+    return 1.0 - math.exp(-1.0 / tau)
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineState:
+    """Hourly personal baseline: the open hour, the level filter, and recent hourly levels."""
+
+    hours: BlockMedianState = field(default_factory=BlockMedianState)
+    level: WarmupMeanState = field(default_factory=WarmupMeanState)
+    recent_first_hour: int | None = None
+    recent: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+
+def hourly_baseline(
+    x: FloatArray,
+    *,
+    first_epoch: int,
+    epochs_per_hour: int,
+    warmup_h: int,
+    tau_h: float,
+    lag_h: int,
+    state: BaselineState,
+) -> tuple[FloatArray, BaselineState]:
+    """Personal baseline per epoch: the level of the hour ``lag_h + 1`` hours before it.
+
+    Hourly medians feed a warm-up mean followed by an EWMA (:func:`warmup_then_ewma`); NaN until
+    the warm-up is complete.
+    """
+    ids, medians, hours = block_medians(x, first_epoch=first_epoch, block=epochs_per_hour, state=state.hours)
+    level, ready, level_state = warmup_then_ewma(medians, warmup=warmup_h, alpha=_alpha(tau_h), state=state.level)
+    level = np.where(ready, level, np.nan)
+    first_hour = state.recent_first_hour if state.recent_first_hour is not None else (int(ids[0]) if ids.size else None)
+    recent = np.concatenate((state.recent, level))
+    out = np.full(x.size, np.nan)
+    if first_hour is not None:
+        wanted = (first_epoch + np.arange(x.size)) // epochs_per_hour - 1 - lag_h
+        index = wanted - first_hour
+        ok = (index >= 0) & (index < recent.size)
+        out[ok] = recent[index[ok]]
+        keep = lag_h + 2
+        if recent.size > keep:
+            first_hour += recent.size - keep
+            recent = recent[-keep:]
+    return out, BaselineState(hours, level_state, first_hour, recent.copy())
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorState:
+    """Everything a subject's pipeline carries from one run of epochs to the next (bounded)."""
+
+    temp_median: FloatArray
+    hr_median: FloatArray
+    temp_base: BaselineState
+    hr_base: BaselineState
+    cusum: FloatArray
+    rapid_history: FloatArray
+    rapid_since: int = 1 << 30
+    rise_on: bool = False
+    rise_run: int = 0
+    fever_on: bool = False
+    fever_run: int = 0
+    loose_run: int = 0
+    tachy_on: bool = False
+    tachy_run: int = 0
+    severe_on: bool = False
+    severe_run: int = 0
+    hr_rise_on: bool = False
+    trackers: Mapping[str, TrackerState] = field(default_factory=lambda: {g: TrackerState() for g in GROUPS})
+    rules: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def initial(cls, cfg: DetectorConfig) -> MonitorState:
+        t, h = cfg.temperature, cfg.heart_rate
+        return cls(
+            temp_median=np.full(t.median_epochs - 1, np.nan),
+            hr_median=np.full(h.median_epochs - 1, np.nan),
+            temp_base=BaselineState(),
+            hr_base=BaselineState(),
+            cusum=np.zeros(1),
+            rapid_history=np.full(cfg.artefact.rapid_rise_epochs, np.nan),
+        )
+
+    def nbytes(self) -> int:
+        """Approximate memory held by the arrays of this state (constant in time)."""
+        arrays = (self.temp_median, self.hr_median, self.cusum)
+        baselines = (self.temp_base, self.hr_base)
+        return sum(a.nbytes for a in arrays) + sum(b.recent.nbytes + b.hours.values.nbytes for b in baselines)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochFrame:
+    """Per-epoch intermediate series, for plots, the dashboard and tests. Times are epoch starts."""
+
+    epoch: NDArray[np.int64]
+    time_s: FloatArray
+    temp_c: FloatArray  # epoch mean as measured (axillary)
+    temp_smooth_c: FloatArray  # after artefact suppression
+    core_c: FloatArray  # estimated core; NaN where unusable
+    baseline_c: FloatArray  # personal baseline in measured units, circadian term included
+    residual_c: FloatArray
+    rise_stat: FloatArray
+    hr_bpm: FloatArray
+    hr_smooth_bpm: FloatArray
+    hr_baseline_bpm: FloatArray
+    sensor_loose: NDArray[np.bool_]
+    levels: Mapping[str, NDArray[np.int8]]
+
+    @staticmethod
+    def concat(frames: list[EpochFrame]) -> EpochFrame:
+        names = [f for f in EpochFrame.__dataclass_fields__ if f != "levels"]
+        data = {n: np.concatenate([getattr(fr, n) for fr in frames]) for n in names}
+        levels = {g: np.concatenate([fr.levels[g] for fr in frames]) for g in GROUPS}
+        return EpochFrame(**data, levels=levels)
+
+
+def process_epochs(
+    bins: EpochBins, state: MonitorState, cfg: DetectorConfig, *, subject: str
+) -> tuple[EpochFrame, list[AlertEvent], MonitorState]:
+    """Run the whole pipeline over consecutive epochs ``bins.start ..`` with carried ``state``."""
+    tc, rc, fc, sc, hc = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate
+    n = bins.n
+    epochs = bins.start + np.arange(n, dtype=np.int64)
+    epoch_s = cfg.epoch.epoch_s
+    time_s = (epochs * epoch_s).astype(np.float64)
+
+    # --- temperature: clean, de-circadianise, personal baseline ------------------------------
+    temp = epoch_means(bins.sums[TEMPERATURE], bins.counts[TEMPERATURE])
+    temp_s, temp_median = trailing_nanmedian(temp, window=tc.median_epochs, history=state.temp_median)
+    ac = cfg.artefact
+    artefact, rapid_history, rapid_since = rapid_rise(
+        temp_s,
+        lag=ac.rapid_rise_epochs,
+        threshold=ac.rapid_rise_c,
+        hold=ac.hold_epochs,
+        history=state.rapid_history,
+        since=state.rapid_since,
+    )
+    with np.errstate(invalid="ignore"):
+        in_range = (temp_s >= tc.plausible_min_c) & (temp_s <= tc.plausible_max_c)
+    usable = in_range & ~artefact
+    circ = circadian_offset_c(
+        time_s + epoch_s / 2,
+        amplitude_c=tc.circadian_amplitude_c,
+        peak_hour=tc.circadian_peak_hour,
+        timezone=tc.timezone,
+    )
+    decirc = np.where(usable, temp_s - circ, np.nan)
+    per_hour = 3600 // epoch_s
+    base, temp_base = hourly_baseline(
+        decirc,
+        first_epoch=bins.start,
+        epochs_per_hour=per_hour,
+        warmup_h=tc.warmup_h,
+        tau_h=tc.baseline_tau_h,
+        lag_h=tc.baseline_lag_h,
+        state=state.temp_base,
+    )
+
+    present = ~np.isnan(temp_s)
+    with np.errstate(invalid="ignore"):
+        dropped = (temp_s - circ) < (base - sc.loose_drop_c)
+    loose_cond = present & (~in_range | dropped)
+    loose_runs, loose_run = run_length(loose_cond, state=state.loose_run, known=present)
+
+    residual = np.where(loose_cond, np.nan, decirc - base)
+    increments = np.where(np.isnan(residual), 0.0, residual - rc.k_c)
+    cusum_history = state.cusum
+    stat, cumulative, cusum = window_cusum(increments, window=rc.window_epochs, history=cusum_history)
+    rise_sw, rise_on = hysteresis(stat, on=rc.h_c_epochs, off=rc.h_c_epochs * rc.clear_fraction, state=state.rise_on)
+    rise_runs, rise_run = run_length(rise_sw, state=state.rise_run, known=~np.isnan(residual))
+    rise_active = rise_runs >= rc.persist_epochs
+
+    core = np.where(usable & ~loose_cond, temp_s + tc.axillary_to_core_offset_c, np.nan)
+    fever_sw, fever_on = hysteresis(core, on=fc.core_c, off=fc.clear_core_c, state=state.fever_on)
+    fever_runs, fever_run = run_length(fever_sw, state=state.fever_run, known=~np.isnan(core))
+    fever_active = fever_runs >= fc.persist_epochs
+
+    # --- heart rate ---------------------------------------------------------------------------
+    hr = epoch_means(bins.sums[HEART_RATE], bins.counts[HEART_RATE])
+    hr_s, hr_median = trailing_nanmedian(hr, window=hc.median_epochs, history=state.hr_median)
+    with np.errstate(invalid="ignore"):
+        hr_ok = np.where((hr_s >= hc.plausible_min_bpm) & (hr_s <= hc.plausible_max_bpm), hr_s, np.nan)
+    hr_known = ~np.isnan(hr_ok)
+    hr_base, hr_base_state = hourly_baseline(
+        hr_ok,
+        first_epoch=bins.start,
+        epochs_per_hour=per_hour,
+        warmup_h=hc.warmup_h,
+        tau_h=hc.baseline_tau_h,
+        lag_h=hc.baseline_lag_h,
+        state=state.hr_base,
+    )
+    tachy_sw, tachy_on = hysteresis(
+        hr_ok, on=hc.tachycardia_bpm, off=hc.tachycardia_bpm - hc.clear_margin_bpm, state=state.tachy_on
+    )
+    tachy_runs, tachy_run = run_length(tachy_sw, state=state.tachy_run, known=hr_known)
+    tachy_active = tachy_runs >= hc.tachycardia_persist_epochs
+    severe_sw, severe_on = hysteresis(
+        hr_ok, on=hc.severe_bpm, off=hc.severe_bpm - hc.clear_margin_bpm, strict=True, state=state.severe_on
+    )
+    severe_runs, severe_run = run_length(severe_sw, state=state.severe_run, known=hr_known)
+    severe_active = severe_runs >= hc.severe_persist_epochs
+    hr_rise = hr_ok - hr_base
+    hr_rise_sw, hr_rise_on = hysteresis(hr_rise, on=hc.rise_bpm, off=hc.rise_bpm / 2, state=state.hr_rise_on)
+
+    # --- desired alert level per group ---------------------------------------------------------
+    combined = rise_active & (hr_rise_sw | tachy_active)
+    levels = {
+        "temperature": np.where(fever_active | combined, 2, np.where(rise_active, 1, 0)).astype(np.int8),
+        "heart_rate": np.where(severe_active, 2, np.where(tachy_active, 1, 0)).astype(np.int8),
+        "sensor": (loose_runs >= sc.persist_epochs).astype(np.int8),
+    }
+
+    def rule_at(group: str, i: int) -> str:
+        if group == "temperature":
+            return "fever" if fever_active[i] else ("temp_rise_hr" if combined[i] else "temp_rise")
+        if group == "heart_rate":
+            return "tachycardia_severe" if severe_active[i] else "tachycardia"
+        return "sensor_loose"
+
+    def values_at(group: str, rule: str, i: int) -> dict[str, float | int | str | None]:
+        epoch_min = epoch_s / 60.0
+        values: dict[str, float | int | str | None] = {
+            "temp_c": _num(temp_s[i]),
+            "core_c": _num(temp_s[i] + tc.axillary_to_core_offset_c) if present[i] else None,
+            "baseline_core_c": _num(base[i] + circ[i] + tc.axillary_to_core_offset_c),
+            "hr_bpm": _num(hr_s[i]),
+        }
+        if group == "temperature":
+            since, rise_c = _change_point(cusum_history, cumulative, stat, i, rc.window_epochs, rc.k_c)
+            values |= {
+                "rise_c": _num(rise_c),
+                "since_min": since * epoch_min,
+                "cusum_c_min": _num(stat[i] * epoch_min),
+                "hr_rise_bpm": _num(hr_rise[i]),
+                "threshold_c": fc.core_c,
+                "duration_min": int(fever_runs[i]) * epoch_min,
+            }
+        elif group == "heart_rate":
+            severe = rule == "tachycardia_severe"
+            values |= {
+                "threshold_bpm": hc.severe_bpm if severe else hc.tachycardia_bpm,
+                "duration_min": int(severe_runs[i] if severe else tachy_runs[i]) * epoch_min,
+            }
+        else:
+            values |= {"duration_min": int(loose_runs[i]) * epoch_min}
+        return values
+
+    events: list[AlertEvent] = []
+    trackers = dict(state.trackers)
+    rules = dict(state.rules)
+    for group in GROUPS:
+        transitions, trackers[group] = track(
+            levels[group],
+            start_epoch=bins.start,
+            state=trackers[group],
+            resolve_after=cfg.alerts.resolve_after_epochs,
+            min_reraise=cfg.alerts.min_reraise_epochs,
+        )
+        for tr in transitions:
+            i = tr.epoch - bins.start
+            if tr.kind != "resolved":
+                rules[group] = rule_at(group, i)
+            rule = rules[group]
+            values = values_at(group, rule, i)
+            values["alert_duration_min"] = (tr.epoch - tr.raised_at) * epoch_s / 60.0
+            text_nl, text_en = render_message(rule, tr.kind, values)
+            events.append(
+                AlertEvent(
+                    time=datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC),
+                    subject=subject,
+                    alert_id=f"{subject}:{group}:{tr.number}",
+                    event=AlertEventKind(tr.kind),
+                    level=AlertLevel.URGENT if tr.level is Level.URGENT else AlertLevel.WARNING,
+                    category=RULES[rule].category,  # type: ignore[arg-type]
+                    rule=rule,
+                    message=text_nl,
+                    message_en=text_en,
+                    values=values,
+                    source=RULES[rule].source,
+                )
+            )
+    events.sort(key=lambda e: (e.time, GROUPS.index(RULES[e.rule].group)))
+
+    frame = EpochFrame(
+        epoch=epochs,
+        time_s=time_s,
+        temp_c=temp,
+        temp_smooth_c=temp_s,
+        core_c=core,
+        baseline_c=base + circ,
+        residual_c=residual,
+        rise_stat=stat,
+        hr_bpm=hr,
+        hr_smooth_bpm=hr_s,
+        hr_baseline_bpm=hr_base,
+        sensor_loose=loose_cond,
+        levels=levels,
+    )
+    new_state = replace(
+        state,
+        temp_median=temp_median,
+        hr_median=hr_median,
+        temp_base=temp_base,
+        hr_base=hr_base_state,
+        cusum=cusum,
+        rapid_history=rapid_history,
+        rapid_since=rapid_since,
+        rise_on=rise_on,
+        rise_run=rise_run,
+        fever_on=fever_on,
+        fever_run=fever_run,
+        loose_run=loose_run,
+        tachy_on=tachy_on,
+        tachy_run=tachy_run,
+        severe_on=severe_on,
+        severe_run=severe_run,
+        hr_rise_on=hr_rise_on,
+        trackers=trackers,
+        rules=rules,
+    )
+    return frame, events, new_state
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 2)
+
+
+def _change_point(
+    history: FloatArray, cumulative: FloatArray, stat: FloatArray, i: int, window: int, k_c: float
+) -> tuple[int, float]:
+    """Epochs since the CUSUM's estimated change point, and the mean residual since then."""
+    full_pos = history.size + i
+    full = np.concatenate((history, cumulative[: i + 1]))
+    lo = max(0, full_pos - window)
+    segment = full[lo : full_pos + 1]
+    j = lo + segment.size - 1 - int(np.argmin(segment[::-1]))  # the latest minimum
+    since = full_pos - j
+    rise = stat[i] / since + k_c if since > 0 else float("nan")
+    return since, rise
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """Result of a batch run over one subject's recording."""
+
+    subject: str
+    frame: EpochFrame
+    events: list[AlertEvent]
+    n_samples: int
+    n_ignored: int
+
+
+def detect(
+    samples: Mapping[str, tuple[FloatArray, FloatArray]], cfg: DetectorConfig | None = None, *, subject: str
+) -> Detection:
+    """Batch detection over a whole recording of one subject.
+
+    Parameters
+    ----------
+    samples : mapping of signal name to ``(t_s, value)``
+        UTC seconds (any order, irregular sampling and gaps allowed) and values for
+        ``temperature_c`` and ``heart_rate_bpm``; other signals are ignored.
+    cfg : DetectorConfig, optional
+        Defaults to the documented defaults.
+
+    Returns
+    -------
+    Detection
+        The alert transitions and the per-epoch series behind them.
+    """
+    cfg = cfg or DetectorConfig()
+    epoch_s = cfg.epoch.epoch_s
+    arrays: dict[str, tuple[FloatArray, FloatArray]] = {}
+    first: int | None = None
+    last: int | None = None
+    n_samples = n_ignored = 0
+    for signal in SIGNALS:
+        t_s, value = samples.get(signal, (np.zeros(0), np.zeros(0)))
+        t_s = np.asarray(t_s, dtype=np.float64)
+        value = np.asarray(value, dtype=np.float64)
+        arrays[signal] = (t_s, value)
+        finite = np.isfinite(t_s) & np.isfinite(value)
+        if not finite.all():
+            t_s = t_s[finite]
+        n_samples += t_s.size
+        n_ignored += finite.size - t_s.size
+        if t_s.size:
+            lo, hi = epoch_index(np.array([t_s.min(), t_s.max()]), epoch_s).tolist()
+            first = lo if first is None else min(first, lo)
+            last = hi if last is None else max(last, hi)
+    state = MonitorState.initial(cfg)
+    if first is None or last is None:
+        empty = EpochBins(first or 0, {s: np.zeros(0) for s in SIGNALS}, {s: np.zeros(0, np.int64) for s in SIGNALS})
+        frame, events, _ = process_epochs(empty, state, cfg, subject=subject)
+        return Detection(subject, frame, events, n_samples, n_ignored)
+    n = last - first + 1
+    sums, counts = {}, {}
+    for signal, (t_s, value) in arrays.items():
+        sums[signal], counts[signal] = bin_samples(t_s, value, start=first, n=n, epoch_s=epoch_s)
+    frame, events, _ = process_epochs(EpochBins(first, sums, counts), state, cfg, subject=subject)
+    return Detection(subject, frame, events, n_samples, n_ignored)
+
+
+class SubjectMonitor:
+    """Streaming detection for one subject: feed samples as they arrive, get alert transitions.
+
+    Memory is constant in time: a few ring buffers (see :meth:`MonitorState.nbytes`) and the
+    samples of the epochs still open within the reorder grace period.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = SubjectMonitor(subject="m1")
+    >>> t = 1_700_000_000 + np.arange(0, 3600, 1.0)
+    >>> m.update({"temperature_c": (t, np.full(t.size, 36.2))})
+    []
+    >>> m.epochs_closed
+    57
+    """
+
+    def __init__(self, cfg: DetectorConfig | None = None, *, subject: str) -> None:
+        self.cfg = cfg or DetectorConfig()
+        self.subject = subject
+        self.state = MonitorState.initial(self.cfg)
+        self._accumulator = EpochAccumulator(SIGNALS, self.cfg.epoch.epoch_s, self.cfg.epoch.reorder_grace_s)
+        self.epochs_closed = 0
+        self.last_frame: EpochFrame | None = None
+
+    @property
+    def late_samples(self) -> int:
+        """Samples that arrived after their epoch was closed (not used for detection)."""
+        return self._accumulator.late
+
+    def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[AlertEvent]:
+        """Add samples ``{signal: (t_s, value)}`` that arrived together; returns the alert
+        transitions this made final. Signals other than temperature and heart rate are ignored."""
+        for signal, (t_s, value) in samples.items():
+            if signal in SIGNALS:
+                self._accumulator.add(signal, t_s, value)
+        return self._run(self._accumulator.close_ready())
+
+    def flush(self) -> list[AlertEvent]:
+        """Close all open epochs (end of a recording)."""
+        return self._run(self._accumulator.flush())
+
+    def _run(self, bins: EpochBins | None) -> list[AlertEvent]:
+        if bins is None or bins.n == 0:
+            return []
+        frame, events, self.state = process_epochs(bins, self.state, self.cfg, subject=self.subject)
+        self.epochs_closed += bins.n
+        self.last_frame = frame
+        return events

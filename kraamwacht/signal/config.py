@@ -1,0 +1,206 @@
+"""Detector parameters as frozen dataclasses; defaults and their reasons are in ``defaults.toml``.
+
+The dataclass defaults below mirror ``defaults.toml`` (a test keeps them equal), so that the pure
+core can be used without reading any file, and the shell (:mod:`kraamwacht.settings`) can
+overlay a user's TOML on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "AlertConfig",
+    "ArtefactConfig",
+    "DetectorConfig",
+    "EpochConfig",
+    "FeverConfig",
+    "HeartRateConfig",
+    "RiseConfig",
+    "SensorConfig",
+    "TemperatureConfig",
+]
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class EpochConfig:
+    epoch_s: int = 60
+    reorder_grace_s: int = 120
+
+    def __post_init__(self) -> None:
+        _positive("epoch.epoch_s", self.epoch_s)
+        if 3600 % self.epoch_s:
+            raise ValueError(f"epoch.epoch_s must divide an hour (3600 s), got {self.epoch_s!r}")
+        if self.reorder_grace_s < 0:
+            raise ValueError(f"epoch.reorder_grace_s must be >= 0, got {self.reorder_grace_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureConfig:
+    plausible_min_c: float = 30.0
+    plausible_max_c: float = 43.0
+    median_epochs: int = 9
+    axillary_to_core_offset_c: float = 0.65
+    circadian_amplitude_c: float = 0.25
+    circadian_peak_hour: float = 19.0
+    timezone: str = "Europe/Amsterdam"
+    warmup_h: int = 6
+    baseline_tau_h: float = 48.0
+    baseline_lag_h: int = 4
+
+    def __post_init__(self) -> None:
+        if self.plausible_min_c >= self.plausible_max_c:
+            raise ValueError("temperature.plausible_min_c must be below plausible_max_c")
+        for name in ("median_epochs", "warmup_h", "baseline_tau_h"):
+            _positive(f"temperature.{name}", getattr(self, name))
+        if self.baseline_lag_h < 0:
+            raise ValueError("temperature.baseline_lag_h must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ArtefactConfig:
+    rapid_rise_c: float = 0.4
+    rapid_rise_epochs: int = 5
+    hold_epochs: int = 45
+
+    def __post_init__(self) -> None:
+        _positive("artefact.rapid_rise_c", self.rapid_rise_c)
+        _positive("artefact.rapid_rise_epochs", self.rapid_rise_epochs)
+        if self.hold_epochs < 0:
+            raise ValueError("artefact.hold_epochs must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class RiseConfig:
+    k_c: float = 0.4
+    h_c_epochs: float = 10.0
+    window_epochs: int = 480
+    persist_epochs: int = 10
+    clear_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        _positive("rise.h_c_epochs", self.h_c_epochs)
+        _positive("rise.window_epochs", self.window_epochs)
+        _positive("rise.persist_epochs", self.persist_epochs)
+        if not 0.0 < self.clear_fraction <= 1.0:
+            raise ValueError(f"rise.clear_fraction must be in (0, 1], got {self.clear_fraction!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class FeverConfig:
+    core_c: float = 38.0
+    clear_core_c: float = 37.8
+    persist_epochs: int = 30
+
+    def __post_init__(self) -> None:
+        if self.clear_core_c > self.core_c:
+            raise ValueError("fever.clear_core_c must not exceed fever.core_c")
+        _positive("fever.persist_epochs", self.persist_epochs)
+
+
+@dataclass(frozen=True, slots=True)
+class SensorConfig:
+    loose_drop_c: float = 2.0
+    persist_epochs: int = 10
+
+    def __post_init__(self) -> None:
+        _positive("sensor.loose_drop_c", self.loose_drop_c)
+        _positive("sensor.persist_epochs", self.persist_epochs)
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateConfig:
+    plausible_min_bpm: float = 30.0
+    plausible_max_bpm: float = 220.0
+    median_epochs: int = 15
+    tachycardia_bpm: float = 100.0
+    tachycardia_persist_epochs: int = 60
+    severe_bpm: float = 130.0
+    severe_persist_epochs: int = 15
+    clear_margin_bpm: float = 5.0
+    rise_bpm: float = 10.0
+    warmup_h: int = 6
+    baseline_tau_h: float = 48.0
+    baseline_lag_h: int = 4
+
+    def __post_init__(self) -> None:
+        if self.severe_bpm < self.tachycardia_bpm:
+            raise ValueError("heart_rate.severe_bpm must be >= heart_rate.tachycardia_bpm")
+        for name in (
+            "median_epochs",
+            "tachycardia_persist_epochs",
+            "severe_persist_epochs",
+            "warmup_h",
+            "baseline_tau_h",
+        ):
+            _positive(f"heart_rate.{name}", getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    resolve_after_epochs: int = 60
+    min_reraise_epochs: int = 360
+
+    def __post_init__(self) -> None:
+        _positive("alerts.resolve_after_epochs", self.resolve_after_epochs)
+        if self.min_reraise_epochs < 0:
+            raise ValueError("alerts.min_reraise_epochs must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """All detector parameters. Build from TOML-shaped mappings with :meth:`from_mapping`."""
+
+    epoch: EpochConfig = field(default_factory=EpochConfig)
+    temperature: TemperatureConfig = field(default_factory=TemperatureConfig)
+    artefact: ArtefactConfig = field(default_factory=ArtefactConfig)
+    rise: RiseConfig = field(default_factory=RiseConfig)
+    fever: FeverConfig = field(default_factory=FeverConfig)
+    sensor: SensorConfig = field(default_factory=SensorConfig)
+    heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, base: DetectorConfig | None = None) -> DetectorConfig:
+        """Overlay a nested mapping (parsed TOML) on ``base``; unknown sections or keys are errors."""
+        base = base or cls()
+        sections: dict[str, Any] = {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        for section, values in data.items():
+            if section not in known:
+                raise ValueError(f"unknown config section [{section}]; known: {sorted(known)}")
+            current = getattr(base, section)
+            if not isinstance(values, Mapping):
+                raise ValueError(f"config section [{section}] must be a table")
+            fields = {f.name: f for f in dataclasses.fields(current)}
+            for key, value in values.items():
+                if key not in fields:
+                    raise ValueError(f"unknown key {section}.{key}; known: {sorted(fields)}")
+                expected = type(getattr(current, key))
+                if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                if not isinstance(value, expected) or isinstance(value, bool):
+                    raise ValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
+            sections[section] = dataclasses.replace(current, **values)
+        return dataclasses.replace(base, **sections)
+
+    def with_overrides(self, overrides: Mapping[str, float]) -> DetectorConfig:
+        """Return a copy with dotted keys replaced, e.g. ``{"rise.k_c": 0.25}`` (used by sweeps)."""
+        nested: dict[str, dict[str, Any]] = {}
+        for dotted, value in overrides.items():
+            section, _, key = dotted.partition(".")
+            if not key:
+                raise ValueError(f"override {dotted!r} must be 'section.key'")
+            nested.setdefault(section, {})[key] = value
+        return DetectorConfig.from_mapping(nested, base=self)
+
+    def to_mapping(self) -> dict[str, dict[str, Any]]:
+        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in dataclasses.fields(self)}
