@@ -54,6 +54,8 @@ def track(
     min_reraise: int,
 ) -> tuple[list[Transition], TrackerState]:
     """Transitions for the epochs ``start_epoch .. start_epoch + len(levels) - 1``."""
+    if resolve_after < 1 or min_reraise < 0:
+        raise ValueError(f"resolve_after must be >= 1 and min_reraise >= 0, got {resolve_after=} {min_reraise=}")
     n = levels.size
     if n == 0:
         return [], state
@@ -77,7 +79,7 @@ def track(
                 out.append(Transition(at, "raised", level, count, at))
         elif desired is Level.NONE:
             clear_since = first if clear_since is None else clear_since
-            at = clear_since + resolve_after
+            at = clear_since + resolve_after - 1  # the epoch that completes resolve_after clear epochs
             if at <= last:
                 out.append(Transition(at, "resolved", level, count, raised_at if raised_at is not None else at))
                 level, last_resolved, clear_since = Level.NONE, at, None
