@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -38,7 +39,7 @@ def stream(samples: dict[str, tuple[np.ndarray, np.ndarray]], cuts: list[float],
     monitor = SubjectMonitor(cfg, subject="m")
     events, frames = [], []
     bounds = [-np.inf, *sorted(cuts), np.inf]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         chunk = {s: (t[(t >= lo) & (t < hi)], v[(t >= lo) & (t < hi)]) for s, (t, v) in samples.items()}
         events += monitor.update(chunk)
         if monitor.last_frame is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -94,7 +96,7 @@ def test_every_primitive_is_chunk_invariant(data: st.DataObject, x: np.ndarray) 
 
     def chunked(step):
         outs = []
-        for a, b in zip(split[:-1], split[1:], strict=True):
+        for a, b in itertools.pairwise(split):
             outs.append(step(x[a:b], a))
         return np.concatenate(outs) if outs else np.zeros(0)
 

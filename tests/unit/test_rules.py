@@ -37,7 +37,8 @@ def test_fever_at_threshold_fires_after_persistence(flat_cfg: DetectorConfig) ->
     assert fever[0].level == "urgent"
     assert fever[0].values["core_c"] == 38.0
     assert fever[0].values["duration_min"] == 30.0
-    assert "38,0 °C" in fever[0].message and "verloskundige" in fever[0].message
+    assert "38,0 °C" in fever[0].message
+    assert "verloskundige" in fever[0].message
 
 
 def test_fever_just_below_threshold_never_fires(flat_cfg: DetectorConfig) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,7 +57,7 @@ def test_chunked_tracking_equals_whole(levels: list[int], data: st.DataObject) -
     cuts = sorted({0, arr.size, *data.draw(st.lists(st.integers(0, arr.size), max_size=8))})
     state = TrackerState()
     pieces = []
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         out, state = track(arr[a:b], start_epoch=a, state=state, resolve_after=4, min_reraise=7)
         pieces += out
     assert pieces == whole
