@@ -278,7 +278,7 @@ def read_alerts(path: Path) -> list[Alarm]:
     return alarms
 
 
-COVERAGE_COLUMNS = ("subject", "start", "end", "epochs", "epochs_with_data")
+COVERAGE_COLUMNS = ("subject", "start", "end", "windows", "windows_with_data")
 
 
 def coverage_path(alerts_path: Path) -> Path:
@@ -291,7 +291,7 @@ def write_coverage(path: Path, coverage: Iterable[Coverage]) -> None:
         writer = csv.writer(handle)
         writer.writerow(COVERAGE_COLUMNS)
         for c in coverage:
-            writer.writerow([c.subject, _iso(c.start_s), _iso(c.end_s), c.epochs, c.epochs_with_data])
+            writer.writerow([c.subject, _iso(c.start_s), _iso(c.end_s), c.windows, c.windows_with_data])
 
 
 def read_coverage(path: Path) -> dict[str, Coverage]:
@@ -302,8 +302,8 @@ def read_coverage(path: Path) -> dict[str, Coverage]:
                 row["subject"],
                 _parse_time(path, line, row["start"], column="start"),
                 _parse_time(path, line, row["end"], column="end"),
-                int(row["epochs"]),
-                int(row["epochs_with_data"]),
+                int(row["windows"]),
+                int(row["windows_with_data"]),
             )
         except ValueError as exc:
             raise InputFileError(path, line, str(exc)) from exc

@@ -45,13 +45,7 @@ def replay(
         frame = result.frame
         if frame.epoch.size == 0:
             continue
-        coverage[subject] = Coverage(
-            subject,
-            float(frame.epoch[0] * epoch_s),
-            float((frame.epoch[-1] + 1) * epoch_s),
-            int(frame.epoch.size),
-            int(np.count_nonzero(~np.isnan(frame.temp_c))),
-        )
+        coverage[subject] = coverage_of(subject, frame.time_s, frame.temp_c, epoch_s=epoch_s)
         delivered = (subjects or {}).get(subject, {}).get("delivered_at")
         for event in result.events:
             if delivered:
@@ -60,6 +54,22 @@ def replay(
                 event = event.model_copy(update={"values": {**event.values, "postpartum_h": hours}})
             events.append(event)
     return ReplayResult(events, coverage, samples)
+
+
+AVAILABILITY_WINDOW_S = 600
+
+
+def coverage_of(subject: str, time_s: np.ndarray, temp_c: np.ndarray, *, epoch_s: int) -> Coverage:
+    """The monitored span and its 10-minute windows that hold at least one temperature value."""
+    window = (time_s // AVAILABILITY_WINDOW_S).astype(np.int64)
+    with_data = np.unique(window[~np.isnan(temp_c)]).size
+    return Coverage(
+        subject,
+        float(time_s[0]),
+        float(time_s[-1] + epoch_s),
+        int(window[-1] - window[0] + 1),
+        int(with_data),
+    )
 
 
 def parse_grid(specs: Sequence[str], base: DetectorConfig) -> dict[str, list[float | int]]:

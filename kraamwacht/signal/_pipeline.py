@@ -463,8 +463,8 @@ class SubjectMonitor:
     >>> t = 1_700_000_000 + np.arange(0, 3600, 1.0)
     >>> m.update({"temperature_c": (t, np.full(t.size, 36.2))})
     []
-    >>> m.epochs_closed
-    57
+    >>> m.epochs_closed  # an hour of 1 Hz data: the last two minutes wait for the reorder grace
+    58
     """
 
     def __init__(self, cfg: DetectorConfig | None = None, *, subject: str) -> None:

@@ -87,6 +87,10 @@ class RiseConfig:
     clear_fraction: float = 0.5
 
     def __post_init__(self) -> None:
+        if self.k_c < 0:
+            raise ValueError(
+                f"rise.k_c must be >= 0 (a negative reference accumulates on every epoch), got {self.k_c!r}"
+            )
         _positive("rise.h_c_epochs", self.h_c_epochs)
         _positive("rise.window_epochs", self.window_epochs)
         _positive("rise.persist_epochs", self.persist_epochs)

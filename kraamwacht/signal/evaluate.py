@@ -12,7 +12,8 @@ Definitions (also in the README):
 * **sensitivity** = detected / febrile subjects that have a reference;
 * **false alarms per subject-day** = false alarms / monitored days of all subjects;
 * **PPV per alarm** = true alarms / all alarms;
-* **data availability** = epochs with a temperature value / epochs in the monitored spans.
+* **data availability** = 10-minute windows with a temperature value / windows in the monitored
+  spans (robust to any sampling interval up to 10 minutes).
 """
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ class Label:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """What was monitored of one subject: the span and how much of it had temperature data."""
+    """What was monitored of one subject: the span and its 10-minute windows with temperature data."""
 
     subject: str
     start_s: float
     end_s: float
-    epochs: int
-    epochs_with_data: int
+    windows: int
+    windows_with_data: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +126,8 @@ def evaluate(
         else:
             missed.append(subject)
     days = sum((c.end_s - c.start_s) / _DAY_S for c in coverage.values())
-    epochs = sum(c.epochs for c in coverage.values())
-    with_data = sum(c.epochs_with_data for c in coverage.values())
+    windows = sum(c.windows for c in coverage.values())
+    with_data = sum(c.windows_with_data for c in coverage.values())
     q1, med, q3 = np.percentile(leads, [25, 50, 75]).tolist() if leads else [math.nan] * 3
     alarms_total = true_alarms + false_alarms
     return Report(
@@ -144,7 +145,7 @@ def evaluate(
         subject_days=days,
         false_alarms_per_subject_day=false_alarms / days if days > 0 else math.nan,
         ppv=true_alarms / alarms_total if alarms_total else math.nan,
-        data_availability=with_data / epochs if epochs else math.nan,
+        data_availability=with_data / windows if windows else math.nan,
         missed=tuple(missed),
     )
 

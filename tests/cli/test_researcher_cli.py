@@ -1,0 +1,149 @@
+"""The researcher's commands end to end: simulate → replay → evaluate → sweep, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kraamwacht.cli import app
+
+DATA = Path(__file__).parent.parent / "data" / "cohort"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def alerts(tmp_path: Path) -> Path:
+    out = tmp_path / "alerts.jsonl"
+    result = invoke("replay", DATA / "streams.csv.gz", "--subjects", DATA / "subjects.csv", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_replay_reproduces_the_recorded_alerts(alerts: Path) -> None:
+    assert _events(alerts) == _events(DATA / "expected_alerts.jsonl")
+
+
+def test_replay_alerts_are_clinically_sensible(alerts: Path) -> None:
+    labels = {row["subject"]: row for row in csv.DictReader((DATA / "labels.csv").open())}
+    events = _events(alerts)
+    for event in events:
+        assert {"time", "subject", "event", "level", "rule", "message"} <= set(event)
+        assert event["message"], "every alert says what happened"
+        assert event["values"], "every alert names its numbers"
+    for subject, label in labels.items():
+        if label["febrile"] == "1":
+            first = min(
+                e["time"]
+                for e in events
+                if e["subject"] == subject and e["rule"] in {"temp_rise", "temp_rise_hr", "fever"}
+            )
+            assert first <= label["reference"], f"{subject} warned only after the spot check"
+
+
+def test_evaluate_reports_the_metrics(alerts: Path) -> None:
+    result = invoke("evaluate", alerts, "--labels", DATA / "labels.csv", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["febrile_with_reference"] == 3
+    assert report["sensitivity"] == 1.0
+    assert report["lead_h_median"] > 4.0
+    assert 0.9 < report["data_availability"] <= 1.0
+    table = invoke("evaluate", alerts, "--labels", DATA / "labels.csv")
+    assert "false alarms per subject-day" in table.output
+
+
+def test_sweep_writes_table_and_plot(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = invoke(
+        "sweep", DATA / "streams.csv.gz", "--labels", DATA / "labels.csv",
+        "--grid", "rise.k_c=0.3,0.5", "--grid", "rise.h_c_epochs=10", "--out-dir", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["rise.k_c"] for r in rows] == ["0.3", "0.5"]
+    assert float(rows[0]["false_alarms_per_subject_day"]) >= float(rows[1]["false_alarms_per_subject_day"])
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_rejects_an_unknown_parameter(tmp_path: Path) -> None:
+    result = invoke(
+        "sweep", DATA / "streams.csv.gz", "--labels", DATA / "labels.csv", "--grid", "rise.kc=1", "--out-dir", tmp_path
+    )
+    assert result.exit_code == 2
+    assert "unknown parameter 'rise.kc'" in result.output
+
+
+def _bad_copy(tmp_path: Path, rows: list[str]) -> Path:
+    text = gzip.decompress((DATA / "streams.csv.gz").read_bytes()).decode().splitlines()
+    path = tmp_path / "streams.csv"
+    path.write_text("\n".join([*text[:5], *rows, *text[5:2000]]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ("2026-07-04T08:00:00,m0002,temperature_c,36.5", "Z or an offset"),
+        ("2026-07-04T08:00:00Z,m0002,temperature_c,warm", "not a finite number"),
+        ("2026-07-04T08:00:00Z,m0002,temperature_c,nan", "not a finite number"),
+        ("2026-07-04T08:00:00Z,m0002,glucose,5", "unknown signal"),
+        ("2026-07-04T08:00:00Z,m0002,heart_rate_bpm,400", "outside 25–250"),
+        ("2026-07-04T08:00:00Z,m0002,temperature_c,36.5,extra", "wrong number of fields"),
+    ],
+)
+def test_a_bad_row_is_named_by_line_and_can_be_skipped(tmp_path: Path, row: str, words: str) -> None:
+    streams = _bad_copy(tmp_path, [row])
+    failed = invoke("replay", streams, "--out", tmp_path / "a.jsonl")
+    assert failed.exit_code == 2
+    assert "line 6" in failed.output
+    assert words in failed.output
+    skipped = invoke("replay", streams, "--out", tmp_path / "a.jsonl", "--skip-bad")
+    assert skipped.exit_code == 0, skipped.output
+    assert "skipped 1 bad rows" in skipped.output
+
+
+def test_missing_file_and_bad_config_are_clear_errors(tmp_path: Path) -> None:
+    missing = invoke("replay", tmp_path / "nope.csv", "--out", tmp_path / "a.jsonl")
+    assert missing.exit_code == 2
+    assert "file not found" in missing.output
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[rise]\nk_c = -1\n")
+    shutil.copy(DATA / "labels.csv", tmp_path)
+    bad = invoke("replay", DATA / "streams.csv.gz", "--out", tmp_path / "a.jsonl", "--config", cfg)
+    assert bad.exit_code == 2
+    assert "rise.k_c must be >= 0" in bad.output
+
+
+def test_simulate_cohort_writes_a_labelled_cohort(tmp_path: Path) -> None:
+    result = invoke(
+        "simulate-cohort", tmp_path, "--subjects", "3", "--days", "1", "--interval-s", "300", "--format", "parquet"
+    )
+    assert result.exit_code == 0, result.output
+    labels = list(csv.DictReader((tmp_path / "labels.csv").open()))
+    assert len(labels) == 3
+    replayed = invoke("replay", tmp_path / "streams.parquet", "--out", tmp_path / "a.jsonl")
+    assert replayed.exit_code == 0, replayed.output
+    assert "3 subjects" in replayed.output
+
+
+def test_config_defaults_round_trip(tmp_path: Path) -> None:
+    text = invoke("config", "defaults").output
+    path = tmp_path / "cfg.toml"
+    path.write_text(text)
+    checked = invoke("config", "check", path)
+    assert checked.exit_code == 0
+    assert json.loads(checked.output)["rise"]["k_c"] == 0.4
