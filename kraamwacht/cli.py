@@ -26,8 +26,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Detector configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-_OUT = Console()
-_ERR = Console(stderr=True)
+_OUT = Console(soft_wrap=True)
+_ERR = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

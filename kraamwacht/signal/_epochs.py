@@ -32,8 +32,19 @@ class EpochBins:
 
 
 def epoch_index(t_s: NDArray[np.float64], epoch_s: int) -> NDArray[np.int64]:
-    """Absolute epoch number of each time (``floor(t / epoch_s)``); the only place it is computed."""
-    return np.floor(np.asarray(t_s, dtype=np.float64) / epoch_s).astype(np.int64)
+    """Absolute epoch of each time: the largest ``e`` with ``e * epoch_s <= t`` (exactly).
+
+    ``floor(t / epoch_s)`` alone can be off by one right at an epoch edge, because the division
+    rounds; the correction makes the answer agree with comparing against the edges, which is what
+    the sorted fast path of :func:`bin_samples` does.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # non-finite times give garbage that callers filter out
+        idx = np.floor(t / epoch_s).astype(np.int64)
+    edge = idx * float(epoch_s)
+    idx -= edge > t
+    idx += (edge + epoch_s) <= t
+    return idx
 
 
 def bin_samples(
@@ -42,16 +53,30 @@ def bin_samples(
     """Quantised sums and counts of samples into epochs ``start .. start+n-1``.
 
     Samples outside those epochs or with a non-finite time or value are ignored (callers count
-    them). This is the hot loop of a replay: a handful of vectorised passes per sample.
+    them). This is the hot loop of a replay. Time-ordered input (the usual case) takes a few
+    vectorised passes: the epoch edges are found by binary search and the sums by one
+    ``reduceat``, exact because the quantised values are integers. Anything else
+    (unordered, out of range, non-finite) takes the general path with the same result.
     """
+    t_s = np.asarray(t_s, dtype=np.float64)
+    if t_s.size > 1 and (t_s[1:] >= t_s[:-1]).all():
+        edges = (start + np.arange(n + 1, dtype=np.float64)) * epoch_s
+        bounds = np.searchsorted(t_s, edges, side="left")
+        counts = np.diff(bounds).astype(np.int64)
+        filled = counts > 0
+        sums = np.zeros(n)
+        if filled.any():
+            q = np.rint(value[bounds[0] : bounds[-1]] * QUANTUM_PER_UNIT)
+            # segment starts of the non-empty epochs, strictly increasing; the last runs to the end
+            sums[filled] = np.add.reduceat(q, bounds[:-1][filled] - bounds[0])
+        if np.isfinite(sums).all():
+            return sums, counts
     idx = epoch_index(t_s, epoch_s)
     idx -= start
     keep = idx.view(np.uint64) < n  # negative indices wrap to huge unsigned values
     keep &= np.isfinite(value)
-    if not keep.all():
-        idx = idx[keep]
-        value = value[keep]
-    q = np.rint(value * QUANTUM_PER_UNIT)
+    idx = idx[keep]
+    q = np.rint(value[keep] * QUANTUM_PER_UNIT)
     sums = np.bincount(idx, weights=q, minlength=n)
     counts = np.bincount(idx, minlength=n).astype(np.int64, copy=False)
     return sums, counts
@@ -69,7 +94,8 @@ class EpochAccumulator:
 
     An epoch closes once a sample ``reorder_grace_s`` past its end has been seen. Samples for an
     epoch that is already closed are *late*: counted here and left out of detection (they are
-    still stored by the service). Memory is bounded by the grace period, not by time.
+    still stored by the service). Memory is bounded by the grace period, not by time: one array
+    per signal holds the samples of the open epochs.
     """
 
     signals: tuple[str, ...]
@@ -79,46 +105,51 @@ class EpochAccumulator:
     max_t_s: float = float("-inf")
     late: int = 0
     invalid: int = 0
-    _pending_t: dict[str, list[NDArray[np.float64]]] = field(default_factory=dict)
-    _pending_v: dict[str, list[NDArray[np.float64]]] = field(default_factory=dict)
+    _pending_t: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    _pending_v: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
     def add(self, signal: str, t_s: NDArray[np.float64], value: NDArray[np.float64]) -> None:
         t_s = np.asarray(t_s, dtype=np.float64)
         value = np.asarray(value, dtype=np.float64)
         ok = np.isfinite(t_s) & np.isfinite(value)
+        bad = t_s.size - int(np.count_nonzero(ok))
+        self.invalid += bad
         if self.next_epoch is not None:
-            late = epoch_index(t_s, self.epoch_s) < self.next_epoch
-            self.late += int((late & ok).sum())
-            ok &= ~late
-        self.invalid += int((~np.isfinite(t_s) | ~np.isfinite(value)).sum())
-        if not ok.any():
+            late = ok & (t_s < self.next_epoch * float(self.epoch_s))  # exact: edges are integers
+            n_late = int(np.count_nonzero(late))
+            if n_late:
+                self.late += n_late
+                ok &= ~late
+                bad += n_late
+        if bad:
+            t_s, value = t_s[ok], value[ok]
+        if t_s.size == 0:
             return
-        t_s, value = t_s[ok], value[ok]
-        self._pending_t.setdefault(signal, []).append(t_s)
-        self._pending_v.setdefault(signal, []).append(value)
+        if signal in self._pending_t:
+            self._pending_t[signal] = np.concatenate((self._pending_t[signal], t_s))
+            self._pending_v[signal] = np.concatenate((self._pending_v[signal], value))
+        else:
+            self._pending_t[signal], self._pending_v[signal] = t_s, value
         self.max_t_s = max(self.max_t_s, float(t_s.max()))
 
     def close_ready(self) -> EpochBins | None:
         """Bin and release every epoch that the grace period allows to close."""
-        if self.max_t_s == float("-inf"):
+        horizon = self.max_t_s - self.reorder_grace_s
+        if horizon == float("-inf"):
             return None
-        last = int(epoch_index(np.array([self.max_t_s - self.reorder_grace_s]), self.epoch_s)[0]) - 1
+        if self.next_epoch is not None and horizon < (self.next_epoch + 1) * float(self.epoch_s):
+            return None  # the usual case for a one-second batch: nothing can close yet
+        last = int(epoch_index(np.array([horizon]), self.epoch_s)[0]) - 1
         return self._close_through(last)
 
     def flush(self) -> EpochBins | None:
         """Close everything buffered (end of a recording or an orderly shutdown)."""
-        last = max(
-            (int(epoch_index(t, self.epoch_s).max()) for ts in self._pending_t.values() for t in ts),
-            default=None,
-        )
+        last = max((int(epoch_index(t, self.epoch_s).max()) for t in self._pending_t.values() if t.size), default=None)
         return None if last is None else self._close_through(last)
 
     def _close_through(self, last: int) -> EpochBins | None:
         if self.next_epoch is None:
-            first = min(
-                (int(epoch_index(t, self.epoch_s).min()) for ts in self._pending_t.values() for t in ts),
-                default=None,
-            )
+            first = min((int(epoch_index(t, self.epoch_s).min()) for t in self._pending_t.values() if t.size), default=None)
             if first is None or first > last:
                 return None
             self.next_epoch = first
@@ -128,14 +159,13 @@ class EpochAccumulator:
             return None
         sums: dict[str, NDArray[np.float64]] = {}
         counts: dict[str, NDArray[np.int64]] = {}
+        edge = (last + 1) * float(self.epoch_s)
         for signal in self.signals:
-            ts = self._pending_t.get(signal, [])
-            vs = self._pending_v.get(signal, [])
-            t_all = np.concatenate(ts) if ts else np.zeros(0)
-            v_all = np.concatenate(vs) if vs else np.zeros(0)
+            t_all = self._pending_t.get(signal, np.zeros(0))
+            v_all = self._pending_v.get(signal, np.zeros(0))
             sums[signal], counts[signal] = bin_samples(t_all, v_all, start=start, n=n, epoch_s=self.epoch_s)
-            keep = t_all >= (last + 1) * self.epoch_s
-            self._pending_t[signal] = [t_all[keep]] if keep.any() else []
-            self._pending_v[signal] = [v_all[keep]] if keep.any() else []
+            keep = t_all >= edge
+            if signal in self._pending_t:
+                self._pending_t[signal], self._pending_v[signal] = t_all[keep], v_all[keep]
         self.next_epoch = last + 1
         return EpochBins(start=start, sums=sums, counts=counts)

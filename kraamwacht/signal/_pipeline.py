@@ -428,15 +428,20 @@ def detect(
         t_s = np.asarray(t_s, dtype=np.float64)
         value = np.asarray(value, dtype=np.float64)
         arrays[signal] = (t_s, value)
-        finite = np.isfinite(t_s) & np.isfinite(value)
-        if not finite.all():
+        if t_s.size == 0:
+            continue
+        lo_t, hi_t = float(t_s.min()), float(t_s.max())
+        if not (np.isfinite(lo_t) and np.isfinite(hi_t) and np.isfinite(value.sum())):
+            finite = np.isfinite(t_s) & np.isfinite(value)
             t_s = t_s[finite]
+            n_ignored += finite.size - t_s.size
+            if t_s.size == 0:
+                continue
+            lo_t, hi_t = float(t_s.min()), float(t_s.max())
         n_samples += t_s.size
-        n_ignored += finite.size - t_s.size
-        if t_s.size:
-            lo, hi = epoch_index(np.array([t_s.min(), t_s.max()]), epoch_s).tolist()
-            first = lo if first is None else min(first, lo)
-            last = hi if last is None else max(last, hi)
+        lo, hi = epoch_index(np.array([lo_t, hi_t]), epoch_s).tolist()
+        first = lo if first is None else min(first, lo)
+        last = hi if last is None else max(last, hi)
     state = MonitorState.initial(cfg)
     if first is None or last is None:
         empty = EpochBins(first or 0, {s: np.zeros(0) for s in SIGNALS}, {s: np.zeros(0, np.int64) for s in SIGNALS})

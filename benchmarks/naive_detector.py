@@ -1,0 +1,201 @@
+"""The same detector written the straightforward way: one sample at a time, plain Python.
+
+It is the baseline the benchmark compares the vectorised core against, and an independent
+reimplementation of the rules that a test holds to the same alerts. It shares only the
+configuration and the circadian template with ``kraamwacht.signal``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kraamwacht.signal import DetectorConfig
+from kraamwacht.signal._circadian import circadian_offset_c
+
+NAN = float("nan")
+
+
+def _median(values: list[float]) -> float:
+    valid = sorted(v for v in values if not math.isnan(v))
+    if not valid:
+        return NAN
+    n = len(valid)
+    return 0.5 * (valid[(n - 1) // 2] + valid[n // 2])
+
+
+class _Hysteresis:
+    def __init__(self, on: float, off: float, strict: bool = False) -> None:
+        self.on, self.off, self.strict, self.state = on, off, strict, False
+
+    def __call__(self, x: float) -> bool:
+        if not math.isnan(x):
+            if (x > self.on) if self.strict else (x >= self.on):
+                self.state = True
+            elif x < self.off:
+                self.state = False
+        return self.state
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, flag: bool, known: bool = True) -> int:
+        if known:
+            self.n = self.n + 1 if flag else 0
+        return self.n
+
+
+@dataclass
+class _HourlyBaseline:
+    warmup: int
+    alpha: float
+    lag: int
+    block: int = -1
+    values: list[float] = field(default_factory=list)
+    count: int = 0
+    total: float = 0.0
+    last_x: float = NAN
+    zi: float = NAN
+    levels: dict[int, float] = field(default_factory=dict)
+
+    def update(self, epoch: int, x: float, per_hour: int) -> float:
+        block = epoch // per_hour
+        if block != self.block:
+            self.block, self.values = block, []
+        self.values.append(x)
+        if epoch % per_hour == per_hour - 1:
+            self._close(block, _median(self.values))
+        return self.levels.get(block - 1 - self.lag, NAN)
+
+    def _close(self, block: int, median: float) -> None:
+        if not math.isnan(median):
+            self.count += 1
+            self.total += median
+            self.last_x = median
+        if self.count <= self.warmup:
+            level = self.total / self.count if self.count else NAN
+            self._prev_mean = level
+        else:
+            if math.isnan(self.zi):
+                self.zi = (1.0 - self.alpha) * self._prev_mean
+            level = self.alpha * self.last_x + self.zi
+            self.zi = (1.0 - self.alpha) * level
+        self.levels[block] = level if self.count >= self.warmup else NAN
+
+
+def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: DetectorConfig) -> list[tuple[int, str, int]]:
+    """Alert transitions ``(epoch, kind, level)`` per group, computed one sample at a time."""
+    tc, rc, fc, sc, hc, ac = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate, cfg.artefact
+    epoch_s = cfg.epoch.epoch_s
+    per_hour = 3600 // epoch_s
+    merged = sorted(
+        (float(t), name, float(v))
+        for name, (ts, vs) in samples.items()
+        for t, v in zip(ts.tolist(), vs.tolist(), strict=True)
+    )
+    out: list[tuple[int, str, int]] = []
+    if not merged:
+        return out
+    temp_win: deque[float] = deque([NAN] * tc.median_epochs, maxlen=tc.median_epochs)
+    hr_win: deque[float] = deque([NAN] * hc.median_epochs, maxlen=hc.median_epochs)
+    rapid_hist: deque[float] = deque([NAN] * ac.rapid_rise_epochs, maxlen=ac.rapid_rise_epochs)
+    since = 1 << 30
+    temp_base = _HourlyBaseline(tc.warmup_h, 1 - math.exp(-1 / tc.baseline_tau_h), tc.baseline_lag_h)
+    hr_base = _HourlyBaseline(hc.warmup_h, 1 - math.exp(-1 / hc.baseline_tau_h), hc.baseline_lag_h)
+    c_window: deque[float] = deque([0.0], maxlen=rc.window_epochs + 1)
+    rise_sw = _Hysteresis(rc.h_c_epochs, rc.h_c_epochs * rc.clear_fraction)
+    fever_sw = _Hysteresis(fc.core_c, fc.clear_core_c)
+    tachy_sw = _Hysteresis(hc.tachycardia_bpm, hc.tachycardia_bpm - hc.clear_margin_bpm)
+    severe_sw = _Hysteresis(hc.severe_bpm, hc.severe_bpm - hc.clear_margin_bpm, strict=True)
+    hr_rise_sw = _Hysteresis(hc.rise_bpm, hc.rise_bpm / 2)
+    runs = {name: _Run() for name in ("loose", "rise", "fever", "tachy", "severe")}
+    trackers = {g: {"level": 0, "clear": None, "resolved": None} for g in ("temperature", "heart_rate", "sensor")}
+
+    def process(epoch: int, temp: float, hr: float) -> None:
+        nonlocal since
+        temp_win.append(temp)
+        temp_s = _median(list(temp_win))
+        old = rapid_hist[0]
+        rapid_hist.append(temp_s)
+        since = 0 if (temp_s - old) > ac.rapid_rise_c else since + 1
+        artefact = since < ac.hold_epochs
+        in_range = tc.plausible_min_c <= temp_s <= tc.plausible_max_c
+        circ = float(
+            circadian_offset_c(
+                np.array([epoch * epoch_s + epoch_s / 2]),
+                amplitude_c=tc.circadian_amplitude_c,
+                peak_hour=tc.circadian_peak_hour,
+                timezone=tc.timezone,
+            )[0]
+        )
+        decirc = temp_s - circ if in_range and not artefact else NAN
+        base = temp_base.update(epoch, decirc, per_hour)
+        present = not math.isnan(temp_s)
+        loose = present and (not in_range or (temp_s - circ) < (base - sc.loose_drop_c))
+        loose_run = runs["loose"](loose, present)
+        residual = NAN if loose else decirc - base
+        c_window.append(c_window[-1] + (0.0 if math.isnan(residual) else residual - rc.k_c))
+        stat = c_window[-1] - min(c_window)
+        rise_active = runs["rise"](rise_sw(stat), not math.isnan(residual)) >= rc.persist_epochs
+        core = temp_s + tc.axillary_to_core_offset_c if in_range and not artefact and not loose else NAN
+        fever_active = runs["fever"](fever_sw(core), not math.isnan(core)) >= fc.persist_epochs
+
+        hr_win.append(hr)
+        hr_s = _median(list(hr_win))
+        hr_ok = hr_s if hc.plausible_min_bpm <= hr_s <= hc.plausible_max_bpm else NAN
+        hr_b = hr_base.update(epoch, hr_ok, per_hour)
+        known = not math.isnan(hr_ok)
+        tachy = runs["tachy"](tachy_sw(hr_ok), known) >= hc.tachycardia_persist_epochs
+        severe = runs["severe"](severe_sw(hr_ok), known) >= hc.severe_persist_epochs
+        hr_rise = hr_rise_sw(hr_ok - hr_b)
+
+        levels = {
+            "temperature": 2 if fever_active or (rise_active and (hr_rise or tachy)) else (1 if rise_active else 0),
+            "heart_rate": 2 if severe else (1 if tachy else 0),
+            "sensor": 1 if loose_run >= sc.persist_epochs else 0,
+        }
+        for group, desired in levels.items():
+            tr = trackers[group]
+            if tr["level"] == 0:
+                waiting = (
+                    desired == 1
+                    and tr["resolved"] is not None
+                    and epoch < tr["resolved"] + cfg.alerts.min_reraise_epochs
+                )
+                if desired and not waiting:
+                    tr["level"], tr["clear"] = desired, None
+                    out.append((epoch, f"{group}:raised", desired))
+            elif desired == 0:
+                tr["clear"] = epoch if tr["clear"] is None else tr["clear"]
+                if epoch == tr["clear"] + cfg.alerts.resolve_after_epochs - 1:
+                    out.append((epoch, f"{group}:resolved", tr["level"]))
+                    tr["level"], tr["resolved"], tr["clear"] = 0, epoch, None
+            else:
+                tr["clear"] = None
+                if desired > tr["level"]:
+                    tr["level"] = desired
+                    out.append((epoch, f"{group}:escalated", desired))
+
+    current = math.floor(merged[0][0] / epoch_s)
+    sums = {"temperature_c": 0.0, "heart_rate_bpm": 0.0}
+    counts = {"temperature_c": 0, "heart_rate_bpm": 0}
+    for t, name, value in merged:
+        epoch = math.floor(t / epoch_s)
+        while epoch > current:
+            process(
+                current,
+                *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in ("temperature_c", "heart_rate_bpm")),
+            )
+            sums = dict.fromkeys(sums, 0.0)
+            counts = dict.fromkeys(counts, 0)
+            current += 1
+        if name in sums and math.isfinite(value):
+            sums[name] += round(value * 100.0)
+            counts[name] += 1
+    process(current, *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in ("temperature_c", "heart_rate_bpm")))
+    return out
