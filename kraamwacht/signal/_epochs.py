@@ -149,7 +149,9 @@ class EpochAccumulator:
 
     def _close_through(self, last: int) -> EpochBins | None:
         if self.next_epoch is None:
-            first = min((int(epoch_index(t, self.epoch_s).min()) for t in self._pending_t.values() if t.size), default=None)
+            first = min(
+                (int(epoch_index(t, self.epoch_s).min()) for t in self._pending_t.values() if t.size), default=None
+            )
             if first is None or first > last:
                 return None
             self.next_epoch = first

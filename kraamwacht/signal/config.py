@@ -52,7 +52,7 @@ class TemperatureConfig:
     circadian_amplitude_c: float = 0.25
     circadian_peak_hour: float = 19.0
     timezone: str = "Europe/Amsterdam"
-    warmup_h: int = 6
+    warmup_h: int = 12
     baseline_tau_h: float = 48.0
     baseline_lag_h: int = 4
 
