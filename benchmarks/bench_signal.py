@@ -162,7 +162,7 @@ Measured {now} on {machine()}; `python benchmarks/bench_signal.py`. One process,
 
 The per-sample implementation is also an independent check of the rules: a test holds it to the same
 alerts as the vectorised core (`tests/unit/test_independent_implementation.py`). PageHinkley is a
-single change detector on one signal; the core runs every rule on both signals, so the ratio favours it less than it seems.
+single change detector on one signal while the core runs every rule on both signals, so the comparison understates the core's advantage.
 
 ### Streaming (`kraamwacht.signal.SubjectMonitor`)
 

@@ -26,6 +26,7 @@ def plot_sweep(rows: Sequence[SweepRow], path: Path) -> None:
     for x, y, row in zip(xs, ys, rows, strict=True):
         label = ", ".join(f"{k.split('.')[-1]}={v:g}" for k, v in row.overrides.items())
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    ax.margins(x=0.25, y=0.12)
     ax.axvline(0.05, color="grey", linestyle="--", linewidth=0.8)
     ax.axhline(7.0, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("false alarms per subject-day")
