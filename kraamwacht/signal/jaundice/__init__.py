@@ -1,0 +1,43 @@
+"""Newborn jaundice: hour-specific bilirubin thresholds from the published tables, and advice.
+
+Pure code: the tables ship inside the package (``tables/``, verbatim copies with provenance).
+Compute in µmol/L; accept and show mg/dL at the edges (1 mg/dL = 17.1 µmol/L).
+"""
+
+from kraamwacht.signal.jaundice._advice import (
+    Advice,
+    AdviceLevel,
+    Baby,
+    Reading,
+    Reason,
+    RiskFactor,
+    assess,
+    check_units,
+)
+from kraamwacht.signal.jaundice._tables import MG_DL_TO_UMOL_L
+from kraamwacht.signal.jaundice._thresholds import (
+    BhutaniZone,
+    Standard,
+    ThresholdError,
+    Thresholds,
+    bhutani_zone,
+    thresholds,
+)
+
+__all__ = [
+    "MG_DL_TO_UMOL_L",
+    "Advice",
+    "AdviceLevel",
+    "Baby",
+    "BhutaniZone",
+    "Reading",
+    "Reason",
+    "RiskFactor",
+    "Standard",
+    "ThresholdError",
+    "Thresholds",
+    "assess",
+    "bhutani_zone",
+    "check_units",
+    "thresholds",
+]
