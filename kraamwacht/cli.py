@@ -16,6 +16,7 @@ from rich.table import Table
 from tqdm import tqdm
 
 from kraamwacht import __version__
+from kraamwacht.cli_bili import app as bili_app
 from kraamwacht.errors import KraamwachtError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Detector configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(bili_app, name="bili")
 
 _OUT = Console(soft_wrap=True)
 _ERR = Console(stderr=True, soft_wrap=True)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from conftest import T0, series
 
 from kraamwacht.signal import DetectorConfig, detect
+from tests.conftest import T0, series
 
 
 def at(epoch: int) -> datetime:
