@@ -23,6 +23,11 @@ def bili(*args: str):
     return runner.invoke(app, ["bili", *args], catch_exceptions=False)
 
 
+def assess_at_60h(*args: str):
+    """`bili assess` for a 39-week baby measured at 60 h, plus ``args``."""
+    return bili("assess", "--birth", BIRTH, "--measured", AT_60H, "--ga-weeks", "39", *args)
+
+
 def test_assess_prints_json_advice_and_a_nomogram(tmp_path: Path) -> None:
     png = tmp_path / "n.png"
     result = bili(
@@ -39,19 +44,7 @@ def test_assess_prints_json_advice_and_a_nomogram(tmp_path: Path) -> None:
 
 
 def test_assess_text_names_standard_and_disclaimer() -> None:
-    result = bili(
-        "assess",
-        "--birth",
-        BIRTH,
-        "--measured",
-        AT_60H,
-        "--ga-weeks",
-        "39",
-        "--value",
-        "210",
-        "--standard",
-        "nice-cg98",
-    )
+    result = assess_at_60h("--value", "210", "--standard", "nice-cg98")
     assert result.exit_code == 0
     assert "NICE CG98" in result.output
     assert "leeftijd 60,0 uur" in result.output
@@ -87,20 +80,7 @@ def test_missing_birth_time_is_an_error() -> None:
 
 
 def test_confirmed_unit_is_accepted() -> None:
-    result = bili(
-        "assess",
-        "--birth",
-        BIRTH,
-        "--measured",
-        AT_60H,
-        "--ga-weeks",
-        "39",
-        "--value",
-        "12",
-        "--unit",
-        "umol/L",
-        "--confirm-unit",
-    )
+    result = assess_at_60h("--value", "12", "--unit", "umol/L", "--confirm-unit")
     assert result.exit_code == 0
 
 
