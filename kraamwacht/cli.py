@@ -37,7 +37,8 @@ def _progress(desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     """A tqdm progress bar on stderr when it is a terminal; silent otherwise."""
 
     def wrap(items: Iterable[T]) -> Iterable[T]:
-        return tqdm(list(items), desc=desc, unit="setting" if desc == "sweep" else "subject", disable=None, leave=False)
+        unit = {"sweep": "setting", "read": "chunk"}.get(desc, "subject")
+        return tqdm(items, desc=desc, unit=unit, disable=None, leave=False)
 
     return wrap
 
@@ -98,7 +99,7 @@ def replay(
     try:
         cfg = load_detector_config(config)
         subject_rows = read_subjects(subjects) if subjects else None
-        data = read_streams(streams, skip_bad=skip_bad)
+        data = read_streams(streams, skip_bad=skip_bad, progress=_progress("read"))
         result = run_replay(data.recordings, cfg, subjects=subject_rows, progress=_progress("replay"))
     except KraamwachtError as exc:
         _fail(exc)

@@ -54,7 +54,9 @@ def _value(value: float, unit: str, confirm_unit: bool) -> float:
     except ValueError as exc:
         raise RefusedError(str(exc)) from exc
     if hint and not confirm_unit:
-        raise RefusedError(f"{hint} Re-enter with the right --unit, or add --confirm-unit if {value:g} {unit} is right.")
+        raise RefusedError(
+            f"{hint} Re-enter with the right --unit, or add --confirm-unit if {value:g} {unit} is right."
+        )
     return umol
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,92 +58,140 @@ class StreamReadResult:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def read_streams(path: Path, *, skip_bad: bool = False) -> StreamReadResult:
-    """Read a stream file (``.csv``, ``.csv.gz`` or ``.parquet``) into per-subject arrays."""
+CHUNK_ROWS = 1_000_000
+
+
+def read_streams(
+    path: Path,
+    *,
+    skip_bad: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[Iterable[pd.DataFrame]], Iterable[pd.DataFrame]] = lambda it: it,
+) -> StreamReadResult:
+    """Read a stream file (``.csv``, ``.csv.gz`` or ``.parquet``) into per-subject arrays.
+
+    CSV is read ``chunk_rows`` at a time and only float arrays are kept, so memory grows with the
+    number of samples (16 bytes each), not with the size of the text.
+    """
     if not path.exists():
         raise InputFileError(path, None, "file not found")
-    if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        header_missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
-        if header_missing:
-            raise InputFileError(path, None, f"missing columns {header_missing}; expected {','.join(STREAM_COLUMNS)}")
-        frame = frame[list(STREAM_COLUMNS)]
-        if pd.api.types.is_datetime64_any_dtype(frame["time"]):
-            if frame["time"].dt.tz is None:
-                raise InputFileError(path, None, "time column has no time zone; store UTC timestamps")
-            frame["time"] = frame["time"].dt.tz_convert("UTC").map(lambda t: t.isoformat())
-        frame = frame.astype({"time": str, "subject": str, "signal": str, "value": str})
-        bad_lines: list[tuple[int, str]] = []
-        line_offset = 1  # Parquet rows are reported 1-based
-    else:
-        frame, bad_lines = _read_csv(path, skip_bad=skip_bad)
-        line_offset = 2  # the header is line 1
+    parts: dict[tuple[str, str], list[tuple[FloatArray, FloatArray]]] = {}
     skipped: Counter[str] = Counter()
-    for line, reason in bad_lines:
-        skipped[reason] += 1
-        _LOGGER.warning("%s line %d skipped: %s", path, line, reason)
-    rows = len(frame) + len(bad_lines)
-    frame = frame.reset_index(drop=True)
-    times, values, problems = _parse_columns(frame)
-    if problems.any():
-        reasons = _row_reasons(frame, times, values, problems)
-        first = int(np.flatnonzero(problems)[0])
-        if not skip_bad:
-            raise InputFileError(
-                path, first + line_offset, reasons[first] + " (use --skip-bad to count and skip such rows)"
-            )
-        for index in np.flatnonzero(problems):
-            skipped[reasons[int(index)]] += 1
-            _LOGGER.warning("%s line %d skipped: %s", path, int(index) + line_offset, reasons[int(index)])
-        keep = ~problems
-        frame, times, values = frame[keep], times[keep], values[keep]
+    rows = 0
+    bad_lines: list[int] = []
+    if path.suffix == ".parquet":
+        chunks: Iterable[pd.DataFrame] = [_parquet_frame(path)]
+        first_line = 1  # Parquet rows are reported 1-based
+    else:
+        chunks = _csv_chunks(path, skip_bad=skip_bad, chunk_rows=chunk_rows, bad_lines=bad_lines)
+        first_line = 2  # the header is line 1
+    for frame in progress(chunks):
+        rows += len(frame)
+        times, values, problems = _parse_columns(frame)
+        if problems.any():
+            reasons = _row_reasons(frame, times, values, problems)
+            for position in np.flatnonzero(problems).tolist():
+                line = _line_of(int(frame.index[position]) + first_line, bad_lines)
+                if not skip_bad:
+                    raise InputFileError(
+                        path, line, reasons[position] + " (use --skip-bad to count and skip such rows)"
+                    )
+                skipped[reasons[position]] += 1
+                _LOGGER.warning("%s line %d skipped: %s", path, line, reasons[position])
+            keep = ~problems
+            frame, times, values = frame[keep], times[keep], values[keep]
+        _collect(frame, times, values, parts)
+    for line in bad_lines:
+        skipped["wrong number of fields"] += 1
+        _LOGGER.warning("%s line %d skipped: wrong number of fields", path, line)
+    rows += len(bad_lines)
     recordings: dict[str, Recording] = {}
-    subjects = frame["subject"].to_numpy()
-    signals = frame["signal"].to_numpy()
-    order = np.lexsort((signals, subjects))
-    subjects, signals, times, values = subjects[order], signals[order], times[order], values[order]
-    keys = np.char.add(np.char.add(subjects.astype(str), "\x00"), signals.astype(str)) if len(order) else np.array([])
-    boundaries = np.flatnonzero(keys[1:] != keys[:-1]) + 1 if len(order) else np.array([], dtype=int)
-    starts = np.concatenate(([0], boundaries)) if len(order) else np.array([], dtype=int)
-    ends = np.concatenate((boundaries, [len(order)])) if len(order) else np.array([], dtype=int)
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        recordings.setdefault(str(subjects[s]), {})[str(signals[s])] = (times[s:e], values[s:e])
+    for (subject, signal), pieces in sorted(parts.items()):
+        t = np.concatenate([p[0] for p in pieces])
+        v = np.concatenate([p[1] for p in pieces])
+        recordings.setdefault(subject, {})[signal] = (t, v)
     return StreamReadResult(recordings, rows, skipped)
 
 
-def _read_csv(path: Path, *, skip_bad: bool) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    bad: list[tuple[int, str]] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                on_bad_lines="warn" if skip_bad else "error",
-                engine="c",
-            )
-        except pd.errors.ParserError as exc:
-            line = _line_from_message(str(exc))
-            raise InputFileError(
-                path, line, f"wrong number of fields ({exc}); use --skip-bad to count and skip"
-            ) from exc
-        except pd.errors.EmptyDataError as exc:
-            raise InputFileError(
-                path, None, "the file is empty; expected the header time,subject,signal,value"
-            ) from exc
-    for warning in caught:
-        for text in str(warning.message).splitlines():
-            if text.startswith("Skipping line"):
-                bad.append((_line_from_message(text) or 0, "wrong number of fields"))
-    if tuple(frame.columns) != STREAM_COLUMNS:
-        raise InputFileError(path, 1, f"header is {','.join(frame.columns)}; expected {','.join(STREAM_COLUMNS)}")
-    return frame, bad
+def _collect(
+    frame: pd.DataFrame,
+    times: FloatArray,
+    values: FloatArray,
+    parts: dict[tuple[str, str], list[tuple[FloatArray, FloatArray]]],
+) -> None:
+    """Append this chunk's samples per (subject, signal), grouping by integer codes."""
+    if not len(frame):
+        return
+    subject_codes, subjects = pd.factorize(frame["subject"])
+    signal_codes, signals = pd.factorize(frame["signal"])
+    key = subject_codes.astype(np.int64) * len(signals) + signal_codes
+    order = np.argsort(key, kind="stable")
+    key, times, values = key[order], times[order], values[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
+    ends = np.concatenate((starts[1:], [key.size]))
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        subject = str(subjects[key[s] // len(signals)])
+        signal = str(signals[key[s] % len(signals)])
+        parts.setdefault((subject, signal), []).append((times[s:e], values[s:e]))
+
+
+def _line_of(row_line: int, bad_lines: list[int]) -> int:
+    """The file line of a data row, counting the malformed lines the parser skipped before it."""
+    line = row_line
+    for bad in sorted(bad_lines):
+        if bad <= line:
+            line += 1
+    return line
+
+
+def _parquet_frame(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputFileError(path, None, f"missing columns {missing}; expected {','.join(STREAM_COLUMNS)}")
+    frame = frame[list(STREAM_COLUMNS)]
+    if pd.api.types.is_datetime64_any_dtype(frame["time"]):
+        if frame["time"].dt.tz is None:
+            raise InputFileError(path, None, "time column has no time zone; store UTC timestamps")
+        frame["time"] = frame["time"].dt.tz_convert("UTC").map(lambda t: t.isoformat())
+    return frame.astype({"time": str, "subject": str, "signal": str, "value": str})
+
+
+def _csv_chunks(path: Path, *, skip_bad: bool, chunk_rows: int, bad_lines: list[int]) -> Iterator[pd.DataFrame]:
+    """Chunks of the CSV as strings; lines with a wrong number of fields are appended to ``bad_lines``."""
+    try:
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            on_bad_lines="warn" if skip_bad else "error",
+            engine="c",
+            chunksize=chunk_rows,
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise InputFileError(path, None, "the file is empty; expected the header time,subject,signal,value") from exc
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except pd.errors.ParserError as exc:
+                line = _line_from_message(str(exc))
+                raise InputFileError(
+                    path, line, f"wrong number of fields ({exc}); use --skip-bad to count and skip"
+                ) from exc
+        for warning in caught:
+            for text in str(warning.message).splitlines():
+                if text.startswith("Skipping line"):
+                    bad_lines.append(_line_from_message(text) or 0)
+        if tuple(frame.columns) != STREAM_COLUMNS:
+            raise InputFileError(path, 1, f"header is {','.join(frame.columns)}; expected {','.join(STREAM_COLUMNS)}")
+        yield frame
 
 
 def _line_from_message(text: str) -> int | None:
-    import re
-
     match = re.search(r"line (\d+)", text)
     return int(match.group(1)) if match else None
 

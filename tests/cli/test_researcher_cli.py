@@ -147,3 +147,35 @@ def test_config_defaults_round_trip(tmp_path: Path) -> None:
     checked = invoke("config", "check", path)
     assert checked.exit_code == 0
     assert json.loads(checked.output)["rise"]["k_c"] == 0.4
+
+
+def test_reading_in_small_chunks_gives_the_same_recordings_and_line_numbers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kraamwacht.errors import InputFileError
+    from kraamwacht.recordings import read_streams
+
+    whole = read_streams(DATA / "streams.csv.gz")
+    chunked = read_streams(DATA / "streams.csv.gz", chunk_rows=997)
+    assert whole.recordings.keys() == chunked.recordings.keys()
+    for subject, signals in whole.recordings.items():
+        for signal, (t, v) in signals.items():
+            ct, cv = chunked.recordings[subject][signal]
+            assert (t == ct).all()
+            assert (v == cv).all()
+    # a malformed line early, then a bad value in a later chunk: its line number stays exact
+    lines = gzip.decompress((DATA / "streams.csv.gz").read_bytes()).decode().splitlines()[:3000]
+    lines.insert(10, "2026-07-04T08:00:00Z,m0002,temperature_c,36.5,extra")
+    lines[2500] = "2026-07-04T08:00:00Z,m0002,temperature_c,hot"
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with caplog.at_level("WARNING", logger="kraamwacht.recordings"):
+        result = read_streams(path, skip_bad=True, chunk_rows=500)
+    assert "line 2501 skipped: value 'hot'" in caplog.text  # after the skipped line 11, in the 6th chunk
+    assert "line 11 skipped: wrong number of fields" in caplog.text
+    assert result.skipped == {"wrong number of fields": 1, "value 'hot' is not a finite number": 1}
+    assert result.rows == 3000  # 2,999 data rows and the inserted malformed line
+    del lines[10]  # without the malformed line, the strict reader stops at the bad value
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputFileError, match="line 2500"):
+        read_streams(path, chunk_rows=500)
