@@ -1,0 +1,94 @@
+"""The storage interface and the factory that chooses an implementation from a URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kraamwacht.contract import Observation
+from kraamwacht.errors import KraamwachtError
+
+__all__ = ["SampleStore", "StoreError", "WriteResult", "open_store"]
+
+Series = dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
+
+
+class StoreError(KraamwachtError):
+    """The store could not do what was asked (unreachable, refused); nothing is assumed written."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    stored: int
+    duplicates: int  # already stored (device, seq): redelivery after a reconnect or restart
+
+
+class SampleStore(Protocol):
+    """What serve, replay/export and the dashboard need from storage."""
+
+    def write(self, observations: Sequence[Observation]) -> WriteResult:
+        """Store a batch; a sample already stored (same device and sequence number) is not stored twice."""
+        ...
+
+    def read(
+        self,
+        *,
+        subject: str,
+        signals: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Series:
+        """``{signal: (device_time_s, value)}`` of one subject, ordered by time."""
+        ...
+
+    def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
+        """``(episode, subject)`` pairs that have data."""
+        ...
+
+    def delete_episode(self, episode: str, *, before: datetime) -> None:
+        """Delete an episode's raw data measured before ``before`` (retention)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> SampleStore:
+    """The store named by ``url`` (see the package docstring)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        from kraamwacht.storage.sqlite import SqliteStore
+
+        path = parsed.path if not parsed.netloc else parsed.netloc + parsed.path
+        if not path:
+            raise ValueError(f"store {url!r}: give a file, e.g. sqlite:///var/lib/kraamwacht/kraamwacht.db")
+        return SqliteStore(path)
+    if parsed.scheme in {"influx+v1", "influx+v2"}:
+        from kraamwacht.storage.influx import InfluxStore
+
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        base = f"http://{parsed.hostname}:{parsed.port or 8086}"
+        if parsed.scheme == "influx+v1":
+            database = parsed.path.strip("/")
+            if not database:
+                raise ValueError(f"store {url!r}: name the database, e.g. influx+v1://127.0.0.1:8086/kraamwacht")
+            return InfluxStore(base, database=database, api="v1", token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"))
+        bucket = query.get("bucket")
+        if not bucket:
+            raise ValueError(f"store {url!r}: add ?org=...&bucket=...")
+        return InfluxStore(
+            base,
+            database=bucket,
+            api="v2",
+            org=query.get("org", "kraamwacht"),
+            token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"),
+        )
+    raise ValueError(
+        f"unknown store {url!r}: use sqlite:///FILE, influx+v2://HOST:PORT?org=&bucket= or influx+v1://HOST:PORT/DB"
+    )

@@ -1,0 +1,145 @@
+"""The embedded store: one SQLite file in WAL mode, for a single machine with no server.
+
+``(device, seq)`` is the primary key, so a sample redelivered after a reconnect or a restart is
+counted as a duplicate and not stored twice, across restarts of the service. WAL with
+``synchronous=NORMAL`` keeps every committed batch when the process is killed; an operating-system
+crash may lose the last batches (use ``synchronous=FULL`` via ``durable=True`` where that matters).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from kraamwacht.contract import Observation
+from kraamwacht.storage._base import Series, StoreError, WriteResult
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS observations (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    episode TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    device_time REAL NOT NULL,
+    receive_time REAL NOT NULL,
+    quality TEXT NOT NULL DEFAULT '',
+    method TEXT,
+    site TEXT,
+    entered_by TEXT,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS observations_by_subject ON observations (subject, signal, device_time);
+CREATE INDEX IF NOT EXISTS observations_by_episode ON observations (episode, device_time);
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def write(self, observations: Sequence[Observation]) -> WriteResult:
+        rows = [
+            (
+                o.device,
+                o.seq,
+                o.episode,
+                o.subject,
+                o.signal.value,
+                o.value,
+                o.unit,
+                o.device_time.timestamp(),
+                o.receive_time.timestamp(),
+                ",".join(q.value for q in o.quality),
+                o.method.value if o.method else None,
+                o.site,
+                o.entered_by,
+            )
+            for o in observations
+        ]
+        with self._lock:
+            try:
+                before = self._db.total_changes
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                self._db.execute("COMMIT")
+                stored = self._db.total_changes - before
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"writing to {self.path} failed: {exc}") from exc
+        return WriteResult(stored=stored, duplicates=len(rows) - stored)
+
+    def read(
+        self,
+        *,
+        subject: str,
+        signals: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Series:
+        sql = "SELECT signal, device_time, value FROM observations WHERE subject = ?"
+        args: list[object] = [subject]
+        if signals:
+            sql += f" AND signal IN ({','.join('?' * len(signals))})"
+            args += list(signals)
+        if start is not None:
+            sql += " AND device_time >= ?"
+            args.append(start.timestamp())
+        if end is not None:
+            sql += " AND device_time < ?"
+            args.append(end.timestamp())
+        sql += " ORDER BY signal, device_time, device, seq"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        out: Series = {}
+        if not rows:
+            return out
+        names = np.array([r[0] for r in rows])
+        times = np.array([r[1] for r in rows], dtype=np.float64)
+        values = np.array([r[2] for r in rows], dtype=np.float64)
+        for name in dict.fromkeys(names.tolist()):
+            mask = names == name
+            out[name] = (times[mask], values[mask])
+        return out
+
+    def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
+        sql = "SELECT DISTINCT episode, subject FROM observations"
+        args: list[object] = []
+        if episode is not None:
+            sql += " WHERE episode = ?"
+            args.append(episode)
+        with self._lock:
+            return [(e, s) for e, s in self._db.execute(sql + " ORDER BY episode, subject", args)]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM observations").fetchone()[0])
+
+    def delete_episode(self, episode: str, *, before: datetime) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM observations WHERE episode = ? AND device_time < ?", (episode, before.timestamp())
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

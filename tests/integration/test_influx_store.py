@@ -1,0 +1,74 @@
+"""InfluxDB storage against real servers: InfluxDB 1.6.7 (v1 /write, InfluxQL) and VictoriaMetrics (v2 write)."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from kraamwacht.storage import StoreError, open_store
+from kraamwacht.storage.influx import InfluxStore, to_line_protocol
+from tests.storage_data import T0, bilirubin, observations
+
+
+def test_line_protocol_keeps_ids_in_tags_and_numbers_in_fields() -> None:
+    line = to_line_protocol(bilirubin())
+    assert line.startswith("kraamwacht,episode=ep1,subject=baby1,device=manual-kv-12,signal=bilirubin_umol_l ")
+    assert "value=210.0" in line
+    assert "seq=1i" in line
+    assert 'method="tcb"' in line
+    assert line.endswith(str(round(T0.timestamp() * 1000)))
+
+
+def test_influxdb_1_6_write_read_idempotent_and_retention(influxdb: str) -> None:
+    store = open_store(f"influx+v1://{influxdb.removeprefix('http://')}/kraamwacht")
+    batch = [*observations(40), bilirubin()]
+    assert store.write(batch).stored == 41
+    store.write(batch)  # redelivered: same series and timestamps, overwritten not doubled
+    count = store.query('SELECT count("value") FROM "kraamwacht"')[0]["series"][0]["values"][0][1]
+    assert count == 41
+    series = store.read(subject="m1")
+    t, v = series["temperature_c"]
+    assert t.size == 20
+    np.testing.assert_allclose(v, [36.0 + i / 100 for i in range(0, 40, 2)])
+    assert t[0] == T0.timestamp()
+    only_hr = store.read(subject="m1", signals=["heart_rate_bpm"], start=T0 + timedelta(seconds=30))
+    assert list(only_hr) == ["heart_rate_bpm"]
+    assert only_hr["heart_rate_bpm"][0].size == 5
+    assert store.subjects() == [("ep1", "baby1"), ("ep1", "m1")]
+    store.delete_episode("ep1", before=T0 + timedelta(seconds=20))
+    assert store.read(subject="m1")["temperature_c"][0].size == 10
+    store.close()
+
+
+def test_unreachable_server_is_a_store_error() -> None:
+    store = InfluxStore("http://127.0.0.1:9", database="kraamwacht", api="v1")
+    with pytest.raises(StoreError, match="cannot reach"):
+        store.write(observations(2))
+
+
+def _export(base: str) -> list[dict]:
+    urllib.request.urlopen(f"{base}/internal/force_flush", timeout=5).read()
+    query = urllib.parse.urlencode({"match[]": '{__name__=~"kraamwacht_.*"}', "start": "0"})
+    body = urllib.request.urlopen(f"{base}/api/v1/export?{query}", timeout=5).read().decode()
+    return [json.loads(line) for line in body.splitlines() if line]
+
+
+def test_influxdb_client_v2_write_reaches_the_server(victoria_metrics: str) -> None:
+    store = open_store(f"influx+v2://{victoria_metrics.removeprefix('http://')}?org=kraamwacht&bucket=kraamwacht")
+    assert store.write(observations(30)).stored == 30
+    series = _export(victoria_metrics)
+    values = {(s["metric"]["__name__"], s["metric"]["signal"]): s for s in series}
+    temperature = values[("kraamwacht_value", "temperature_c")]
+    assert temperature["metric"]["subject"] == "m1"
+    assert temperature["metric"]["episode"] == "ep1"
+    assert sorted(temperature["timestamps"]) == [
+        round((T0 + timedelta(seconds=i)).timestamp() * 1000) for i in range(0, 30, 2)
+    ]
+    assert sum(len(s["values"]) for s in series if s["metric"]["__name__"] == "kraamwacht_value") == 30
+    assert ("kraamwacht_seq", "heart_rate_bpm") in values
+    store.close()

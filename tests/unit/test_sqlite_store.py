@@ -1,0 +1,81 @@
+"""The embedded SQLite store: exactly once by (device, seq), across restarts and a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kraamwacht.storage import open_store
+from kraamwacht.storage.sqlite import SqliteStore
+from tests.storage_data import T0, bilirubin, observations
+
+
+def test_write_read_and_deduplicate(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/k.db")
+    first = store.write(observations(50))
+    assert (first.stored, first.duplicates) == (50, 0)
+    again = store.write(observations(60))  # 50 redelivered + 10 new
+    assert (again.stored, again.duplicates) == (10, 50)
+    series = store.read(subject="m1")
+    t, v = series["temperature_c"]
+    assert t.size == 30
+    assert np.all(np.diff(t) > 0)
+    assert v[0] == 36.0
+    assert series["heart_rate_bpm"][1][-1] == 70.0 + 59
+    window = store.read(
+        subject="m1", signals=["heart_rate_bpm"], start=T0 + timedelta(seconds=10), end=T0 + timedelta(seconds=20)
+    )
+    assert list(window) == ["heart_rate_bpm"]
+    assert window["heart_rate_bpm"][0].size == 5
+    store.write([bilirubin()])
+    assert store.subjects() == [("ep1", "baby1"), ("ep1", "m1")]
+    assert store.subjects(episode="ep2") == []
+    store.close()
+
+
+def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    SqliteStore(path).write(observations(20))
+    reopened = SqliteStore(path)
+    assert reopened.write(observations(20)).duplicates == 20
+    assert reopened.count() == 20
+
+
+def test_retention_deletes_an_episode_before_a_time(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "k.db")
+    store.write(observations(20) + observations(20, episode="ep2", subject="m2", device="wb2"))
+    store.delete_episode("ep1", before=T0 + timedelta(seconds=10))
+    assert store.count() == 30
+    assert store.read(subject="m1")["temperature_c"][0][0] == (T0 + timedelta(seconds=10)).timestamp()
+    assert store.read(subject="m2")["temperature_c"][0].size == 10
+
+
+def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(Path(__file__).parents[2])!r}); from tests.storage_data import observations;"
+        f"from kraamwacht.storage.sqlite import SqliteStore; s = SqliteStore({str(path)!r});"
+        "[s.write(observations(100, start_seq=100 * k)) for k in range(10)]; print('written', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert SqliteStore(path).count() == 1000
+
+
+def test_bad_store_urls_say_what_to_write() -> None:
+    with pytest.raises(ValueError, match="unknown store"):
+        open_store("postgres://x")
+    with pytest.raises(ValueError, match="name the database"):
+        open_store("influx+v1://127.0.0.1:8086")
+    with pytest.raises(ValueError, match="bucket"):
+        open_store("influx+v2://127.0.0.1:8086")
