@@ -251,6 +251,91 @@ def sweep(
     _OUT.print(f"wrote {table_path} and {out_dir / 'sweep.png'}")
 
 
+@app.command()
+def serve(
+    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    site: Annotated[str, typer.Option(help="The site whose observations this service handles.")] = "site1",
+    store: Annotated[
+        str, typer.Option(help="Where samples are stored: sqlite:///FILE (the embedded store).")
+    ] = "sqlite:///kraamwacht-data/kraamwacht.db",
+    state_dir: Annotated[Path, typer.Option(help="Folder for the service's own state (the alert event log).")] = Path(
+        "kraamwacht-data"
+    ),
+    mqtt_version: Annotated[str, typer.Option(help="5 (mosquitto) or 3.1.1 (the embedded amqtt broker).")] = "5",
+    config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML).")] = None,
+    rebuild_h: Annotated[float, typer.Option(help="Hours of stored data that rebuild the detectors at start.")] = 72.0,
+) -> None:
+    """Ingest observations from MQTT: validate, deduplicate, store, detect live, publish alerts."""
+    import signal as os_signal
+    import threading
+    from urllib.parse import urlparse
+
+    from kraamwacht.publish import BrokerAddress
+    from kraamwacht.service._mqtt import Service, ServiceOptions
+    from kraamwacht.settings import load_detector_config
+
+    if mqtt_version not in {"5", "3.1.1"}:
+        raise typer.BadParameter("--mqtt-version must be 5 or 3.1.1")
+    parsed = urlparse(store)
+    if parsed.scheme != "sqlite":
+        _fail(
+            ValueError(
+                "serve stores in the embedded store for now (sqlite:///FILE); forwarding to InfluxDB is not built yet"
+            )
+        )
+    try:
+        cfg = load_detector_config(config)
+        options = ServiceOptions(
+            broker=BrokerAddress.parse(broker),
+            site=site,
+            store_path=Path(parsed.netloc + parsed.path),
+            state_dir=state_dir,
+            mqtt_version=mqtt_version,
+            rebuild_h=rebuild_h,
+        )
+        service = Service(options, cfg)
+    except (KraamwachtError, ValueError) as exc:
+        _fail(exc)
+    stop = threading.Event()
+    for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+        os_signal.signal(sig, lambda *_: stop.set())
+    _OUT.print(f"serving site {site} from {options.broker} into {options.store_path} (Ctrl-C stops)")
+    service.run(stop)
+
+
+@app.command()
+def status(
+    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    site: Annotated[str, typer.Option(help="The site to ask about.")] = "site1",
+    timeout_s: Annotated[float, typer.Option(help="How long to wait for the status.")] = 5.0,
+) -> None:
+    """Show what serve has counted: received, stored, duplicates, rejected by reason, lag."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    from kraamwacht.publish import BrokerAddress
+    from kraamwacht.service._mqtt import status_topic
+
+    address = BrokerAddress.parse(broker)
+    got: list[bytes] = []
+    done = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_connect = lambda c, *_: c.subscribe(status_topic(site), qos=1)
+    client.on_message = lambda _c, _u, msg: (got.append(msg.payload), done.set())
+    try:
+        client.connect(address.host, address.port)
+    except OSError as exc:
+        _fail(ConnectionError(f"cannot reach the broker at {address}: {exc}"))
+    client.loop_start()
+    done.wait(timeout_s)
+    client.disconnect()
+    client.loop_stop()
+    if not got:
+        _fail(TimeoutError(f"no status from serve for site {site} on {address} within {timeout_s:g} s: is it running?"))
+    typer.echo(json.dumps(json.loads(got[0]), indent=2, ensure_ascii=False))
+
+
 @app.command("simulate-cohort")
 def simulate_cohort(
     out_dir: Annotated[Path, typer.Argument(help="Folder for streams, subjects, labels and spot checks.")],

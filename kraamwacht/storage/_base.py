@@ -28,6 +28,7 @@ class StoreError(KraamwachtError):
 class WriteResult:
     stored: int
     duplicates: int  # already stored (device, seq): redelivery after a reconnect or restart
+    fresh: tuple[bool, ...] = ()  # per written observation: newly stored (empty if the store cannot tell)
 
 
 class SampleStore(Protocol):

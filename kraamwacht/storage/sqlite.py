@@ -77,16 +77,40 @@ class SqliteStore:
         ]
         with self._lock:
             try:
-                before = self._db.total_changes
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                fresh = self._fresh(rows)
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [row for row, new in zip(rows, fresh, strict=True) if new],
+                )
                 self._db.execute("COMMIT")
-                stored = self._db.total_changes - before
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise StoreError(f"writing to {self.path} failed: {exc}") from exc
-        return WriteResult(stored=stored, duplicates=len(rows) - stored)
+        stored = sum(fresh)
+        return WriteResult(stored=stored, duplicates=len(rows) - stored, fresh=tuple(fresh))
+
+    def _fresh(self, rows: list[tuple]) -> list[bool]:
+        """Which rows are not stored yet (nor earlier in the same batch)."""
+        keys = [(row[0], row[1]) for row in rows]
+        existing: set[tuple[str, int]] = set()
+        by_device: dict[str, list[int]] = {}
+        for device, seq in keys:
+            by_device.setdefault(device, []).append(seq)
+        for device, seqs in by_device.items():
+            for start in range(0, len(seqs), 500):
+                part = seqs[start : start + 500]
+                found = self._db.execute(
+                    f"SELECT seq FROM observations WHERE device = ? AND seq IN ({','.join('?' * len(part))})",
+                    [device, *part],
+                )
+                existing.update((device, seq) for (seq,) in found)
+        fresh = []
+        for key in keys:
+            fresh.append(key not in existing)
+            existing.add(key)
+        return fresh
 
     def read(
         self,

@@ -23,6 +23,9 @@ def test_write_read_and_deduplicate(tmp_path: Path) -> None:
     assert (first.stored, first.duplicates) == (50, 0)
     again = store.write(observations(60))  # 50 redelivered + 10 new
     assert (again.stored, again.duplicates) == (10, 50)
+    assert again.fresh == (False,) * 50 + (True,) * 10
+    twice = observations(3, subject="m9", device="wb9")
+    assert store.write(twice + twice).fresh == (True, True, True, False, False, False)  # within one batch too
     series = store.read(subject="m1")
     t, v = series["temperature_c"]
     assert t.size == 30
@@ -35,7 +38,7 @@ def test_write_read_and_deduplicate(tmp_path: Path) -> None:
     assert list(window) == ["heart_rate_bpm"]
     assert window["heart_rate_bpm"][0].size == 5
     store.write([bilirubin()])
-    assert store.subjects() == [("ep1", "baby1"), ("ep1", "m1")]
+    assert store.subjects() == [("ep1", "baby1"), ("ep1", "m1"), ("ep1", "m9")]
     assert store.subjects(episode="ep2") == []
     store.close()
 

@@ -1,0 +1,204 @@
+"""The ingest core of ``kraamwacht serve``, without any network: one batch of MQTT messages in,
+what to store, publish and count out.
+
+Order of work per batch (the shell acknowledges the MQTT messages only after this returns):
+validate every message against the contract → write the accepted samples to the store, which says
+which ones are new → feed only the new ones to the per-subject streaming detectors (the very
+``SubjectMonitor`` that ``kraamwacht replay`` runs in batch) → alert events, left out if the event
+log says they were published already, and the alert state of each affected episode. The shell
+records events in the log once the broker has acknowledged them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from kraamwacht.contract import (
+    AlertEvent,
+    Observation,
+    Rejection,
+    Signal,
+    Topics,
+    format_time,
+    parse_observation_message,
+)
+from kraamwacht.service._eventlog import EventLog
+from kraamwacht.signal import DetectorConfig, SubjectMonitor
+from kraamwacht.storage.sqlite import SqliteStore
+
+__all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
+
+_LOGGER = logging.getLogger(__name__)
+DETECTED_SIGNALS = (Signal.TEMPERATURE_C.value, Signal.HEART_RATE_BPM.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass(slots=True)
+class Counters:
+    """What serve counts; published on the status topic and shown by ``kraamwacht status``."""
+
+    messages: int = 0
+    samples: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    late_for_detection: int = 0
+    events: int = 0
+    lag_s: list[float] = field(default_factory=list)  # receive - device time of the last batch
+
+    def as_dict(self) -> dict[str, object]:
+        lag = np.array(self.lag_s) if self.lag_s else np.array([np.nan])
+        return {
+            "messages": self.messages,
+            "samples": self.samples,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
+            "rejected_total": sum(self.rejected.values()),
+            "late_for_detection": self.late_for_detection,
+            "alert_events": self.events,
+            "lag_p50_s": None if np.isnan(lag).all() else round(float(np.nanpercentile(lag, 50)), 3),
+            "lag_p99_s": None if np.isnan(lag).all() else round(float(np.nanpercentile(lag, 99)), 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    dead_letters: list[tuple[str, bytes]]
+    events: list[AlertEvent]
+    alert_states: dict[str, dict[str, object]]  # episode → retained state
+
+
+class IngestCore:
+    def __init__(self, *, site: str, store: SqliteStore, events: EventLog, cfg: DetectorConfig | None = None) -> None:
+        self.site = site
+        self.store = store
+        self.event_log = events
+        self.cfg = cfg or DetectorConfig()
+        self.counters = Counters()
+        self._monitors: dict[tuple[str, str], SubjectMonitor] = {}
+        self._open: dict[str, dict[str, dict[str, object]]] = {}  # episode → alert_id → last event
+
+    # --- start-up ---------------------------------------------------------------------------------
+    def rebuild(self, *, now: datetime, hours: float) -> list[AlertEvent]:
+        """Rebuild every recent subject's detector state from the store, exactly as it ran live.
+
+        Returns the alert events that the event log has not seen: a crash between storing a batch
+        and publishing its events loses no event, it is published late.
+        """
+        start = now - timedelta(hours=hours)
+        missed: list[AlertEvent] = []
+        for episode, subject in self.store.subjects():
+            series = self.store.read(subject=subject, signals=DETECTED_SIGNALS, start=start)
+            if not series:
+                continue
+            monitor = self._monitor(episode, subject)
+            events = monitor.update(series)
+            for event in events:
+                self._track_open(episode, event)
+            missed += self._unseen(episode, events)
+        return missed
+
+    # --- one batch ----------------------------------------------------------------------------------
+    def handle(self, batch: Sequence[RawMessage]) -> Output:
+        dead: list[tuple[str, bytes]] = []
+        accepted: list[Observation] = []
+        for message in batch:
+            self.counters.messages += 1
+            # the shell subscribes to this site's observation topics only
+            observations, rejections = parse_observation_message(
+                message.payload, topic=message.topic, receive_time=message.received_at
+            )
+            self.counters.samples += len(observations) + sum(1 for r in rejections if r.index is not None)
+            accepted += observations
+            for rejection in rejections:
+                self.counters.rejected[rejection.reason.value] += 1
+                dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
+                _LOGGER.warning("rejected from %s: %s (%s)", message.topic, rejection.reason.value, rejection.detail)
+        events: list[AlertEvent] = []
+        if accepted:
+            result = self.store.write(accepted)
+            self.counters.stored += result.stored
+            self.counters.duplicates += result.duplicates
+            fresh = [o for o, new in zip(accepted, result.fresh, strict=True) if new]
+            self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh]
+            events = self._detect(fresh)
+        touched = {e.values.get("episode") for e in events}
+        states = {str(ep): self.alert_state(str(ep), now=batch[-1].received_at) for ep in touched if ep}
+        return Output(dead, events, states)
+
+    def _detect(self, observations: Iterable[Observation]) -> list[AlertEvent]:
+        groups: dict[tuple[str, str], dict[str, tuple[list[float], list[float]]]] = {}
+        for o in observations:
+            if o.signal.value not in DETECTED_SIGNALS:
+                continue
+            t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(o.signal.value, ([], []))
+            t.append(o.device_time.timestamp())
+            v.append(o.value)
+        out: list[AlertEvent] = []
+        for (episode, subject), signals in groups.items():
+            monitor = self._monitor(episode, subject)
+            late_before = monitor.late_samples
+            arrays = {s: (np.array(t), np.array(v)) for s, (t, v) in signals.items()}
+            events = monitor.update(arrays)
+            self.counters.late_for_detection += monitor.late_samples - late_before
+            for event in events:
+                self._track_open(episode, event)
+            out += self._unseen(episode, events)
+        self.counters.events += len(out)
+        return out
+
+    def _monitor(self, episode: str, subject: str) -> SubjectMonitor:
+        key = (episode, subject)
+        if key not in self._monitors:
+            self._monitors[key] = SubjectMonitor(self.cfg, subject=subject)
+        return self._monitors[key]
+
+    def _unseen(self, episode: str, events: Sequence[AlertEvent]) -> list[AlertEvent]:
+        tagged = [e.model_copy(update={"values": {**e.values, "episode": episode}}) for e in events]
+        fresh = self.event_log.unseen(tagged)
+        return [e for e, new in zip(tagged, fresh, strict=True) if new]
+
+    def _track_open(self, episode: str, event: AlertEvent) -> None:
+        alerts = self._open.setdefault(episode, {})
+        if event.event == "resolved":
+            alerts.pop(event.alert_id, None)
+        else:
+            alerts[event.alert_id] = {**event.to_json_dict(), "values": {**event.values, "episode": episode}}
+
+    def alert_state(self, episode: str, *, now: datetime) -> dict[str, object]:
+        """The retained state of an episode: its open alerts, most urgent first."""
+        alerts = sorted(self._open.get(episode, {}).values(), key=lambda a: (a["level"] != "urgent", str(a["time"])))
+        return {"episode": episode, "updated_at": format_time(now), "open_alerts": alerts}
+
+    def episodes(self) -> list[str]:
+        return sorted({episode for episode, _ in self._monitors})
+
+
+def _dead_letter(message: RawMessage, rejection: Rejection) -> bytes:
+    """The dead-letter record: reason, detail, where it came from, and the payload (base64, capped)."""
+    return json.dumps(
+        {
+            "reason": rejection.reason.value,
+            "detail": rejection.detail,
+            "sample_index": rejection.index,
+            "topic": message.topic[:200],
+            "received_at": format_time(message.received_at.astimezone(UTC)),
+            "payload_b64": base64.b64encode(message.payload[:4096]).decode(),
+            "payload_bytes": len(message.payload),
+        }
+    ).encode()

@@ -1,0 +1,186 @@
+"""The MQTT shell of ``kraamwacht serve`` (paho-mqtt): the only place serve touches the network.
+
+Guarantees, with mosquitto:
+
+* a persistent session (MQTT 5: clean start off, session expiry 7 days; MQTT 3.1.1: clean
+  session off) and QoS 1, so messages published while serve is down wait in the broker;
+* manual acknowledgement: a message is acknowledged only after its samples are stored and its
+  dead letters, alert events and alert state are published (and acknowledged by the broker), so a
+  crash at any point means redelivery, and redelivery is deduplicated by ``(device, seq)``;
+* on start the detectors are rebuilt from the store, and events the event log has not seen are
+  published then (late, not lost).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kraamwacht.contract import Topics, format_time
+from kraamwacht.publish import BrokerAddress
+from kraamwacht.service._core import IngestCore, RawMessage
+from kraamwacht.service._eventlog import EventLog
+from kraamwacht.signal import DetectorConfig
+from kraamwacht.storage.sqlite import SqliteStore
+
+__all__ = ["Service", "ServiceOptions", "status_topic"]
+
+_LOGGER = logging.getLogger(__name__)
+SESSION_EXPIRY_S = 7 * 24 * 3600
+PUBLISH_TIMEOUT_S = 10.0
+
+
+def status_topic(site: str) -> str:
+    return f"{Topics.ROOT}/{site}/status/serve"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    broker: BrokerAddress
+    site: str
+    store_path: Path
+    state_dir: Path
+    mqtt_version: str = "5"  # "5" for mosquitto, "3.1.1" for the embedded amqtt broker
+    batch_max: int = 500
+    batch_wait_s: float = 0.2
+    status_every_s: float = 5.0
+    rebuild_h: float = 72.0
+    client_id: str | None = None
+
+
+class Service:
+    def __init__(self, options: ServiceOptions, cfg: DetectorConfig | None = None) -> None:
+        self.options = options
+        self.store = SqliteStore(options.store_path)
+        self.event_log = EventLog(options.state_dir / "events.db")
+        self.core = IngestCore(site=options.site, store=self.store, events=self.event_log, cfg=cfg)
+        self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
+        self._connected = threading.Event()
+        self.started_at = datetime.now(tz=UTC)
+        v5 = options.mqtt_version == "5"
+        self._v5 = v5
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=options.client_id or f"kraamwacht-serve-{options.site}",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if options.broker.username:
+            self.client.username_pw_set(options.broker.username, options.broker.password)
+        self.client.will_set(status_topic(options.site), json.dumps({"state": "offline"}), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = lambda *_args: self._connected.clear()
+
+    # --- paho callbacks: they only hand work to the main loop ---------------------------------------
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        _LOGGER.info("connected to %s (%s)", self.options.broker, reason)
+        client.subscribe(Topics.observations_filter(self.options.site), qos=1)
+        self._connected.set()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, datetime.now(tz=UTC)))
+
+    # --- the main loop ------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        missed = self.core.rebuild(now=datetime.now(tz=UTC), hours=self.options.rebuild_h)
+        address = self.options.broker
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            self.client.connect(address.host, address.port, keepalive=30, clean_start=False, properties=props)
+        else:
+            self.client.connect(address.host, address.port, keepalive=30)
+        self.client.loop_start()
+        try:
+            if not self._connected.wait(10):
+                raise ConnectionError(f"no connection to the broker at {address} within 10 s")
+            self._publish_events(missed)
+            for episode in self.core.episodes():
+                self._publish(
+                    Topics.alert_state(self.options.site, episode),
+                    self.core.alert_state(episode, now=datetime.now(tz=UTC)),
+                    retain=True,
+                )
+            last_status = 0.0
+            while not stop.is_set():
+                batch = self._take_batch()
+                if batch:
+                    self._process(batch, stop)
+                if time.monotonic() - last_status >= self.options.status_every_s:
+                    self._publish_status("online")
+                    last_status = time.monotonic()
+            self._publish_status("stopped")
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.store.close()
+            self.event_log.close()
+
+    def _take_batch(self) -> list[tuple[str, bytes, int, int, datetime]]:
+        try:
+            first = self._inbox.get(timeout=self.options.batch_wait_s)
+        except queue.Empty:
+            return []
+        batch = [first]
+        while len(batch) < self.options.batch_max:
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:
+        output = self.core.handle([RawMessage(topic, payload, at) for topic, payload, _mid, _qos, at in batch])
+        while True:  # deliver what the batch produced before acknowledging it; retry while the broker is away
+            try:
+                for topic, payload in output.dead_letters:
+                    self._publish(topic, payload)
+                self._publish_events(output.events)
+                for episode, state in output.alert_states.items():
+                    self._publish(Topics.alert_state(self.options.site, episode), state, retain=True)
+                break
+            except ConnectionError as exc:
+                if stop.is_set():
+                    return  # unacknowledged: redelivered after the restart, events republished by rebuild
+                _LOGGER.warning("delivery failed (%s); retrying when the broker is back", exc)
+                self._connected.wait(1.0)
+        for _topic, _payload, mid, qos, _at in batch:
+            if qos > 0:
+                self.client.ack(mid, qos)
+
+    def _publish_events(self, events: list) -> None:
+        for event in events:
+            self._publish(Topics.alert_events(self.options.site), event.to_json_dict())
+        self.event_log.record(events)
+
+    def _publish_status(self, state: str) -> None:
+        status = {
+            "state": state,
+            "site": self.options.site,
+            "started_at": format_time(self.started_at),
+            "updated_at": format_time(datetime.now(tz=UTC)),
+            "subjects": len(self.core.episodes()),
+            **self.core.counters.as_dict(),
+        }
+        self._publish(status_topic(self.options.site), status, retain=True)
+
+    def _publish(self, topic: str, payload: bytes | dict, *, retain: bool = False) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        info = self.client.publish(topic, data, qos=1, retain=retain)
+        info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
+        if not info.is_published():
+            raise ConnectionError(f"the broker did not acknowledge {topic} within {PUBLISH_TIMEOUT_S} s")

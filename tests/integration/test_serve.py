@@ -1,0 +1,220 @@
+"""`kraamwacht serve` as a real process against a real mosquitto: counted end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+
+from kraamwacht.contract import Topics
+from kraamwacht.firmware_sim.physiology import MotherScenario
+from kraamwacht.signal import detect
+from kraamwacht.storage.sqlite import SqliteStore
+
+SITE = "s1"
+
+
+class Broker:
+    """A paho client for the test: publish with QoS 1 and collect what arrives on some topics."""
+
+    def __init__(self, url: str, *topics: str) -> None:
+        host, port = url.removeprefix("mqtt://").split(":")
+        self.received: dict[str, list[bytes]] = {}
+        self._ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_message = lambda _c, _u, m: self.received.setdefault(m.topic, []).append(m.payload)
+        self.client.on_subscribe = lambda *_: self._ready.set()
+        self.client.connect(host, int(port))
+        self.client.loop_start()
+        for topic in topics:
+            self._ready.clear()
+            self.client.subscribe(topic, qos=1)
+            assert self._ready.wait(5)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(5)
+        assert info.is_published()
+
+    def messages(self, topic: str) -> list[dict]:
+        return [json.loads(p) for p in self.received.get(topic, [])]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class ServeProcess:
+    def __init__(self, url: str, tmp: Path) -> None:
+        self.url, self.tmp = url, tmp
+        self.db = tmp / "data" / "k.db"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", self.url, "--site", SITE,
+             "--store", f"sqlite:///{self.db}", "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=20)
+
+    def count(self) -> int:
+        return SqliteStore(self.db).count() if self.db.exists() else 0
+
+    def wait_count(self, n: int, timeout_s: float = 60.0) -> int:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.count() >= n:
+                return self.count()
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            time.sleep(0.1)
+        return self.count()
+
+
+@pytest.fixture
+def serve(mosquitto: str, tmp_path: Path) -> Iterator[ServeProcess]:
+    process = ServeProcess(mosquitto, tmp_path)
+    yield process
+    process.stop()
+
+
+def message(device: str, seqs: range, *, episode: str = "ep1", subject: str = "m1", t0: datetime) -> bytes:
+    samples = [
+        {
+            "signal": "temperature_c",
+            "value": round(36.2 + (i % 7) / 100, 2),
+            "t": (t0 + timedelta(seconds=i)).isoformat(),
+            "seq": i,
+        }
+        for i in seqs
+    ]
+    return json.dumps({"v": 1, "device": device, "episode": episode, "subject": subject, "samples": samples}).encode()
+
+
+def wait_online(broker: Broker, timeout_s: float = 30.0) -> None:
+    topic = f"{Topics.ROOT}/{SITE}/status/serve"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(m.get("state") == "online" for m in broker.messages(topic)):
+            return
+        time.sleep(0.1)
+    raise AssertionError("serve did not come online")
+
+
+def test_every_sample_once_duplicates_counted_bad_messages_dead_lettered(mosquitto: str, serve: ServeProcess) -> None:
+    status = f"{Topics.ROOT}/{SITE}/status/serve"
+    broker = Broker(mosquitto, Topics.dead_letter(SITE), status)
+    serve.start()
+    wait_online(broker)
+    t0 = datetime.now(tz=UTC) - timedelta(hours=2)
+    topic = {d: Topics.observations(SITE, "ep1", f"m-{d}") for d in ("wb1", "wb2", "wb3")}
+    for d in topic:
+        for k in range(100):
+            broker.publish(topic[d], message(d, range(5 * k, 5 * k + 5), subject=f"m-{d}", t0=t0))
+    for k in range(20):  # redelivered by a gateway: counted as duplicates, stored once
+        broker.publish(topic["wb1"], message("wb1", range(5 * k, 5 * k + 5), subject="m-wb1", t0=t0))
+    bad = [
+        (topic["wb1"], b"{not json"),
+        (topic["wb1"], message("wb9", range(1), subject="other", t0=t0)),  # topic says m-wb1
+        (topic["wb1"], message("wb1", range(900, 901), subject="m-wb1", t0=datetime.now(tz=UTC) + timedelta(hours=1))),
+        (topic["wb1"], json.dumps({"v": 1, "device": "wb1", "episode": "ep1", "subject": "m-wb1",
+                                   "samples": [{"signal": "glucose", "value": 5, "t": t0.isoformat(), "seq": 950}]}).encode()),
+        (topic["wb1"], json.dumps({"v": 1, "device": "wb1", "episode": "ep1", "subject": "m-wb1",
+                                   "samples": [{"signal": "heart_rate_bpm", "value": 400, "t": t0.isoformat(), "seq": 960}]}).encode()),
+    ]  # fmt: skip
+    for t, payload in bad:
+        broker.publish(t, payload)
+    assert serve.wait_count(1500) == 1500
+    time.sleep(6)  # one status period
+    assert serve.count() == 1500
+    last = broker.messages(status)[-1]
+    assert (last["stored"], last["duplicates"], last["rejected_total"]) == (1500, 100, 5)
+    assert last["rejected"] == {
+        "not_json": 1,
+        "topic_mismatch": 1,
+        "future_time": 1,
+        "unknown_signal": 1,
+        "out_of_range": 1,
+    }
+    reasons = sorted(d["reason"] for d in broker.messages(Topics.dead_letter(SITE)))
+    assert reasons == ["future_time", "not_json", "out_of_range", "topic_mismatch", "unknown_signal"]
+    broker.close()
+
+
+def test_nothing_lost_when_serve_is_killed_and_messages_arrive_meanwhile(mosquitto: str, serve: ServeProcess) -> None:
+    broker = Broker(mosquitto, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start()
+    wait_online(broker)
+    t0 = datetime.now(tz=UTC) - timedelta(hours=3)
+    topic = Topics.observations(SITE, "ep1", "m1")
+    for k in range(200):
+        broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+    serve.wait_count(500)
+    serve.stop(signal.SIGKILL)  # mid-stream
+    stored_at_kill = serve.count()
+    for k in range(200, 400):  # published while serve is down: queued in its persistent session
+        broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+    serve.start()
+    assert serve.wait_count(4000) == 4000
+    time.sleep(1)
+    assert serve.count() == 4000  # 0 lost, and (device, seq) cannot be stored twice
+    assert stored_at_kill < 4000
+    broker.close()
+
+
+def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) -> None:
+    events_topic = Topics.alert_events(SITE)
+    broker = Broker(mosquitto, events_topic, f"{Topics.ROOT}/{SITE}/status/serve", Topics.alert_state(SITE, "ep9"))
+    serve.start()
+    wait_online(broker)
+    now = datetime.now(tz=UTC)
+    scenario = MotherScenario.draw(
+        "m9", "fast", seed=4, delivered_at_s=(now - timedelta(days=2.2)).timestamp(), days=2.0
+    )
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
+    rows = sorted((t, s, v) for s, (ts, vs) in samples.items() for t, v in zip(ts.tolist(), vs.tolist(), strict=True))
+    topic = Topics.observations(SITE, "ep9", "m9")
+    for k in range(0, len(rows), 60):
+        chunk = rows[k : k + 60]
+        payload = {"v": 1, "device": "wb9", "episode": "ep9", "subject": "m9",
+                   "samples": [{"signal": s, "value": v, "t": datetime.fromtimestamp(t, tz=UTC).isoformat(), "seq": k + j}
+                               for j, (t, s, v) in enumerate(chunk)]}  # fmt: skip
+        broker.publish(topic, json.dumps(payload).encode())
+    assert serve.wait_count(len(rows)) == len(rows)
+    replayed = detect({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
+    # live closes an epoch once the reorder grace has passed; the last minutes stay open
+    horizon = datetime.fromtimestamp(rows[-1][0] - 300, tz=UTC)
+    want = [(e.alert_id, e.event, e.rule, e.level, e.time.isoformat()) for e in replayed if e.time <= horizon]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        live = [
+            (e["alert_id"], e["event"], e["rule"], e["level"], e["time"].replace("Z", "+00:00"))
+            for e in broker.messages(events_topic)
+        ]
+        if len([x for x in live if x[4] <= horizon.isoformat()]) >= len(want):
+            break
+        time.sleep(0.2)
+    live = [x for x in live if datetime.fromisoformat(x[4]) <= horizon]
+    assert want, "the fast fever must raise alerts"
+    assert live == want
+    state = broker.messages(Topics.alert_state(SITE, "ep9"))[-1]
+    assert state["episode"] == "ep9"
+    broker.close()
