@@ -28,6 +28,7 @@ __all__ = [
     "AlertLevel",
     "BilirubinMethod",
     "CareEpisode",
+    "CommandMessage",
     "Observation",
     "ObservationMessage",
     "QualityFlag",
@@ -198,6 +199,9 @@ class AlertEventKind(StrEnum):
     RAISED = "raised"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
+    ACKNOWLEDGED = "acknowledged"  # a person took it on (who, when, note in values)
+    SNOOZED = "snoozed"  # silenced until values["snoozed_until"], at this level only
+    REPEATED = "repeated"  # urgent and still not acknowledged: notify again
 
 
 class AlertEvent(_Model):
@@ -225,6 +229,24 @@ class AlertEvent(_Model):
         return data
 
 
+class CommandMessage(_Model):
+    """Payload of ``kraamwacht/v1/<site>/cmd``: a person acts on an alert (checked and audited)."""
+
+    v: Literal[1]
+    command_id: str = Field(min_length=1, max_length=64)
+    action: Literal["acknowledge", "snooze", "note"]
+    alert_id: str = Field(min_length=1, max_length=200)
+    actor: str = Field(min_length=1, max_length=64)
+    issued_at: datetime
+    duration_min: int | None = Field(default=None, gt=0, le=24 * 60)
+    note: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("issued_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return _require_utc(v)
+
+
 class Topics:
     """MQTT topic layout, versioned: ``kraamwacht/v1/<site>/...``."""
 
@@ -249,6 +271,10 @@ class Topics:
     @classmethod
     def commands(cls, site: str) -> str:
         return f"{cls.ROOT}/{_topic_id(site)}/cmd"
+
+    @classmethod
+    def command_results(cls, site: str) -> str:
+        return f"{cls.ROOT}/{_topic_id(site)}/cmd/result"
 
     @classmethod
     def dead_letter(cls, site: str) -> str:

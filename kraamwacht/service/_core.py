@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from pydantic import ValidationError
 
+from kraamwacht.alerts._lifecycle import AlertBook, Command
 from kraamwacht.contract import (
     AlertEvent,
+    CommandMessage,
     Observation,
     Rejection,
     Signal,
@@ -91,7 +94,7 @@ class IngestCore:
         self.cfg = cfg or DetectorConfig()
         self.counters = Counters()
         self._monitors: dict[tuple[str, str], SubjectMonitor] = {}
-        self._open: dict[str, dict[str, dict[str, object]]] = {}  # episode → alert_id → last event
+        self.book = AlertBook(self.cfg.alerts)
 
     # --- start-up ---------------------------------------------------------------------------------
     def rebuild(self, *, now: datetime, hours: float) -> list[AlertEvent]:
@@ -100,6 +103,8 @@ class IngestCore:
         Returns the alert events that the event log has not seen: a crash between storing a batch
         and publishing its events loses no event, it is published late.
         """
+        for logged in self.event_log.all():
+            self.book.restore(logged)
         start = now - timedelta(hours=hours)
         missed: list[AlertEvent] = []
         for episode, subject in self.store.subjects():
@@ -107,10 +112,10 @@ class IngestCore:
             if not series:
                 continue
             monitor = self._monitor(episode, subject)
-            events = monitor.update(series)
-            for event in events:
-                self._track_open(episode, event)
-            missed += self._unseen(episode, events)
+            unseen = self._unseen(episode, monitor.update(series))
+            for event in unseen:
+                self.book.on_event(episode, event, now=now)
+            missed += unseen
         return missed
 
     # --- one batch ----------------------------------------------------------------------------------
@@ -136,12 +141,64 @@ class IngestCore:
             self.counters.duplicates += result.duplicates
             fresh = [o for o, new in zip(accepted, result.fresh, strict=True) if new]
             self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh]
-            events = self._detect(fresh)
-        touched = {e.values.get("episode") for e in events}
-        states = {str(ep): self.alert_state(str(ep), now=batch[-1].received_at) for ep in touched if ep}
-        return Output(dead, events, states)
+            latest: dict[tuple[str, str], datetime] = {}
+            for o in accepted:
+                key = (o.episode, o.subject)
+                latest[key] = max(latest.get(key, o.receive_time), o.receive_time)
+            for (episode, subject), received in latest.items():
+                events += self.book.on_data(episode, subject, received_at=received)
+            events += self._detect(fresh, now=batch[-1].received_at)
+        return Output(dead, events, self._states(events, now=batch[-1].received_at))
 
-    def _detect(self, observations: Iterable[Observation]) -> list[AlertEvent]:
+    def tick(self, now: datetime) -> Output:
+        """Escalations, repeats and stale data as time passes."""
+        events = self.book.tick(now)
+        self.counters.events += len(events)
+        return Output([], events, self._states(events, now=now))
+
+    def command(self, payload: bytes, *, now: datetime) -> tuple[dict[str, object], Output]:
+        """Check and apply one command; the result says whether it was accepted and why."""
+        try:
+            message = CommandMessage.model_validate_json(payload)
+        except ValidationError as exc:
+            return {
+                "command_id": None,
+                "accepted": False,
+                "reason": f"not a valid command: {exc.errors()[0]['msg']}",
+            }, Output([], [], {})
+        outcome = self.book.on_command(
+            Command(
+                message.command_id,
+                message.action,
+                message.alert_id,
+                message.actor,
+                message.issued_at,
+                message.duration_min,
+                message.note,
+            ),
+            now=now,
+        )
+        events = list(outcome.events)
+        self.counters.events += len(events)
+        result = {
+            "command_id": message.command_id,
+            "alert_id": message.alert_id,
+            "accepted": outcome.accepted,
+            "reason": outcome.reason,
+        }
+        record = self.book.records.get(message.alert_id)
+        states = (
+            {record.episode: self.alert_state(record.episode, now=now)}
+            if record is not None and outcome.accepted
+            else {}
+        )
+        return result, Output([], events, states)
+
+    def _states(self, events: Sequence[AlertEvent], *, now: datetime) -> dict[str, dict[str, object]]:
+        touched = {str(e.values.get("episode")) for e in events if e.values.get("episode")}
+        return {episode: self.alert_state(episode, now=now) for episode in touched}
+
+    def _detect(self, observations: Iterable[Observation], *, now: datetime) -> list[AlertEvent]:
         groups: dict[tuple[str, str], dict[str, tuple[list[float], list[float]]]] = {}
         for o in observations:
             if o.signal.value not in DETECTED_SIGNALS:
@@ -154,11 +211,11 @@ class IngestCore:
             monitor = self._monitor(episode, subject)
             late_before = monitor.late_samples
             arrays = {s: (np.array(t), np.array(v)) for s, (t, v) in signals.items()}
-            events = monitor.update(arrays)
+            events = self._unseen(episode, monitor.update(arrays))
             self.counters.late_for_detection += monitor.late_samples - late_before
             for event in events:
-                self._track_open(episode, event)
-            out += self._unseen(episode, events)
+                self.book.on_event(episode, event, now=now)
+            out += events
         self.counters.events += len(out)
         return out
 
@@ -173,17 +230,9 @@ class IngestCore:
         fresh = self.event_log.unseen(tagged)
         return [e for e, new in zip(tagged, fresh, strict=True) if new]
 
-    def _track_open(self, episode: str, event: AlertEvent) -> None:
-        alerts = self._open.setdefault(episode, {})
-        if event.event == "resolved":
-            alerts.pop(event.alert_id, None)
-        else:
-            alerts[event.alert_id] = {**event.to_json_dict(), "values": {**event.values, "episode": episode}}
-
     def alert_state(self, episode: str, *, now: datetime) -> dict[str, object]:
-        """The retained state of an episode: its open alerts, most urgent first."""
-        alerts = sorted(self._open.get(episode, {}).values(), key=lambda a: (a["level"] != "urgent", str(a["time"])))
-        return {"episode": episode, "updated_at": format_time(now), "open_alerts": alerts}
+        """The retained state of an episode: its open alerts, most urgent first, with who did what."""
+        return {"episode": episode, "updated_at": format_time(now), "open_alerts": self.book.open_alerts(episode)}
 
     def episodes(self) -> list[str]:
         return sorted({episode for episode, _ in self._monitors})

@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 
 from kraamwacht.contract import Topics, format_time
 from kraamwacht.publish import BrokerAddress
-from kraamwacht.service._core import IngestCore, RawMessage
+from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.storage.sqlite import SqliteStore
@@ -88,7 +88,7 @@ class Service:
         self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
     ) -> None:
         _LOGGER.info("connected to %s (%s)", self.options.broker, reason)
-        client.subscribe(Topics.observations_filter(self.options.site), qos=1)
+        client.subscribe([(Topics.observations_filter(self.options.site), 1), (Topics.commands(self.options.site), 1)])
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -115,11 +115,14 @@ class Service:
                     self.core.alert_state(episode, now=datetime.now(tz=UTC)),
                     retain=True,
                 )
-            last_status = 0.0
+            last_status = last_tick = 0.0
             while not stop.is_set():
                 batch = self._take_batch()
                 if batch:
                     self._process(batch, stop)
+                if time.monotonic() - last_tick >= 1.0:
+                    self._deliver(self.core.tick(datetime.now(tz=UTC)), [], stop)
+                    last_tick = time.monotonic()
                 if time.monotonic() - last_status >= self.options.status_every_s:
                     self._publish_status("online")
                     last_status = time.monotonic()
@@ -144,23 +147,40 @@ class Service:
         return batch
 
     def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:
-        output = self.core.handle([RawMessage(topic, payload, at) for topic, payload, _mid, _qos, at in batch])
-        while True:  # deliver what the batch produced before acknowledging it; retry while the broker is away
+        commands_topic = Topics.commands(self.options.site)
+        observations = [
+            RawMessage(topic, payload, at) for topic, payload, _mid, _qos, at in batch if topic != commands_topic
+        ]
+        outputs = [self.core.handle(observations)] if observations else []
+        results = []
+        for topic, payload, _mid, _qos, at in batch:
+            if topic == commands_topic:
+                result, output = self.core.command(payload, now=at)
+                results.append((Topics.command_results(self.options.site), json.dumps(result).encode()))
+                outputs.append(output)
+        for output in outputs:
+            if not self._deliver(output, results, stop):
+                return  # unacknowledged: redelivered after the restart, events republished by rebuild
+            results = []
+        for _topic, _payload, mid, qos, _at in batch:
+            if qos > 0:
+                self.client.ack(mid, qos)
+
+    def _deliver(self, output: Output, extra: list[tuple[str, bytes]], stop: threading.Event) -> bool:
+        """Publish what a batch produced; retry while the broker is away. False if stopped first."""
+        while True:
             try:
-                for topic, payload in output.dead_letters:
+                for topic, payload in [*output.dead_letters, *extra]:
                     self._publish(topic, payload)
                 self._publish_events(output.events)
                 for episode, state in output.alert_states.items():
                     self._publish(Topics.alert_state(self.options.site, episode), state, retain=True)
-                break
+                return True
             except ConnectionError as exc:
                 if stop.is_set():
-                    return  # unacknowledged: redelivered after the restart, events republished by rebuild
+                    return False
                 _LOGGER.warning("delivery failed (%s); retrying when the broker is back", exc)
                 self._connected.wait(1.0)
-        for _topic, _payload, mid, qos, _at in batch:
-            if qos > 0:
-                self.client.ack(mid, qos)
 
     def _publish_events(self, events: list) -> None:
         for event in events:

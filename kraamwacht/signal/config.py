@@ -152,11 +152,24 @@ class HeartRateConfig:
 class AlertConfig:
     resolve_after_epochs: int = 60
     min_reraise_epochs: int = 360
+    ack_timeout_warning_min: float = 30.0
+    urgent_repeat_min: float = 10.0
+    snooze_choices_min: tuple[int, ...] = (15, 30, 60, 120)
+    snooze_max_warning_min: float = 120.0
+    snooze_max_urgent_min: float = 30.0
+    stale_warning_min: float = 15.0
+    stale_urgent_min: float = 30.0
 
     def __post_init__(self) -> None:
         _positive("alerts.resolve_after_epochs", self.resolve_after_epochs)
         if self.min_reraise_epochs < 0:
             raise ValueError("alerts.min_reraise_epochs must be >= 0")
+        for name in ("ack_timeout_warning_min", "urgent_repeat_min", "stale_warning_min", "stale_urgent_min"):
+            _positive(f"alerts.{name}", getattr(self, name))
+        if self.stale_urgent_min < self.stale_warning_min:
+            raise ValueError("alerts.stale_urgent_min must be >= alerts.stale_warning_min")
+        if not self.snooze_choices_min or min(self.snooze_choices_min) <= 0:
+            raise ValueError("alerts.snooze_choices_min must list positive durations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +198,19 @@ class DetectorConfig:
             if not isinstance(values, Mapping):
                 raise ValueError(f"config section [{section}] must be a table")
             fields = {f.name: f for f in dataclasses.fields(current)}
+            converted: dict[str, Any] = {}
             for key, value in values.items():
                 if key not in fields:
                     raise ValueError(f"unknown key {section}.{key}; known: {sorted(fields)}")
                 expected = type(getattr(current, key))
                 if expected is float and isinstance(value, int) and not isinstance(value, bool):
                     value = float(value)
+                if expected is tuple and isinstance(value, list):
+                    value = tuple(value)
                 if not isinstance(value, expected) or isinstance(value, bool):
                     raise ValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
-            sections[section] = dataclasses.replace(current, **values)
+                converted[key] = value
+            sections[section] = dataclasses.replace(current, **converted)
         return dataclasses.replace(base, **sections)
 
     def with_overrides(self, overrides: Mapping[str, float]) -> DetectorConfig:
@@ -207,4 +224,10 @@ class DetectorConfig:
         return DetectorConfig.from_mapping(nested, base=self)
 
     def to_mapping(self) -> dict[str, dict[str, Any]]:
-        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """The configuration as TOML-shaped data (tuples as lists)."""
+        return {
+            f.name: {
+                k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(getattr(self, f.name)).items()
+            }
+            for f in dataclasses.fields(self)
+        }

@@ -180,11 +180,8 @@ def test_nothing_lost_when_serve_is_killed_and_messages_arrive_meanwhile(mosquit
     broker.close()
 
 
-def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) -> None:
-    events_topic = Topics.alert_events(SITE)
-    broker = Broker(mosquitto, events_topic, f"{Topics.ROOT}/{SITE}/status/serve", Topics.alert_state(SITE, "ep9"))
-    serve.start()
-    wait_online(broker)
+def publish_fever(broker: Broker) -> tuple[dict, list]:
+    """A fast fever of the last two days, published as the gateway would (60 samples a message)."""
     now = datetime.now(tz=UTC)
     scenario = MotherScenario.draw(
         "m9", "fast", seed=4, delivered_at_s=(now - timedelta(days=2.2)).timestamp(), days=2.0
@@ -198,6 +195,15 @@ def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) ->
                    "samples": [{"signal": s, "value": v, "t": datetime.fromtimestamp(t, tz=UTC).isoformat(), "seq": k + j}
                                for j, (t, s, v) in enumerate(chunk)]}  # fmt: skip
         broker.publish(topic, json.dumps(payload).encode())
+    return samples, rows
+
+
+def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) -> None:
+    events_topic = Topics.alert_events(SITE)
+    broker = Broker(mosquitto, events_topic, f"{Topics.ROOT}/{SITE}/status/serve", Topics.alert_state(SITE, "ep9"))
+    serve.start()
+    wait_online(broker)
+    samples, rows = publish_fever(broker)
     assert serve.wait_count(len(rows)) == len(rows)
     replayed = detect({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
     # live closes an epoch once the reorder grace has passed; the last minutes stay open
@@ -212,9 +218,71 @@ def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) ->
         if len([x for x in live if x[4] <= horizon.isoformat()]) >= len(want):
             break
         time.sleep(0.2)
-    live = [x for x in live if datetime.fromisoformat(x[4]) <= horizon]
+    live = [x for x in live if datetime.fromisoformat(x[4]) <= horizon and x[1] in {"raised", "escalated", "resolved"}]
     assert want, "the fast fever must raise alerts"
     assert live == want
     state = broker.messages(Topics.alert_state(SITE, "ep9"))[-1]
     assert state["episode"] == "ep9"
+    broker.close()
+
+
+def wait_for(predicate, timeout_s: float = 20.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_restart(
+    mosquitto: str, serve: ServeProcess
+) -> None:
+    state_topic = Topics.alert_state(SITE, "ep9")
+    results = Topics.command_results(SITE)
+    broker = Broker(mosquitto, Topics.alert_events(SITE), results, state_topic, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start()
+    wait_online(broker)
+    _, rows = publish_fever(broker)
+    serve.wait_count(len(rows))
+    open_alert = wait_for(
+        lambda: next(
+            (a for m in broker.messages(state_topic) for a in m["open_alerts"] if a["category"] == "clinical"), None
+        )
+    )
+
+    def send(command_id: str, action: str, **extra) -> dict:
+        body = {"v": 1, "command_id": command_id, "action": action, "alert_id": open_alert["alert_id"], "actor": "kv-12",
+                "issued_at": datetime.now(tz=UTC).isoformat(), **extra}  # fmt: skip
+        broker.publish(Topics.commands(SITE), json.dumps(body).encode())
+        return wait_for(lambda: next((r for r in broker.messages(results) if r["command_id"] == command_id), None))
+
+    refused = send("c1", "snooze", duration_min=45)
+    assert (refused["accepted"], refused["reason"]) == (False, "snooze must be one of [15, 30, 60, 120] minutes")
+    accepted = send("c2", "acknowledge", note="thermometer 38,4; verloskundige gebeld")
+    assert accepted["accepted"] is True
+    acked = wait_for(lambda: [e for e in broker.messages(Topics.alert_events(SITE)) if e["event"] == "acknowledged"])
+    assert acked[0]["values"]["actor"] == "kv-12"
+    assert "Bevestigd door kv-12" in acked[0]["message"]
+    state = wait_for(
+        lambda: next(
+            (a for a in broker.messages(state_topic)[-1]["open_alerts"] if a["alert_id"] == open_alert["alert_id"]),
+            None,
+        )
+    )
+    assert (state["status"], state["acknowledged_by"]) == ("acknowledged", "kv-12")
+    assert state["audit"][-1]["note"] == "thermometer 38,4; verloskundige gebeld"
+
+    serve.stop()  # a restart loses nothing: the book comes back from the event log
+    broker.received.clear()
+    serve.start()
+    wait_online(broker)
+    restored = wait_for(
+        lambda: [
+            a for m in broker.messages(state_topic) for a in m["open_alerts"] if a["alert_id"] == open_alert["alert_id"]
+        ]
+    )
+    assert (restored[-1]["status"], restored[-1]["acknowledged_by"]) == ("acknowledged", "kv-12")
+    assert [e for e in broker.messages(Topics.alert_events(SITE)) if e["event"] == "raised"] == []  # nothing re-raised
     broker.close()
