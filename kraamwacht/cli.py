@@ -7,6 +7,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -83,25 +84,89 @@ def config_check(path: Path) -> None:
     typer.echo(json.dumps(cfg.to_mapping(), indent=2))
 
 
+def _store_recordings(store_url: str, start: str | None, end: str | None, episode: str | None) -> dict:
+    """Every subject's recording from a store, as replay wants it."""
+    from kraamwacht.storage import open_store
+
+    store = open_store(store_url)
+    begin = _parse_utc(start, "--from") if start else None
+    finish = _parse_utc(end, "--to") if end else None
+    try:
+        return {
+            subject: series
+            for _episode, subject in store.subjects(episode=episode)
+            if (series := store.read(subject=subject, start=begin, end=finish))
+        }
+    finally:
+        store.close()
+
+
+def _parse_utc(text: str, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{what} {text!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{what} {text!r} needs Z or a UTC offset")
+    return moment
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Stream file to write: .csv or .parquet (the replay format).")],
+    store: Annotated[str, typer.Option(help="Store URL, e.g. sqlite:///kraamwacht-data/kraamwacht.db.")] = "sqlite:///kraamwacht-data/kraamwacht.db",
+    start: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601, inclusive).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Up to this time (ISO 8601, exclusive).")] = None,
+    episode: Annotated[str | None, typer.Option(help="Only this care episode.")] = None,
+) -> None:
+    """Write what was recorded live as a replay stream file (pseudonymous ids only)."""
+    from kraamwacht.recordings import write_streams
+
+    try:
+        recordings = _store_recordings(store, start, end, episode)
+    except (KraamwachtError, ValueError) as exc:
+        _fail(exc)
+    chunks = ((subject, signal, t, v) for subject, series in recordings.items() for signal, (t, v) in series.items())
+    n = write_streams(out, chunks)
+    _OUT.print(f"{n} samples of {len(recordings)} subjects → {out}")
+
+
 @app.command()
 def replay(
-    streams: Annotated[Path, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")],
     out: Annotated[Path, typer.Option(help="Alerts file to write (JSON lines).")],
+    streams: Annotated[Path | None, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")] = None,
+    store: Annotated[str | None, typer.Option(help="Replay straight from a store instead of a file.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="With --store: from this time.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="With --store: up to this time.")] = None,
     subjects: Annotated[Path | None, typer.Option(help="CSV subject,delivered_at[,role,gestational_age_w].")] = None,
     config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML); defaults otherwise.")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
 ) -> None:
     """Replay recorded streams through the live detectors and write every alert event."""
-    from kraamwacht.recordings import coverage_path, read_streams, read_subjects, write_alerts, write_coverage
+    from kraamwacht.recordings import (
+        StreamReadResult,
+        coverage_path,
+        read_streams,
+        read_subjects,
+        write_alerts,
+        write_coverage,
+    )
     from kraamwacht.replay import replay as run_replay
     from kraamwacht.settings import load_detector_config
 
+    if (streams is None) == (store is None):
+        raise typer.BadParameter("give a stream file or --store, not both")
     try:
         cfg = load_detector_config(config)
         subject_rows = read_subjects(subjects) if subjects else None
-        data = read_streams(streams, skip_bad=skip_bad, progress=_progress("read"))
+        if streams is not None:
+            data = read_streams(streams, skip_bad=skip_bad, progress=_progress("read"))
+        else:
+            recordings = _store_recordings(store, start, end, None)  # type: ignore[arg-type]
+            rows = sum(t.size for series in recordings.values() for t, _ in series.values())
+            data = StreamReadResult(recordings, rows)
         result = run_replay(data.recordings, cfg, subjects=subject_rows, progress=_progress("replay"))
-    except KraamwachtError as exc:
+    except (KraamwachtError, ValueError) as exc:
         _fail(exc)
     n = write_alerts(out, result.events)
     write_coverage(coverage_path(out), result.coverage.values())

@@ -179,3 +179,53 @@ def test_reading_in_small_chunks_gives_the_same_recordings_and_line_numbers(
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputFileError, match="line 2500"):
         read_streams(path, chunk_rows=500)
+
+
+def _stored_fever(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from kraamwacht.contract import SIGNAL_UNITS, Observation, Signal
+    from kraamwacht.firmware_sim.physiology import MotherScenario
+    from kraamwacht.storage.sqlite import SqliteStore
+
+    scenario = MotherScenario.draw("m9", "fast", seed=4, delivered_at_s=1_782_864_000.0, days=2.0)
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
+    store = SqliteStore(tmp_path / "live.db")
+    observations = [
+        Observation(episode="ep9", subject="m9", device="wb9", signal=Signal(signal), value=float(v), unit=SIGNAL_UNITS[Signal(signal)],
+                    device_time=datetime.fromtimestamp(t, tz=UTC), receive_time=datetime.fromtimestamp(t + 1, tz=UTC), seq=k * 10**7 + i)
+        for k, (signal, (ts, vs)) in enumerate(samples.items()) for i, (t, v) in enumerate(zip(ts.tolist(), vs.tolist(), strict=True))
+    ]  # fmt: skip
+    store.write(observations)
+    store.close()
+    return samples
+
+
+def test_export_then_replay_reproduces_the_detectors_on_the_recorded_data(tmp_path: Path) -> None:
+    import numpy as np
+
+    from kraamwacht.signal import detect
+
+    samples = _stored_fever(tmp_path)
+    want = [
+        e.to_json_dict()
+        for e in detect({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
+    ]
+    assert want
+    url = f"sqlite:///{tmp_path}/live.db"
+    exported = invoke("export", "--store", url, "--episode", "ep9", "--out", tmp_path / "export.csv")
+    assert exported.exit_code == 0, exported.output
+    assert "1 subjects" in exported.output
+    from_file = invoke("replay", tmp_path / "export.csv", "--out", tmp_path / "a.jsonl")
+    from_store = invoke("replay", "--store", url, "--out", tmp_path / "b.jsonl")
+    assert from_file.exit_code == from_store.exit_code == 0
+    assert _events(tmp_path / "a.jsonl") == want
+    assert _events(tmp_path / "b.jsonl") == want
+    header = (tmp_path / "export.csv").read_text().splitlines()[0]
+    assert header == "time,subject,signal,value"
+
+
+def test_replay_needs_exactly_one_source(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["replay", "--out", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 2
+    assert "stream file or --store" in result.output
