@@ -114,7 +114,9 @@ def _parse_utc(text: str, what: str) -> datetime:
 @app.command()
 def export(
     out: Annotated[Path, typer.Option(help="Stream file to write: .csv or .parquet (the replay format).")],
-    store: Annotated[str, typer.Option(help="Store URL, e.g. sqlite:///kraamwacht-data/kraamwacht.db.")] = "sqlite:///kraamwacht-data/kraamwacht.db",
+    store: Annotated[
+        str, typer.Option(help="Store URL, e.g. sqlite:///kraamwacht-data/kraamwacht.db.")
+    ] = "sqlite:///kraamwacht-data/kraamwacht.db",
     start: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601, inclusive).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Up to this time (ISO 8601, exclusive).")] = None,
     episode: Annotated[str | None, typer.Option(help="Only this care episode.")] = None,
@@ -134,7 +136,9 @@ def export(
 @app.command()
 def replay(
     out: Annotated[Path, typer.Option(help="Alerts file to write (JSON lines).")],
-    streams: Annotated[Path | None, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")] = None,
+    streams: Annotated[
+        Path | None, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")
+    ] = None,
     store: Annotated[str | None, typer.Option(help="Replay straight from a store instead of a file.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="With --store: from this time.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="With --store: up to this time.")] = None,
@@ -329,8 +333,15 @@ def serve(
     mqtt_version: Annotated[str, typer.Option(help="5 (mosquitto) or 3.1.1 (the embedded amqtt broker).")] = "5",
     config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML).")] = None,
     rebuild_h: Annotated[float, typer.Option(help="Hours of stored data that rebuild the detectors at start.")] = 72.0,
+    notify: Annotated[
+        list[str],
+        typer.Option(
+            help="Second channel: an apprise URL (ntfy://, pover://, mailto://, json://...); repeat. Also KRAAMWACHT_NOTIFY_URLS."
+        ),
+    ] = [],  # noqa: B006 - typer needs a literal default
 ) -> None:
     """Ingest observations from MQTT: validate, deduplicate, store, detect live, publish alerts."""
+    import os
     import signal as os_signal
     import threading
     from urllib.parse import urlparse
@@ -357,6 +368,7 @@ def serve(
             state_dir=state_dir,
             mqtt_version=mqtt_version,
             rebuild_h=rebuild_h,
+            notify_urls=(*notify, *os.environ.get("KRAAMWACHT_NOTIFY_URLS", "").split()),
         )
         service = Service(options, cfg)
     except (KraamwachtError, ValueError) as exc:
@@ -366,6 +378,30 @@ def serve(
         os_signal.signal(sig, lambda *_: stop.set())
     _OUT.print(f"serving site {site} from {options.broker} into {options.store_path} (Ctrl-C stops)")
     service.run(stop)
+
+
+@app.command()
+def broker(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 1883,
+) -> None:
+    """Run the embedded MQTT broker (amqtt, MQTT 3.1.1) until Ctrl-C: for one machine and the demo."""
+    import signal as os_signal
+    import threading
+
+    from kraamwacht.broker import EmbeddedBroker
+
+    embedded = EmbeddedBroker(host, port)
+    try:
+        embedded.start()
+    except RuntimeError as exc:
+        _fail(exc)
+    stop = threading.Event()
+    for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+        os_signal.signal(sig, lambda *_: stop.set())
+    _OUT.print(f"embedded broker on {embedded.url} (MQTT 3.1.1; Ctrl-C stops)")
+    stop.wait()
+    embedded.stop()
 
 
 @app.command()

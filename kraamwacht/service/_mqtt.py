@@ -30,6 +30,7 @@ from kraamwacht.contract import Topics, format_time
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._eventlog import EventLog
+from kraamwacht.service._notify import Notifier
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.storage.sqlite import SqliteStore
 
@@ -56,6 +57,7 @@ class ServiceOptions:
     status_every_s: float = 5.0
     rebuild_h: float = 72.0
     client_id: str | None = None
+    notify_urls: tuple[str, ...] = ()  # apprise URLs for the second channel
 
 
 class Service:
@@ -65,6 +67,8 @@ class Service:
         self.event_log = EventLog(options.state_dir / "events.db")
         self.core = IngestCore(site=options.site, store=self.store, events=self.event_log, cfg=cfg)
         self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
+        self.notifier = Notifier(options.notify_urls) if options.notify_urls else None
+        self._pushes: queue.Queue[list] = queue.Queue()
         self._connected = threading.Event()
         self.started_at = datetime.now(tz=UTC)
         v5 = options.mqtt_version == "5"
@@ -105,6 +109,8 @@ class Service:
         else:
             self.client.connect(address.host, address.port, keepalive=30)
         self.client.loop_start()
+        if self.notifier is not None:
+            threading.Thread(target=self._push_loop, name="second-channel", daemon=True).start()
         try:
             if not self._connected.wait(10):
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
@@ -186,6 +192,13 @@ class Service:
         for event in events:
             self._publish(Topics.alert_events(self.options.site), event.to_json_dict())
         self.event_log.record(events)
+        if self.notifier is not None and events:
+            self._pushes.put(events)
+
+    def _push_loop(self) -> None:
+        assert self.notifier is not None
+        while True:
+            self.notifier.notify(self._pushes.get())
 
     def _publish_status(self, state: str) -> None:
         status = {
@@ -195,6 +208,8 @@ class Service:
             "updated_at": format_time(datetime.now(tz=UTC)),
             "subjects": len(self.core.episodes()),
             **self.core.counters.as_dict(),
+            "pushes_sent": self.notifier.sent if self.notifier else None,
+            "pushes_failed": self.notifier.failed if self.notifier else None,
         }
         self._publish(status_topic(self.options.site), status, retain=True)
 

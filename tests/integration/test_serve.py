@@ -61,11 +61,11 @@ class ServeProcess:
         self.db = tmp / "data" / "k.db"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", self.url, "--site", SITE,
-             "--store", f"sqlite:///{self.db}", "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000"],
+             "--store", f"sqlite:///{self.db}", "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
 
@@ -237,12 +237,13 @@ def wait_for(predicate, timeout_s: float = 20.0):
 
 
 def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_restart(
-    mosquitto: str, serve: ServeProcess
+    mosquitto: str, serve: ServeProcess, webhook: tuple[str, list]
 ) -> None:
     state_topic = Topics.alert_state(SITE, "ep9")
     results = Topics.command_results(SITE)
     broker = Broker(mosquitto, Topics.alert_events(SITE), results, state_topic, f"{Topics.ROOT}/{SITE}/status/serve")
-    serve.start()
+    hook_url, pushed = webhook
+    serve.start("--notify", hook_url)
     wait_online(broker)
     _, rows = publish_fever(broker)
     serve.wait_count(len(rows))
@@ -258,6 +259,8 @@ def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_resta
         broker.publish(Topics.commands(SITE), json.dumps(body).encode())
         return wait_for(lambda: next((r for r in broker.messages(results) if r["command_id"] == command_id), None))
 
+    wait_for(lambda: pushed)  # the raised alert also went out on the second channel
+    assert any("m9" in p["title"] for p in pushed)
     refused = send("c1", "snooze", duration_min=45)
     assert (refused["accepted"], refused["reason"]) == (False, "snooze must be one of [15, 30, 60, 120] minutes")
     accepted = send("c2", "acknowledge", note="thermometer 38,4; verloskundige gebeld")
@@ -286,3 +289,24 @@ def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_resta
     assert (restored[-1]["status"], restored[-1]["acknowledged_by"]) == ("acknowledged", "kv-12")
     assert [e for e in broker.messages(Topics.alert_events(SITE)) if e["event"] == "raised"] == []  # nothing re-raised
     broker.close()
+
+
+def test_serve_on_the_embedded_broker_over_mqtt_3_1_1(tmp_path: Path) -> None:
+    from kraamwacht.broker import EmbeddedBroker
+    from tests.integration.conftest import free_port
+
+    embedded = EmbeddedBroker(port=free_port())
+    embedded.start()
+    process = ServeProcess(embedded.url, tmp_path)
+    try:
+        broker = Broker(embedded.url, f"{Topics.ROOT}/{SITE}/status/serve")
+        process.start("--mqtt-version", "3.1.1")
+        wait_online(broker)
+        t0 = datetime.now(tz=UTC) - timedelta(hours=1)
+        for k in range(100):
+            broker.publish(Topics.observations(SITE, "ep1", "m1"), message("wb1", range(5 * k, 5 * k + 5), t0=t0))
+        assert process.wait_count(500) == 500
+        broker.close()
+    finally:
+        process.stop()
+        embedded.stop()
