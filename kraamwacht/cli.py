@@ -353,18 +353,15 @@ def serve(
     if mqtt_version not in {"5", "3.1.1"}:
         raise typer.BadParameter("--mqtt-version must be 5 or 3.1.1")
     parsed = urlparse(store)
-    if parsed.scheme != "sqlite":
-        _fail(
-            ValueError(
-                "serve stores in the embedded store for now (sqlite:///FILE); forwarding to InfluxDB is not built yet"
-            )
-        )
+    # with InfluxDB, the embedded store in the state folder is the ledger and the outbox
+    local = Path(parsed.netloc + parsed.path) if parsed.scheme == "sqlite" else state_dir / "outbox.db"
     try:
         cfg = load_detector_config(config)
         options = ServiceOptions(
             broker=BrokerAddress.parse(broker),
             site=site,
-            store_path=Path(parsed.netloc + parsed.path),
+            store_path=local,
+            forward_url=None if parsed.scheme == "sqlite" else store,
             state_dir=state_dir,
             mqtt_version=mqtt_version,
             rebuild_h=rebuild_h,
@@ -376,7 +373,8 @@ def serve(
     stop = threading.Event()
     for sig in (os_signal.SIGINT, os_signal.SIGTERM):
         os_signal.signal(sig, lambda *_: stop.set())
-    _OUT.print(f"serving site {site} from {options.broker} into {options.store_path} (Ctrl-C stops)")
+    target = store if options.forward_url else str(options.store_path)
+    _OUT.print(f"serving site {site} from {options.broker} into {target} (Ctrl-C stops)")
     service.run(stop)
 
 

@@ -30,8 +30,10 @@ from kraamwacht.contract import Topics, format_time
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._eventlog import EventLog
+from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._notify import Notifier
 from kraamwacht.signal import DetectorConfig
+from kraamwacht.storage import open_store
 from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["Service", "ServiceOptions", "status_topic"]
@@ -58,6 +60,7 @@ class ServiceOptions:
     rebuild_h: float = 72.0
     client_id: str | None = None
     notify_urls: tuple[str, ...] = ()  # apprise URLs for the second channel
+    forward_url: str | None = None  # a downstream store (InfluxDB) fed from the embedded store
 
 
 class Service:
@@ -68,6 +71,7 @@ class Service:
         self.core = IngestCore(site=options.site, store=self.store, events=self.event_log, cfg=cfg)
         self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
         self.notifier = Notifier(options.notify_urls) if options.notify_urls else None
+        self.forwarder = Forwarder(self.store, open_store(options.forward_url)) if options.forward_url else None
         self._pushes: queue.Queue[list] = queue.Queue()
         self._connected = threading.Event()
         self.started_at = datetime.now(tz=UTC)
@@ -111,6 +115,10 @@ class Service:
         self.client.loop_start()
         if self.notifier is not None:
             threading.Thread(target=self._push_loop, name="second-channel", daemon=True).start()
+        forwarding = None
+        if self.forwarder is not None:
+            forwarding = threading.Thread(target=self.forwarder.run, args=(stop,), name="forward-to-store", daemon=True)
+            forwarding.start()
         try:
             if not self._connected.wait(10):
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
@@ -134,6 +142,8 @@ class Service:
                     last_status = time.monotonic()
             self._publish_status("stopped")
         finally:
+            if forwarding is not None:
+                forwarding.join(timeout=10)
             self.client.disconnect()
             self.client.loop_stop()
             self.store.close()
@@ -210,6 +220,9 @@ class Service:
             **self.core.counters.as_dict(),
             "pushes_sent": self.notifier.sent if self.notifier else None,
             "pushes_failed": self.notifier.failed if self.notifier else None,
+            "forwarded": self.forwarder.forwarded if self.forwarder else None,
+            "forward_errors": self.forwarder.errors if self.forwarder else None,
+            "forward_backlog": self.store.backlog() if self.forwarder else None,
         }
         self._publish(status_topic(self.options.site), status, retain=True)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from kraamwacht.contract import Observation
+from kraamwacht.contract import BilirubinMethod, Observation, QualityFlag, Signal
 from kraamwacht.storage._base import Series, StoreError, WriteResult
 
 __all__ = ["SqliteStore"]
@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS observations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS observations_by_subject ON observations (subject, signal, device_time);
 CREATE INDEX IF NOT EXISTS observations_by_episode ON observations (episode, device_time);
+CREATE TABLE IF NOT EXISTS forwarded (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
 """
 
 
@@ -154,6 +159,29 @@ class SqliteStore:
         with self._lock:
             return [(e, s) for e, s in self._db.execute(sql + " ORDER BY episode, subject", args)]
 
+    # --- outbox for a downstream store (serve forwarding to InfluxDB) ---------------------------------
+    def pending(self, limit: int) -> list[Observation]:
+        """Stored observations not yet forwarded downstream, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT o.* FROM observations o LEFT JOIN forwarded f ON o.device = f.device AND o.seq = f.seq "
+                "WHERE f.device IS NULL ORDER BY o.receive_time LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_observation(row) for row in rows]
+
+    def mark_forwarded(self, observations: Sequence[Observation]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO forwarded VALUES (?, ?)", [(o.device, o.seq) for o in observations])
+            self._db.execute("COMMIT")
+
+    def backlog(self) -> int:
+        with self._lock:
+            total = self._db.execute("SELECT count(*) FROM observations").fetchone()[0]
+            done = self._db.execute("SELECT count(*) FROM forwarded").fetchone()[0]
+        return int(total) - int(done)
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM observations").fetchone()[0])
@@ -167,3 +195,22 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _observation(row: tuple) -> Observation:
+    device, seq, episode, subject, signal, value, unit, device_time, receive_time, quality, method, site, entered_by = row
+    return Observation(
+        episode=episode,
+        subject=subject,
+        device=device,
+        signal=Signal(signal),
+        value=value,
+        unit=unit,
+        device_time=datetime.fromtimestamp(device_time, tz=UTC),
+        receive_time=datetime.fromtimestamp(receive_time, tz=UTC),
+        seq=seq,
+        quality=tuple(QualityFlag(q) for q in quality.split(",") if q),
+        method=BilirubinMethod(method) if method else None,
+        site=site,
+        entered_by=entered_by,
+    )

@@ -70,32 +70,62 @@ def _binary(name: str, package: str) -> str:
     return path
 
 
-@pytest.fixture
-def influxdb(tmp_path: Path) -> Iterator[str]:
-    """Debian's InfluxDB 1.6.7 on free local ports, with a database "kraamwacht"; yields its base URL."""
-    import urllib.parse
-    import urllib.request
+class InfluxServer:
+    """Debian's InfluxDB 1.6.7 on free local ports; can be stopped and started on the same data."""
 
-    binary = _binary("influxd", "influxdb")
-    port, rpc = free_port(), free_port()
-    conf = tmp_path / "influxdb.conf"
-    conf.write_text(
-        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
-        f'[meta]\n  dir = "{tmp_path}/meta"\n'
-        f'[data]\n  dir = "{tmp_path}/data"\n  wal-dir = "{tmp_path}/wal"\n  query-log-enabled = false\n'
-        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  log-enabled = false\n'
-        "[monitor]\n  store-enabled = false\n"
-    )
-    proc = subprocess.Popen([binary, "-config", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/ping")
+    def __init__(self, folder: Path) -> None:
+        self.binary = _binary("influxd", "influxdb")
+        self.port, rpc = free_port(), free_port()
+        self.conf = folder / "influxdb.conf"
+        self.conf.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+            f'[meta]\n  dir = "{folder}/meta"\n'
+            f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n  query-log-enabled = false\n'
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "[monitor]\n  store-enabled = false\n"
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import urllib.parse
+        import urllib.request
+
+        self.proc = subprocess.Popen(
+            [self.binary, "-config", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_http(f"{self.base}/ping")
         data = urllib.parse.urlencode({"q": "CREATE DATABASE kraamwacht"}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{base}/query", data=data), timeout=5).read()
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        urllib.request.urlopen(urllib.request.Request(f"{self.base}/query", data=data), timeout=5).read()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    def count(self) -> int:
+        import json
+        import urllib.parse
+        import urllib.request
+
+        query = urllib.parse.urlencode({"db": "kraamwacht", "q": 'SELECT count("value") FROM "kraamwacht"'})
+        body = json.loads(urllib.request.urlopen(f"{self.base}/query?{query}", timeout=5).read())
+        series = body["results"][0].get("series")
+        return int(series[0]["values"][0][1]) if series else 0
+
+
+@pytest.fixture
+def influx_server(tmp_path: Path) -> Iterator[InfluxServer]:
+    server = InfluxServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influxdb(influx_server: InfluxServer) -> str:
+    """The base URL of a fresh InfluxDB 1.6.7 with a database "kraamwacht"."""
+    return influx_server.base
 
 
 @pytest.fixture

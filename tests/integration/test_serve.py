@@ -63,9 +63,10 @@ class ServeProcess:
 
     def start(self, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+        store = [] if "--store" in extra else ["--store", f"sqlite:///{self.db}"]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", self.url, "--site", SITE,
-             "--store", f"sqlite:///{self.db}", "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000", *extra],
+             *store, "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
 
@@ -310,3 +311,31 @@ def test_serve_on_the_embedded_broker_over_mqtt_3_1_1(tmp_path: Path) -> None:
     finally:
         process.stop()
         embedded.stop()
+
+
+def test_database_down_and_back_loses_nothing(mosquitto: str, influx_server, tmp_path: Path) -> None:
+    process = ServeProcess(mosquitto, tmp_path)
+    url = f"influx+v1://127.0.0.1:{influx_server.port}/kraamwacht"
+    try:
+        broker = Broker(mosquitto, f"{Topics.ROOT}/{SITE}/status/serve")
+        process.start("--store", url)
+        wait_online(broker)
+        t0 = datetime.now(tz=UTC) - timedelta(hours=1)
+        topic = Topics.observations(SITE, "ep1", "m1")
+        for k in range(100):
+            broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+        wait_for(lambda: influx_server.count() == 1000, 30)
+        influx_server.stop()  # the database goes away
+        for k in range(100, 300):
+            broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+        outbox = SqliteStore(tmp_path / "state" / "outbox.db")
+        wait_for(lambda: outbox.count() == 3000, 30)  # ingest goes on: committed locally
+        assert outbox.backlog() >= 2000
+        influx_server.start()  # and comes back
+        wait_for(lambda: influx_server.count() == 3000, 90)
+        time.sleep(2)
+        assert influx_server.count() == 3000  # 0 lost, 0 doubled
+        assert outbox.backlog() == 0
+        broker.close()
+    finally:
+        process.stop()
