@@ -285,6 +285,10 @@ class Topics:
         return f"{cls.ROOT}/{_topic_id(site)}/gateway/{_topic_id(gateway)}/status"
 
     @classmethod
+    def gateway_status_filter(cls, site: str) -> str:
+        return f"{cls.ROOT}/{_topic_id(site)}/gateway/+/status"
+
+    @classmethod
     def device_status(cls, site: str, device: str) -> str:
         return f"{cls.ROOT}/{_topic_id(site)}/device/{_topic_id(device)}/status"
 

@@ -205,6 +205,9 @@ class AlertBook:
             if event.rule == "no_data":
                 self._restore_stale(episode, event)
                 return
+            if event.rule in ("low_battery", "gateway_offline"):
+                self._restore_condition(episode, event)
+                return
             self.on_event(episode, event)
             return
         record = self.records.get(event.alert_id)
@@ -222,6 +225,15 @@ class AlertBook:
             record.last_notified_at = event.time
             record.snoozed_until = record.snoozed_level = None
 
+    def _restore_condition(self, episode: str, event: AlertEvent) -> None:
+        if event.event is AlertEventKind.RAISED:
+            self.records[event.alert_id] = AlertRecord(
+                event.alert_id, episode, event.subject, "technical", event.rule, event.level.value, "open", event.time,
+                event.message, event.message_en, dict(event.values), event.source, event.time,
+            )  # fmt: skip
+        elif event.alert_id in self.records and event.event is AlertEventKind.RESOLVED:
+            self.records[event.alert_id].status = "resolved"
+
     def _restore_stale(self, episode: str, event: AlertEvent) -> None:
         key = (episode, event.subject)
         number = int(event.alert_id.rsplit(":", 1)[1])
@@ -235,6 +247,43 @@ class AlertBook:
             record = self.records[event.alert_id]
             record.level = event.level.value
             record.status = "resolved" if event.event is AlertEventKind.RESOLVED else "open"
+
+    # --- device and gateway conditions: technical alerts -------------------------------------------------
+    def on_battery(self, episode: str, subject: str, device: str, pct: float, *, at: datetime) -> list[AlertEvent]:
+        """Low battery of a device: raised at or below the low mark, resolved above the ok mark."""
+        alert_id = f"{subject}:battery:{device}"
+        record = self.records.get(alert_id)
+        active = record is not None and record.status != "resolved"
+        if not active and pct <= self.cfg.battery_low_pct:
+            nl = f"Batterij van sensor {device} bijna leeg: {pct:.0f} % (technisch). Laad of vervang de sensor."
+            en = f"Battery of sensor {device} low: {pct:.0f} % (technical). Charge or replace the sensor."
+            record = AlertRecord(alert_id, episode, subject, "technical", "low_battery", "warning", "open", at, nl, en,
+                                 {"battery_pct": pct, "device": device}, "kraamwacht defaults.toml [alerts] battery_*", at)  # fmt: skip
+            self.records[alert_id] = record
+            return [self._event(record, AlertEventKind.RAISED, at, nl, en, {})]
+        if active and record is not None and pct > self.cfg.battery_ok_pct:
+            record.status = "resolved"
+            return [self._event(record, AlertEventKind.RESOLVED, at, f"Opgeheven: batterij {pct:.0f} %.", f"Resolved: battery {pct:.0f} %.",
+                                {"battery_pct": pct})]  # fmt: skip
+        return []
+
+    def on_gateway(self, gateway: str, *, online: bool, at: datetime) -> list[AlertEvent]:
+        """A gateway's availability (its retained status, ``offline`` by MQTT last will)."""
+        alert_id = f"gateway-{gateway}:gateway:1"
+        record = self.records.get(alert_id)
+        active = record is not None and record.status != "resolved"
+        if not online and not active:
+            nl = f"Gateway {gateway} is offline (technisch): er komen geen metingen van deze locatie binnen. Controleer stroom en internet."
+            en = f"Gateway {gateway} is offline (technical): no measurements arrive from this location. Check power and internet."
+            record = AlertRecord(alert_id, "site", f"gateway-{gateway}", "technical", "gateway_offline", "urgent", "open", at, nl, en,
+                                 {"gateway": gateway}, "MQTT last will of the gateway", at)  # fmt: skip
+            self.records[alert_id] = record
+            return [self._event(record, AlertEventKind.RAISED, at, nl, en, {})]
+        if online and active and record is not None:
+            record.status = "resolved"
+            return [self._event(record, AlertEventKind.RESOLVED, at, f"Opgeheven: gateway {gateway} is weer online.",
+                                f"Resolved: gateway {gateway} is online again.", {})]  # fmt: skip
+        return []
 
     # --- stale data: a technical alert per subject ---------------------------------------------------
     def _stale_record(self, key: tuple[str, str]) -> AlertRecord | None:

@@ -147,8 +147,24 @@ class IngestCore:
                 latest[key] = max(latest.get(key, o.receive_time), o.receive_time)
             for (episode, subject), received in latest.items():
                 events += self.book.on_data(episode, subject, received_at=received)
+            for o in fresh:
+                if o.signal is Signal.BATTERY_PCT:
+                    events += self.book.on_battery(o.episode, o.subject, o.device, o.value, at=o.receive_time)
             events += self._detect(fresh, now=batch[-1].received_at)
         return Output(dead, events, self._states(events, now=batch[-1].received_at))
+
+    def gateway_status(self, topic: str, payload: bytes, *, now: datetime) -> Output:
+        """A gateway's retained status (``online`` / ``offline``, the latter also as its last will)."""
+        gateway = topic.split("/")[-2]
+        try:
+            state = json.loads(payload).get("state") if payload.strip().startswith(b"{") else payload.decode().strip()
+        except (ValueError, UnicodeDecodeError):
+            return Output([], [], {})
+        if state not in ("online", "offline"):
+            return Output([], [], {})
+        events = self.book.on_gateway(gateway, online=state == "online", at=now)
+        self.counters.events += len(events)
+        return Output([], events, self._states(events, now=now))
 
     def tick(self, now: datetime) -> Output:
         """Escalations, repeats and stale data as time passes."""

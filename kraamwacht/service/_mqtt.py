@@ -96,7 +96,10 @@ class Service:
         self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
     ) -> None:
         _LOGGER.info("connected to %s (%s)", self.options.broker, reason)
-        client.subscribe([(Topics.observations_filter(self.options.site), 1), (Topics.commands(self.options.site), 1)])
+        site = self.options.site
+        client.subscribe(
+            [(Topics.observations_filter(site), 1), (Topics.commands(site), 1), (Topics.gateway_status_filter(site), 1)]
+        )
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -164,8 +167,14 @@ class Service:
 
     def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:
         commands_topic = Topics.commands(self.options.site)
+
+        def is_gateway(topic: str) -> bool:
+            return "/gateway/" in topic and topic.endswith("/status")
+
         observations = [
-            RawMessage(topic, payload, at) for topic, payload, _mid, _qos, at in batch if topic != commands_topic
+            RawMessage(topic, payload, at)
+            for topic, payload, _mid, _qos, at in batch
+            if topic != commands_topic and not is_gateway(topic)
         ]
         outputs = [self.core.handle(observations)] if observations else []
         results = []
@@ -174,6 +183,8 @@ class Service:
                 result, output = self.core.command(payload, now=at)
                 results.append((Topics.command_results(self.options.site), json.dumps(result).encode()))
                 outputs.append(output)
+            elif is_gateway(topic):
+                outputs.append(self.core.gateway_status(topic, payload, now=at))
         for output in outputs:
             if not self._deliver(output, results, stop):
                 return  # unacknowledged: redelivered after the restart, events republished by rebuild

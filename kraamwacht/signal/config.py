@@ -159,6 +159,8 @@ class AlertConfig:
     snooze_max_urgent_min: float = 30.0
     stale_warning_min: float = 15.0
     stale_urgent_min: float = 30.0
+    battery_low_pct: float = 15.0
+    battery_ok_pct: float = 25.0
 
     def __post_init__(self) -> None:
         _positive("alerts.resolve_after_epochs", self.resolve_after_epochs)
@@ -168,6 +170,8 @@ class AlertConfig:
             _positive(f"alerts.{name}", getattr(self, name))
         if self.stale_urgent_min < self.stale_warning_min:
             raise ValueError("alerts.stale_urgent_min must be >= alerts.stale_warning_min")
+        if not 0 <= self.battery_low_pct < self.battery_ok_pct <= 100:
+            raise ValueError("alerts.battery_low_pct must be below alerts.battery_ok_pct, both within 0-100")
         if not self.snooze_choices_min or min(self.snooze_choices_min) <= 0:
             raise ValueError("alerts.snooze_choices_min must list positive durations")
 

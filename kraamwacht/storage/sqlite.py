@@ -173,7 +173,9 @@ class SqliteStore:
     def mark_forwarded(self, observations: Sequence[Observation]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR IGNORE INTO forwarded VALUES (?, ?)", [(o.device, o.seq) for o in observations])
+            self._db.executemany(
+                "INSERT OR IGNORE INTO forwarded VALUES (?, ?)", [(o.device, o.seq) for o in observations]
+            )
             self._db.execute("COMMIT")
 
     def backlog(self) -> int:
@@ -198,7 +200,9 @@ class SqliteStore:
 
 
 def _observation(row: tuple) -> Observation:
-    device, seq, episode, subject, signal, value, unit, device_time, receive_time, quality, method, site, entered_by = row
+    device, seq, episode, subject, signal, value, unit, device_time, receive_time, quality, method, site, entered_by = (
+        row
+    )
     return Observation(
         episode=episode,
         subject=subject,

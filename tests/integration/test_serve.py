@@ -224,6 +224,20 @@ def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) ->
     assert live == want
     state = broker.messages(Topics.alert_state(SITE, "ep9"))[-1]
     assert state["episode"] == "ep9"
+    # what serve recorded, exported and replayed, gives the live alerts again
+    from typer.testing import CliRunner
+
+    from kraamwacht.cli import app
+
+    runner = CliRunner()
+    out = serve.tmp / "export.csv"
+    assert runner.invoke(app, ["export", "--store", f"sqlite:///{serve.db}", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["replay", str(out), "--out", str(serve.tmp / "replayed.jsonl")]).exit_code == 0
+    replayed_live = [json.loads(line) for line in (serve.tmp / "replayed.jsonl").read_text().splitlines()]
+    again = [
+        (e["alert_id"], e["event"], e["rule"], e["level"], e["time"].replace("Z", "+00:00")) for e in replayed_live
+    ]
+    assert [x for x in again if datetime.fromisoformat(x[4]) <= horizon] == live
     broker.close()
 
 
@@ -339,3 +353,58 @@ def test_database_down_and_back_loses_nothing(mosquitto: str, influx_server, tmp
         broker.close()
     finally:
         process.stop()
+
+
+def test_gateway_last_will_low_battery_and_status(mosquitto: str, serve: ServeProcess) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from kraamwacht.cli import app
+
+    events = Topics.alert_events(SITE)
+    broker = Broker(mosquitto, events, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start()
+    wait_online(broker)
+    host, port = mosquitto.removeprefix("mqtt://").split(":")
+    gateway = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw1")
+    gateway.will_set(Topics.gateway_status(SITE, "gw1"), json.dumps({"state": "offline"}), qos=1, retain=True)
+    gateway.connect(host, int(port), keepalive=5)
+    gateway.loop_start()
+    gateway.publish(
+        Topics.gateway_status(SITE, "gw1"), json.dumps({"state": "online"}), qos=1, retain=True
+    ).wait_for_publish(5)
+    gateway.loop_stop()
+    gateway.socket().shutdown(socket.SHUT_RDWR)  # the gateway loses power: no DISCONNECT, the broker sends its will
+    gateway.socket().close()
+    down = wait_for(lambda: [e for e in broker.messages(events) if e["rule"] == "gateway_offline"], 30)
+    assert (down[0]["event"], down[0]["level"], down[0]["category"]) == ("raised", "urgent", "technical")
+
+    t = (datetime.now(tz=UTC) - timedelta(minutes=1)).isoformat()
+    low = {
+        "v": 1,
+        "device": "wb1",
+        "episode": "ep1",
+        "subject": "m1",
+        "samples": [{"signal": "battery_pct", "value": 12, "t": t, "seq": 1}],
+    }
+    broker.publish(Topics.observations(SITE, "ep1", "m1"), json.dumps(low).encode())
+    battery = wait_for(lambda: [e for e in broker.messages(events) if e["rule"] == "low_battery"])
+    assert battery[0]["values"]["battery_pct"] == 12
+
+    time.sleep(6)  # a status period
+    result = CliRunner().invoke(app, ["status", "--broker", mosquitto, "--site", SITE])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert (status["state"], status["stored"]) == ("online", 1)
+    broker.close()
+
+
+def test_status_without_serve_says_so(mosquitto: str) -> None:
+    from typer.testing import CliRunner
+
+    from kraamwacht.cli import app
+
+    result = CliRunner().invoke(app, ["status", "--broker", mosquitto, "--site", "nobody", "--timeout-s", "1"])
+    assert result.exit_code == 2
+    assert "is it running?" in result.output

@@ -134,3 +134,25 @@ def test_the_time_to_acknowledge_runs_from_notification_not_measurement() -> Non
     book.on_event("ep1", detector_event(minutes=-180), now=at(0))
     assert book.tick(at(29.99)) == []
     assert kinds(book.tick(at(30))) == [("escalated", "urgent")]
+
+
+def test_low_battery_with_hysteresis() -> None:
+    book = AlertBook(AlertConfig())
+    assert book.on_battery("ep1", "m1", "wb1", 15.1, at=at(0)) == []
+    raised = book.on_battery("ep1", "m1", "wb1", 15.0, at=at(1))
+    assert [(e.event.value, e.rule, e.category) for e in raised] == [("raised", "low_battery", "technical")]
+    assert book.on_battery("ep1", "m1", "wb1", 14.0, at=at(2)) == []  # no re-raise
+    assert book.on_battery("ep1", "m1", "wb1", 25.0, at=at(3)) == []  # not above the ok mark yet
+    assert kinds(book.on_battery("ep1", "m1", "wb1", 25.1, at=at(4))) == [("resolved", "warning")]
+
+
+def test_gateway_offline_is_urgent_and_technical_until_it_is_back() -> None:
+    book = AlertBook(AlertConfig())
+    assert book.on_gateway("gw1", online=True, at=at(0)) == []
+    down = book.on_gateway("gw1", online=False, at=at(1))
+    assert [(e.event.value, e.level.value, e.rule, e.category) for e in down] == [
+        ("raised", "urgent", "gateway_offline", "technical")
+    ]
+    assert book.on_gateway("gw1", online=False, at=at(2)) == []
+    assert book.open_alerts("site")[0]["rule"] == "gateway_offline"
+    assert kinds(book.on_gateway("gw1", online=True, at=at(3))) == [("resolved", "urgent")]
