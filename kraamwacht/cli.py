@@ -219,11 +219,19 @@ def evaluate(
     from kraamwacht.signal.evaluate import evaluate as run_evaluate
 
     chosen = _parse_rules(rules)
+    coverage_file = coverage or coverage_path(alerts)
+    if not coverage_file.exists():
+        _fail(
+            FileNotFoundError(
+                f"{coverage_file}: not found. kraamwacht replay writes it next to the alerts; "
+                "for alerts from elsewhere pass --coverage with subject,start,end,windows,windows_with_data"
+            )
+        )
     try:
         report = run_evaluate(
             read_alerts(alerts),
             read_labels(labels),
-            read_coverage(coverage or coverage_path(alerts)),
+            read_coverage(coverage_file),
             rules=chosen,
             onset_tolerance_h=onset_tolerance_h,
             post_reference_h=post_reference_h,

@@ -229,3 +229,11 @@ def test_replay_needs_exactly_one_source(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", "--out", str(tmp_path / "a.jsonl")])
     assert result.exit_code == 2
     assert "stream file or --store" in result.output
+
+
+def test_evaluate_without_coverage_says_where_it_comes_from(tmp_path: Path, alerts: Path) -> None:
+    moved = tmp_path / "elsewhere.jsonl"
+    moved.write_text(alerts.read_text())
+    result = invoke("evaluate", moved, "--labels", DATA / "labels.csv")
+    assert result.exit_code == 2
+    assert "kraamwacht replay writes it next to the alerts" in result.output
