@@ -127,9 +127,10 @@ def test_bad_bytes_give_a_reason(uuid: str, data: bytes, reason: DecodeReason) -
 @settings(max_examples=1000, deadline=None)
 @given(uuid=st.sampled_from(["2a1c", "2a37", "2a19"]), data=st.binary(max_size=40))
 def test_any_bytes_decode_or_raise_decode_error_only(uuid: str, data: bytes) -> None:
+    outcome: object
     try:
-        reading = decode(uuid, data)
+        outcome = decode(uuid, data)
     except DecodeError as exc:  # anything else (struct.error, IndexError...) fails the test
-        assert isinstance(exc.reason, DecodeReason)
-    else:
-        assert isinstance(reading, TemperatureReading | HeartRateReading | BatteryReading)
+        outcome = exc
+    assert isinstance(outcome, DecodeError | TemperatureReading | HeartRateReading | BatteryReading)
+    assert not isinstance(outcome, DecodeError) or isinstance(outcome.reason, DecodeReason)
