@@ -1,0 +1,71 @@
+"""Draining the spool to the broker (paho-mqtt, QoS 1): a row leaves the spool only after PUBACK.
+
+The gateway's availability is a retained status, ``online`` when connected and ``offline`` by MQTT
+last will when the gateway loses power or network; serve raises a technical alert from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+
+from kraamwacht.contract import Topics
+from kraamwacht.gateway.spool import Spool
+from kraamwacht.publish import BrokerAddress
+
+__all__ = ["SpoolPublisher"]
+
+_LOGGER = logging.getLogger(__name__)
+ACK_TIMEOUT_S = 10.0
+IDLE_S = 0.2
+
+
+class SpoolPublisher:
+    def __init__(self, spool: Spool, broker: BrokerAddress, *, site: str, gateway: str) -> None:
+        self.spool = spool
+        self.site = site
+        self.gateway = gateway
+        self.published = 0
+        self._connected = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"kraamwacht-gateway-{gateway}", protocol=mqtt.MQTTv311
+        )
+        if broker.username:
+            self.client.username_pw_set(broker.username, broker.password)
+        status = Topics.gateway_status(site, gateway)
+        self.client.will_set(status, json.dumps({"state": "offline"}), qos=1, retain=True)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = lambda c, *_: (
+            c.publish(status, json.dumps({"state": "online"}), qos=1, retain=True),
+            self._connected.set(),
+        )
+        self.client.on_disconnect = lambda *_: self._connected.clear()
+        self._broker = broker
+
+    def run(self, stop: threading.Event) -> None:
+        self.client.connect_async(self._broker.host, self._broker.port, keepalive=30)
+        self.client.loop_start()  # paho keeps reconnecting while the broker is away
+        try:
+            while not stop.is_set():
+                if not self._connected.wait(IDLE_S):
+                    continue
+                batch = self.spool.next_messages()
+                if not batch:
+                    stop.wait(IDLE_S)
+                    continue
+                sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
+                for message, info in sent:
+                    try:
+                        info.wait_for_publish(timeout=ACK_TIMEOUT_S)
+                    except (RuntimeError, ValueError):
+                        break  # connection lost: what is not acknowledged stays spooled
+                    if not info.is_published():
+                        break
+                    self.spool.acknowledge(message.ids)
+                    self.published += len(message.ids)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()

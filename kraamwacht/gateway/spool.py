@@ -1,0 +1,158 @@
+"""The gateway's disk spool between BLE and MQTT: nothing is lost to a broker outage or a restart.
+
+Every decoded sample is committed to SQLite (WAL) first, with the device's next sequence number
+(persisted, so numbers never repeat after a restart); it leaves the spool only when the broker has
+acknowledged the message that carried it (PUBACK). A crash between PUBACK and the delete sends the
+message again, which serve's ``(device, seq)`` deduplication absorbs.
+
+**When the disk budget is full** (``max_samples``), the oldest samples are evicted first and
+counted: for early warning the newest data matters most, and an eviction is never silent (it is
+in :attr:`Spool.evicted` and the gateway's status).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kraamwacht.contract import ObservationMessage, SampleIn, Topics
+
+__all__ = ["Spool", "SpooledMessage"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL, episode TEXT NOT NULL, subject TEXT NOT NULL, device TEXT NOT NULL,
+    seq INTEGER NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, t TEXT NOT NULL, q TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sequences (device TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledMessage:
+    """One MQTT message built from spooled samples, and the rows to delete once it is acknowledged."""
+
+    topic: str
+    payload: bytes
+    ids: tuple[int, ...]
+
+
+class Spool:
+    def __init__(self, path: str | Path, *, max_samples: int = 5_000_000) -> None:
+        if max_samples < 1:
+            raise ValueError("max_samples must be >= 1")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_samples = max_samples
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def append(
+        self,
+        *,
+        site: str,
+        episode: str,
+        subject: str,
+        device: str,
+        samples: Sequence[tuple[str, float, datetime, Sequence[str]]],
+    ) -> list[int]:
+        """Commit ``(signal, value, device_time, quality flags)`` samples; returns their sequence numbers."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT last_seq FROM sequences WHERE device = ?", (device,)).fetchone()
+            first = (row[0] + 1) if row else 0
+            seqs = list(range(first, first + len(samples)))
+            self._db.executemany(
+                "INSERT INTO samples (site, episode, subject, device, seq, signal, value, t, q) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (site, episode, subject, device, seq, signal, value, t.astimezone(UTC).isoformat(), ",".join(q))
+                    for seq, (signal, value, t, q) in zip(seqs, samples, strict=True)
+                ],
+            )
+            if seqs:
+                self._db.execute("INSERT OR REPLACE INTO sequences VALUES (?, ?)", (device, seqs[-1]))
+            self._evict_over_budget()
+            self._db.execute("COMMIT")
+        return seqs
+
+    def _evict_over_budget(self) -> None:
+        over = self._db.execute("SELECT count(*) FROM samples").fetchone()[0] - self.max_samples
+        if over > 0:
+            self._db.execute("DELETE FROM samples WHERE id IN (SELECT id FROM samples ORDER BY id LIMIT ?)", (over,))
+            self._db.execute(
+                "INSERT INTO counters VALUES ('evicted', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                (over,),
+            )
+
+    def next_messages(self, *, max_samples: int = 5000, per_message: int = 100) -> list[SpooledMessage]:
+        """The oldest spooled samples as messages of one device each (at most ``per_message`` samples)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, site, episode, subject, device, seq, signal, value, t, q FROM samples ORDER BY id LIMIT ?",
+                (max_samples,),
+            ).fetchall()
+        groups: dict[tuple[str, str, str, str], list[tuple]] = {}
+        for row in rows:
+            groups.setdefault((row[1], row[2], row[3], row[4]), []).append(row)
+        out = []
+        for (site, episode, subject, device), items in groups.items():
+            for start in range(0, len(items), per_message):
+                part = items[start : start + per_message]
+                message = ObservationMessage(
+                    v=1,
+                    device=device,
+                    episode=episode,
+                    subject=subject,
+                    samples=tuple(
+                        SampleIn(
+                            signal=r[6],
+                            value=r[7],
+                            t=datetime.fromisoformat(r[8]),
+                            seq=r[5],
+                            q=tuple(x for x in r[9].split(",") if x),
+                        )
+                        for r in part
+                    ),
+                )
+                out.append(
+                    SpooledMessage(
+                        Topics.observations(site, episode, subject),
+                        message.model_dump_json().encode(),
+                        tuple(r[0] for r in part),
+                    )
+                )
+        return out
+
+    def acknowledge(self, ids: Sequence[int]) -> None:
+        """The broker acknowledged the message carrying these rows: they may go."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
+            self._db.execute("COMMIT")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM samples").fetchone()[0])
+
+    @property
+    def evicted(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counters WHERE name = 'evicted'").fetchone()
+        return int(row[0]) if row else 0
+
+    def status(self) -> str:
+        return json.dumps({"spooled": len(self), "evicted": self.evicted})
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
