@@ -320,6 +320,13 @@ class AlertBook:
                 out.append(self._event(record, AlertEventKind.ESCALATED, now, text_nl, text_en, {}))
         return out
 
+    def prune(self, *, before: datetime) -> int:
+        """Forget resolved alerts raised before ``before`` (their history stays in the event log)."""
+        old = [k for k, r in self.records.items() if r.status == "resolved" and r.raised_at < before]
+        for key in old:
+            del self.records[key]
+        return len(old)
+
     # --- output ---------------------------------------------------------------------------------------
     def open_alerts(self, episode: str) -> list[dict[str, Any]]:
         records = [r for r in self.records.values() if r.episode == episode and r.status != "resolved"]

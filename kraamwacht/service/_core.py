@@ -87,13 +87,23 @@ class Output:
 
 
 class IngestCore:
-    def __init__(self, *, site: str, store: SqliteStore, events: EventLog, cfg: DetectorConfig | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        site: str,
+        store: SqliteStore,
+        events: EventLog,
+        cfg: DetectorConfig | None = None,
+        rebuild_h: float = 72.0,
+    ) -> None:
         self.site = site
         self.store = store
         self.event_log = events
         self.cfg = cfg or DetectorConfig()
         self.counters = Counters()
         self._monitors: dict[tuple[str, str], SubjectMonitor] = {}
+        self._last_sample: dict[tuple[str, str], datetime] = {}  # receive time of each subject's latest sample
+        self.rebuild_h = rebuild_h
         self.book = AlertBook(self.cfg.alerts)
 
     # --- start-up ---------------------------------------------------------------------------------
@@ -112,6 +122,7 @@ class IngestCore:
             if not series:
                 continue
             monitor = self._monitor(episode, subject)
+            self._last_sample[(episode, subject)] = now
             unseen = self._unseen(episode, monitor.update(series))
             for event in unseen:
                 self.book.on_event(episode, event, now=now)
@@ -167,8 +178,9 @@ class IngestCore:
         return Output([], events, self._states(events, now=now))
 
     def tick(self, now: datetime) -> Output:
-        """Escalations, repeats and stale data as time passes."""
+        """Escalations, repeats and stale data as time passes; memory stays bounded."""
         events = self.book.tick(now)
+        self._prune(now)
         self.counters.events += len(events)
         return Output([], events, self._states(events, now=now))
 
@@ -224,6 +236,10 @@ class IngestCore:
             v.append(o.value)
         out: list[AlertEvent] = []
         for (episode, subject), signals in groups.items():
+            if (episode, subject) not in self._monitors:
+                first = min(min(t) for t, _ in signals.values())  # the store already holds this batch: stop before it
+                self._rebuild_one(episode, subject, now=now, before=datetime.fromtimestamp(first, tz=UTC))
+            self._last_sample[(episode, subject)] = now
             monitor = self._monitor(episode, subject)
             late_before = monitor.late_samples
             arrays = {s: (np.array(t), np.array(v)) for s, (t, v) in signals.items()}
@@ -234,6 +250,27 @@ class IngestCore:
             out += events
         self.counters.events += len(out)
         return out
+
+    def _rebuild_one(self, episode: str, subject: str, *, now: datetime, before: datetime) -> None:
+        """A subject's detectors from what the store holds before this batch (new subject: nothing)."""
+        monitor = self._monitor(episode, subject)
+        self._last_sample[(episode, subject)] = now
+        earlier = self.store.read(
+            subject=subject, signals=DETECTED_SIGNALS, start=before - timedelta(hours=self.rebuild_h), end=before
+        )
+        if earlier:
+            for event in self._unseen(episode, monitor.update(earlier)):
+                self.book.on_event(episode, event, now=now)
+
+    def _prune(self, now: datetime) -> None:
+        """Drop what a long-running service no longer needs: resolved alerts older than the rebuild
+        window (the event log keeps them) and detectors of subjects silent for that long (a later
+        sample rebuilds one from the store)."""
+        horizon = now - timedelta(hours=self.rebuild_h)
+        self.book.prune(before=horizon)
+        for key in [k for k, seen in self._last_sample.items() if seen < horizon]:
+            self._monitors.pop(key, None)
+            del self._last_sample[key]
 
     def _monitor(self, episode: str, subject: str) -> SubjectMonitor:
         key = (episode, subject)

@@ -68,7 +68,9 @@ class Service:
         self.options = options
         self.store = SqliteStore(options.store_path)
         self.event_log = EventLog(options.state_dir / "events.db")
-        self.core = IngestCore(site=options.site, store=self.store, events=self.event_log, cfg=cfg)
+        self.core = IngestCore(
+            site=options.site, store=self.store, events=self.event_log, cfg=cfg, rebuild_h=options.rebuild_h
+        )
         self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
         self.notifier = Notifier(options.notify_urls) if options.notify_urls else None
         self.forwarder = Forwarder(self.store, open_store(options.forward_url)) if options.forward_url else None

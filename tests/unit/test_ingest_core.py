@@ -1,0 +1,67 @@
+"""The ingest core without a broker: bounded memory for a service that runs for months."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kraamwacht.contract import Topics
+from kraamwacht.firmware_sim.physiology import MotherScenario
+from kraamwacht.service import EventLog, IngestCore, RawMessage
+from kraamwacht.signal import detect
+from kraamwacht.storage.sqlite import SqliteStore
+
+
+def messages(samples: dict, received: datetime, *, per: int = 120) -> list[RawMessage]:
+    rows = sorted((t, s, v) for s, (ts, vs) in samples.items() for t, v in zip(ts.tolist(), vs.tolist(), strict=True))
+    out = []
+    for k in range(0, len(rows), per):
+        body = {"v": 1, "device": "wb9", "episode": "ep9", "subject": "m9",
+                "samples": [{"signal": s, "value": v, "t": datetime.fromtimestamp(t, tz=UTC).isoformat(), "seq": k + j}
+                            for j, (t, s, v) in enumerate(rows[k : k + per])]}  # fmt: skip
+        out.append(RawMessage(Topics.observations("s1", "ep9", "m9"), json.dumps(body).encode(), received))
+    return out
+
+
+def test_an_idle_subject_is_forgotten_and_rebuilt_exactly_when_data_returns(tmp_path: Path) -> None:
+    now = datetime.now(tz=UTC)
+    scenario = MotherScenario.draw(
+        "m9", "fast", seed=4, delivered_at_s=(now - timedelta(days=2.2)).timestamp(), days=2.0
+    )
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
+    core = IngestCore(
+        site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"), rebuild_h=200.0
+    )
+    batches = messages(samples, now)
+    half = len(batches) // 2
+    live = []
+    for message in batches[:half]:
+        out = core.handle([message])
+        live += out.events
+        core.event_log.record(out.events)
+    core.tick(now + timedelta(hours=201))  # silent longer than the rebuild window: forgotten
+    assert core.episodes() == []
+    for message in batches[half:]:  # data returns: the detector is rebuilt from the store, then continues
+        out = core.handle([message])
+        live += out.events
+        core.event_log.record(out.events)
+    detector = [e for e in live if e.event.value in {"raised", "escalated", "resolved"} and e.rule not in {"no_data"}]
+    replayed = detect({s: (t, v) for s, (t, v) in samples.items()}, subject="m9").events
+    horizon = datetime.fromtimestamp(samples["temperature_c"][0][-1] - 300, tz=UTC)
+    assert [(e.alert_id, e.event, e.time) for e in detector if e.time <= horizon] == [
+        (e.alert_id, e.event, e.time) for e in replayed if e.time <= horizon
+    ]
+
+
+def test_resolved_alerts_are_pruned_from_memory(tmp_path: Path) -> None:
+    from kraamwacht.alerts._lifecycle import AlertBook
+
+    book = AlertBook()
+    book.on_data("ep1", "m1", received_at=datetime(2026, 11, 1, tzinfo=UTC))
+    book.tick(datetime(2026, 11, 1, 0, 20, tzinfo=UTC))
+    book.on_data("ep1", "m1", received_at=datetime(2026, 11, 1, 0, 21, tzinfo=UTC))
+    assert len(book.records) == 1
+    assert book.prune(before=datetime(2026, 11, 1, 0, 10, tzinfo=UTC)) == 0  # raised after that
+    assert book.prune(before=datetime(2026, 11, 2, tzinfo=UTC)) == 1
+    assert book.records == {}
