@@ -1,0 +1,47 @@
+"""The wearable's side of the GATT formats: readings → characteristic bytes.
+
+Written from the Bluetooth specifications independently of the gateway's decoder
+(``kraamwacht.gateway.decode``), so that tests comparing the two sides mean something.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from datetime import datetime
+
+__all__ = ["battery_level", "heart_rate_measurement", "temperature_measurement"]
+
+ARMPIT = 1  # Temperature Type: armpit
+
+
+def _float32(value: float, exponent: int = -2) -> bytes:
+    """IEEE-11073 FLOAT with a fixed base-10 exponent (0.01 °C resolution at -2)."""
+    mantissa = round(value * 10 ** (-exponent))
+    if not -(2**23) + 3 <= mantissa <= 2**23 - 3 or not math.isfinite(value):
+        raise ValueError(f"{value!r} does not fit an IEEE-11073 FLOAT at exponent {exponent}")
+    return struct.pack("<i", mantissa)[:3] + struct.pack("<b", exponent)
+
+
+def temperature_measurement(temp_c: float, *, at: datetime | None, temperature_type: int | None = ARMPIT) -> bytes:
+    """Temperature Measurement (0x2A1C): Celsius, optional time stamp and temperature type."""
+    flags = (0x02 if at is not None else 0) | (0x04 if temperature_type is not None else 0)
+    out = bytes([flags]) + _float32(temp_c)
+    if at is not None:
+        out += struct.pack("<HBBBBB", at.year, at.month, at.day, at.hour, at.minute, at.second)
+    if temperature_type is not None:
+        out += bytes([temperature_type])
+    return out
+
+
+def heart_rate_measurement(hr_bpm: int, *, skin_contact: bool, rr_s: tuple[float, ...] = ()) -> bytes:
+    """Heart Rate Measurement (0x2A37): uint8 or uint16 rate, sensor contact supported, RR in 1/1024 s."""
+    wide = hr_bpm > 255
+    flags = (0x01 if wide else 0) | 0x04 | (0x02 if skin_contact else 0) | (0x10 if rr_s else 0)
+    out = bytes([flags]) + hr_bpm.to_bytes(2 if wide else 1, "little")
+    return out + b"".join(round(rr * 1024).to_bytes(2, "little") for rr in rr_s)
+
+
+def battery_level(pct: int) -> bytes:
+    """Battery Level (0x2A19)."""
+    return bytes([max(0, min(100, pct))])
