@@ -83,7 +83,13 @@ class Wearable:
 
     async def start(self) -> None:
         await self.device.power_on()
-        await self.device.start_advertising(advertising_data=self.advertising_data(), auto_restart=True)
+        # 100 ms: connect latency is about one advertising interval (shared/notes/ble-emulation.md)
+        await self.device.start_advertising(
+            advertising_data=self.advertising_data(),
+            auto_restart=True,
+            advertising_interval_min=100,
+            advertising_interval_max=100,
+        )
 
     async def send(self, t_from_s: float, t_to_s: float) -> None:
         """Send the scenario's readings in ``[t_from, t_to)`` (device time), in time order."""
