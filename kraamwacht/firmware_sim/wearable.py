@@ -110,6 +110,11 @@ class Wearable:
                 )
             self.sent += 1
 
+    async def disconnect_all(self) -> None:
+        """The wearable ends its links itself (the central sees reason 0x13)."""
+        for connection in list(self.device.connections.values()):
+            await connection.disconnect()
+
     async def drain_battery(self, pct: int) -> None:
         self.battery_pct = max(0, pct)
         self.battery.value = battery_level(self.battery_pct)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,13 @@ _LOGGER = logging.getLogger(__name__)
 _central: Device | None = None
 _transport_spec: str | None = None
 _transport: Any = None
-_lock = asyncio.Lock()
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _loop_lock(name: str) -> asyncio.Lock:
+    """An asyncio lock per event loop (bumble objects belong to the loop that made them)."""
+    return _locks.setdefault(asyncio.get_running_loop(), {}).setdefault(name, asyncio.Lock())
+
 
 _PROPERTY_NAMES = {
     Characteristic.Properties.BROADCAST: "broadcast",
@@ -59,7 +66,7 @@ def configure(*, device: Device | None = None, transport: str | None = None) -> 
 
 async def _device() -> Device:
     global _central, _transport
-    async with _lock:
+    async with _loop_lock("device"):
         if _central is None:
             if _transport_spec is None:
                 raise BleakError(
@@ -181,7 +188,9 @@ class BleakClientBumble(BaseBleakClient):
         device = await _device()
         timeout = kwargs.get("timeout", self._timeout)
         try:
-            self._connection = await device.connect(self._target, timeout=timeout)
+            # bumble allows one pending LE connection per controller: connects go one at a time
+            async with _loop_lock("connect"):
+                self._connection = await device.connect(self._target, timeout=timeout)
         except Exception as exc:  # bumble's own errors become bleak's, for bleak-retry-connector
             raise BleakDeviceNotFoundError(str(self._target), f"cannot connect to {self._target}: {exc}") from exc
         self._connection.on("disconnection", self._on_disconnection)
