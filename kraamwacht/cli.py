@@ -28,6 +28,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Detector configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(bili_app, name="bili")
+gateway_app = typer.Typer(help="The BLE gateway: pair wearables and run.", no_args_is_help=True)
+app.add_typer(gateway_app, name="gateway")
 
 _OUT = Console(soft_wrap=True)
 _ERR = Console(stderr=True, soft_wrap=True)
@@ -384,6 +386,76 @@ def serve(
     target = store if options.forward_url else str(options.store_path)
     _OUT.print(f"serving site {site} from {options.broker} into {target} (Ctrl-C stops)")
     service.run(stop)
+
+
+_STATE = Annotated[Path, typer.Option(help="The gateway's folder: registry and spool.")]
+
+
+@gateway_app.command("pair")
+def gateway_pair(
+    serial: Annotated[str, typer.Argument(help="The wearable's serial number (Device Information 0x2A25).")],
+    site: Annotated[str, typer.Option(help="Site id.")],
+    episode: Annotated[str, typer.Option(help="Care episode id.")],
+    subject: Annotated[str, typer.Option(help="The mother's pseudonymous id.")],
+    state_dir: _STATE = Path("kraamwacht-gateway"),
+) -> None:
+    """Allow a wearable and say whom it belongs to (nothing unpaired is ever connected)."""
+    from kraamwacht.gateway.registry import Registry
+
+    try:
+        assignment = Registry(state_dir / "registry.db").pair(serial, site=site, episode=episode, subject=subject)
+    except ValueError as exc:
+        _fail(exc)
+    _OUT.print(
+        f"paired {assignment.serial} → {assignment.site}/{assignment.episode}/{assignment.subject} as {assignment.device_id}"
+    )
+
+
+@gateway_app.command("unpair")
+def gateway_unpair(serial: str, state_dir: _STATE = Path("kraamwacht-gateway")) -> None:
+    """Remove a wearable from the allow-list."""
+    from kraamwacht.gateway.registry import Registry
+
+    if not Registry(state_dir / "registry.db").unpair(serial):
+        _fail(LookupError(f"wearable {serial} was not paired"))
+    _OUT.print(f"unpaired {serial}")
+
+
+@gateway_app.command("list")
+def gateway_list(state_dir: _STATE = Path("kraamwacht-gateway")) -> None:
+    """The paired wearables."""
+    from kraamwacht.gateway.registry import Registry
+
+    for a in Registry(state_dir / "registry.db").all():
+        typer.echo(f"{a.serial}\t{a.site}\t{a.episode}\t{a.subject}\t{a.device_id}")
+
+
+@gateway_app.command("run")
+def gateway_run(
+    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    site: Annotated[str, typer.Option(help="Site id (for the gateway's status topic).")] = "site1",
+    gateway_id: Annotated[str, typer.Option("--id", help="This gateway's id.")] = "gw1",
+    ble: Annotated[
+        str, typer.Option(help="'default' (bleak's platform backend, BlueZ) or bumble:<transport>.")
+    ] = "default",
+    max_spool: Annotated[
+        int, typer.Option(help="Disk budget in samples; beyond it the oldest go first (counted).")
+    ] = 5_000_000,
+    state_dir: _STATE = Path("kraamwacht-gateway"),
+) -> None:
+    """Connect the paired wearables, spool every sample to disk, publish over MQTT (Ctrl-C stops)."""
+    from kraamwacht.gateway.service import run_gateway
+    from kraamwacht.publish import BrokerAddress
+
+    try:
+        address = BrokerAddress.parse(broker)
+    except ValueError as exc:
+        _fail(exc)
+    _OUT.print(f"gateway {gateway_id} for site {site}: BLE {ble}, spool in {state_dir}, broker {address}")
+    try:
+        run_gateway(broker=address, site=site, gateway_id=gateway_id, state_dir=state_dir, ble=ble, max_spool=max_spool)
+    except ValueError as exc:
+        _fail(exc)
 
 
 @app.command()
