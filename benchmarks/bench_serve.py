@@ -52,7 +52,9 @@ def free_port() -> int:
 def start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     conf = folder / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nmax_queued_messages 0\n")
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nmax_queued_messages 0\n"
+    )
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
@@ -69,10 +71,17 @@ def client(port: int, name: str) -> mqtt.Client:
 
 def payload(subject: int, first_s: float, seq0: int) -> bytes:
     samples = [
-        {"signal": "temperature_c", "value": 37.5, "t": datetime.fromtimestamp(first_s + i, tz=UTC).isoformat(), "seq": seq0 + i}
+        {
+            "signal": "temperature_c",
+            "value": 37.5,
+            "t": datetime.fromtimestamp(first_s + i, tz=UTC).isoformat(),
+            "seq": seq0 + i,
+        }
         for i in range(SAMPLES_PER_MESSAGE)
     ]
-    return json.dumps({"v": 1, "device": f"wb{subject}", "episode": f"ep{subject}", "subject": f"m{subject}", "samples": samples}).encode()
+    return json.dumps(
+        {"v": 1, "device": f"wb{subject}", "episode": f"ep{subject}", "subject": f"m{subject}", "samples": samples}
+    ).encode()
 
 
 def baseline(port: int, messages: int) -> float:
@@ -93,7 +102,10 @@ def baseline(port: int, messages: int) -> float:
     first = (datetime.now(tz=UTC) - timedelta(days=25)).timestamp()
     data = [payload(k % SUBJECTS, first + k * 100, k * 100) for k in range(messages)]
     start = time.perf_counter()
-    infos = [pub.publish(Topics.observations(SITE, f"ep{k % SUBJECTS}", f"m{k % SUBJECTS}"), d, qos=1) for k, d in enumerate(data)]
+    infos = [
+        pub.publish(Topics.observations(SITE, f"ep{k % SUBJECTS}", f"m{k % SUBJECTS}"), d, qos=1)
+        for k, d in enumerate(data)
+    ]
     received.wait(120)
     elapsed = time.perf_counter() - start
     for info in infos[-10:]:
@@ -136,7 +148,11 @@ def at_10k(port: int, folder: Path, seconds: int) -> dict[str, float]:
         tick = start + second
         for subject in range(SUBJECTS):
             first = start_data + second * SAMPLES_PER_MESSAGE
-            pub.publish(Topics.observations(SITE, f"ep{subject}", f"m{subject}"), payload(subject, first, second * SAMPLES_PER_MESSAGE), qos=1)
+            pub.publish(
+                Topics.observations(SITE, f"ep{subject}", f"m{subject}"),
+                payload(subject, first, second * SAMPLES_PER_MESSAGE),
+                qos=1,
+            )
             published[subject].append((first, time.perf_counter()))
         time.sleep(max(0.0, tick + 1 - time.perf_counter()))
     offered = seconds * SUBJECTS * SAMPLES_PER_MESSAGE / (time.perf_counter() - start)
@@ -175,7 +191,9 @@ def flat_out(port: int, folder: Path, messages: int) -> float:
     start = time.perf_counter()
     for k in range(messages):
         subject = k % SUBJECTS
-        pub.publish(Topics.observations(SITE, f"ep{subject}", f"m{subject}"), payload(subject, first + k * 100, k * 100), qos=1)
+        pub.publish(
+            Topics.observations(SITE, f"ep{subject}", f"m{subject}"), payload(subject, first + k * 100, k * 100), qos=1
+        )
     done = wait_stored(folder / "k.db", messages * SAMPLES_PER_MESSAGE, 300)
     serve.terminate()
     serve.wait(20)
@@ -214,8 +232,8 @@ QoS 1. On this 2-core machine publisher, broker and serve share the cores.
 |---|---|
 | raw paho subscriber (QoS 1), messages published as fast as possible | {raw / 1e3:.1f} k samples/s |
 | serve flat out: validated, deduplicated, stored, detected | **{flat / 1e3:.1f} k samples/s** ({flat / raw:.2f} × the raw subscriber) |
-| serve at an offered {load['offered'] / 1e3:.1f} k samples/s ({SUBJECTS} subjects, {args.seconds} s) | stored {load['stored_rate'] / 1e3:.1f} k samples/s |
-| sample → alert latency at that load ({load['alerts']:.0f} fever alerts) | **p50 {load['p50_ms']:.0f} ms, p99 {load['p99_ms']:.0f} ms** |
+| serve at an offered {load["offered"] / 1e3:.1f} k samples/s ({SUBJECTS} subjects, {args.seconds} s) | stored {load["stored_rate"] / 1e3:.1f} k samples/s |
+| sample → alert latency at that load ({load["alerts"]:.0f} fever alerts) | **p50 {load["p50_ms"]:.0f} ms, p99 {load["p99_ms"]:.0f} ms** |
 """
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
     start = existing.find("## Ingest service")
