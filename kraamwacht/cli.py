@@ -459,6 +459,37 @@ def gateway_run(
 
 
 @app.command()
+def sim(
+    wearables: Annotated[int, typer.Option(min=1, help="Number of emulated wearables (serials 0001...).")] = 5,
+    host: Annotated[str, typer.Option(help="Address for the HCI and control servers.")] = "127.0.0.1",
+    hci_port: Annotated[
+        int, typer.Option(help="HCI over TCP (H4) for gateways: --ble bumble:tcp-client:HOST:PORT.")
+    ] = 9100,
+    control_port: Annotated[
+        int, typer.Option(help="Text control port: stats, pause, resume, disconnect SERIAL, quit.")
+    ] = 9101,
+    interval_s: Annotated[float, typer.Option(help="Seconds between a wearable's readings.")] = 1.0,
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Emulated wearables over Bluetooth LE (bumble), served to gateways over HCI on TCP."""
+    import asyncio
+    import signal as os_signal
+
+    from kraamwacht.firmware_sim.simulator import Simulator
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (os_signal.SIGINT, os_signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        simulator = Simulator(wearables, seed=seed, interval_s=interval_s)
+        _OUT.print(f"{wearables} wearables; HCI on {host}:{hci_port}, control on {host}:{control_port} (Ctrl-C stops)")
+        await simulator.run(host=host, hci_port=hci_port, control_port=control_port, stop=stop)
+
+    asyncio.run(main())
+
+
+@app.command()
 def broker(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 1883,

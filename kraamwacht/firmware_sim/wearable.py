@@ -43,7 +43,8 @@ class Wearable:
         self.serial = serial
         self.interval_s = interval_s
         self.battery_pct = battery_start_pct
-        self.sent = 0
+        self.sent = 0  # readings sent over the air to a subscribed central
+        self.unheard = 0  # readings due while nobody was subscribed (lost, as on a device without a buffer)
         read, notify, indicate = (
             Characteristic.Properties.READ,
             Characteristic.Properties.NOTIFY,
@@ -99,6 +100,8 @@ class Wearable:
             + [(t, "heart_rate_bpm", v) for t, v in zip(*samples["heart_rate_bpm"], strict=True)]
         )
         for t, signal, value in events:
+            characteristic = self.temperature if signal == "temperature_c" else self.heart_rate
+            on_air = self._subscribed(characteristic)  # with nobody listening, nothing goes over the air
             if signal == "temperature_c":
                 payload = temperature_measurement(
                     float(value), at=datetime.fromtimestamp(t, tz=UTC).replace(tzinfo=None)
@@ -108,7 +111,15 @@ class Wearable:
                 await self.device.notify_subscribers(
                     self.heart_rate, heart_rate_measurement(int(value), skin_contact=True)
                 )
-            self.sent += 1
+            self.sent += on_air
+            self.unheard += not on_air
+
+    def _subscribed(self, characteristic: Characteristic) -> bool:
+        """Whether a connected central has switched on notifications or indications for it."""
+        return any(
+            int.from_bytes(cccds.get(characteristic.handle, bytes(2)), "little") & 0x3
+            for cccds in self.device.gatt_server.subscribers.values()
+        )
 
     async def disconnect_all(self) -> None:
         """The wearable ends its links itself (the central sees reason 0x13)."""
