@@ -532,7 +532,15 @@ def status(
     done = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.on_connect = lambda c, *_: c.subscribe(status_topic(site), qos=1)
-    client.on_message = lambda _c, _u, msg: (got.append(msg.payload), done.set())
+    topic = status_topic(site)
+
+    def on_message(_client: object, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        # only serve's own status: some brokers (amqtt) also send unrelated retained messages
+        if msg.topic == topic:
+            got.append(msg.payload)
+            done.set()
+
+    client.on_message = on_message
     try:
         client.connect(address.host, address.port)
     except OSError as exc:

@@ -127,13 +127,9 @@ class Service:
         try:
             if not self._connected.wait(10):
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
-            self._publish_events(missed)
-            for episode in self.core.episodes():
-                self._publish(
-                    Topics.alert_state(self.options.site, episode),
-                    self.core.alert_state(episode, now=datetime.now(tz=UTC)),
-                    retain=True,
-                )
+            now = datetime.now(tz=UTC)
+            states = {episode: self.core.alert_state(episode, now=now) for episode in self.core.episodes()}
+            self._deliver(Output([], missed, states), [], stop)
             last_status = last_tick = 0.0
             while not stop.is_set():
                 batch = self._take_batch()
@@ -237,11 +233,17 @@ class Service:
             "forward_errors": self.forwarder.errors if self.forwarder else None,
             "forward_backlog": self.store.backlog() if self.forwarder else None,
         }
-        self._publish(status_topic(self.options.site), status, retain=True)
+        try:
+            self._publish(status_topic(self.options.site), status, retain=True)
+        except ConnectionError as exc:  # the status is informative; the next period tries again
+            _LOGGER.warning("status not published: %s", exc)
 
     def _publish(self, topic: str, payload: bytes | dict, *, retain: bool = False) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
         info = self.client.publish(topic, data, qos=1, retain=retain)
-        info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
+        try:
+            info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
+        except (RuntimeError, ValueError) as exc:  # paho: not connected, or the queue is full
+            raise ConnectionError(f"publishing {topic} failed: {exc}") from exc
         if not info.is_published():
             raise ConnectionError(f"the broker did not acknowledge {topic} within {PUBLISH_TIMEOUT_S} s")

@@ -408,3 +408,35 @@ def test_status_without_serve_says_so(mosquitto: str) -> None:
     result = CliRunner().invoke(app, ["status", "--broker", mosquitto, "--site", "nobody", "--timeout-s", "1"])
     assert result.exit_code == 2
     assert "is it running?" in result.output
+
+
+def test_serve_survives_a_broker_restart(tmp_path: Path) -> None:
+    from tests.integration.test_gateway_spool import Mosquitto
+
+    broker_process = Mosquitto(tmp_path)
+    broker_process.start()
+    url = f"mqtt://127.0.0.1:{broker_process.port}"
+    process = ServeProcess(url, tmp_path)
+    try:
+        process.start()
+        broker = Broker(url, f"{Topics.ROOT}/{SITE}/status/serve")
+        wait_online(broker)
+        t0 = datetime.now(tz=UTC) - timedelta(hours=1)
+        topic = Topics.observations(SITE, "ep1", "m1")
+        for k in range(50):
+            broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+        assert process.wait_count(500) == 500
+        broker.close()
+        broker_process.stop()  # the broker goes away, longer than serve's 5 s status period, and comes back
+        time.sleep(7)
+        broker_process.start()
+        broker = Broker(url)
+        for k in range(50, 100):
+            broker.publish(topic, message("wb1", range(10 * k, 10 * k + 10), t0=t0))
+        assert process.wait_count(1000, timeout_s=60) == 1000
+        assert process.proc is not None
+        assert process.proc.poll() is None  # still running
+        broker.close()
+    finally:
+        process.stop()
+        broker_process.stop()
