@@ -104,13 +104,12 @@ def _store_recordings(store_url: str, start: str | None, end: str | None, episod
 
 
 def _parse_utc(text: str, what: str) -> datetime:
+    from kraamwacht.contract import parse_time
+
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text, what=what)
     except ValueError as exc:
-        raise typer.BadParameter(f"{what} {text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise typer.BadParameter(f"{what} {text!r} needs Z or a UTC offset")
-    return moment
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command()
@@ -570,7 +569,7 @@ def simulate_cohort(
     """Write a labelled synthetic cohort from the physiology models in firmware_sim."""
     import numpy as np
 
-    from kraamwacht.contract import SIGNAL_RANGES, Signal
+    from kraamwacht.contract import SIGNAL_RANGES, Signal, format_timestamp
     from kraamwacht.firmware_sim.physiology import generate_cohort
     from kraamwacht.recordings import write_streams
 
@@ -597,7 +596,7 @@ def simulate_cohort(
     _write_csv(out_dir / "subjects.csv", [s.subject_row() for s in cohort])
     _write_csv(out_dir / "labels.csv", [s.label_row() for s in cohort])
     checks = [
-        {"subject": s.subject, "time": _iso(c.time_s), "temp_c": f"{c.temp_c:.1f}"}
+        {"subject": s.subject, "time": format_timestamp(c.time_s), "temp_c": f"{c.temp_c:.1f}"}
         for s in cohort
         for c in s.spot_checks()
     ]
@@ -614,12 +613,6 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["subject"])
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _iso(t_s: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(t_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def main() -> None:

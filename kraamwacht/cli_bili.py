@@ -17,6 +17,7 @@ from kraamwacht.contract import (
     Topics,
     format_time,
     parse_observation_message,
+    parse_time,
 )
 from kraamwacht.errors import KraamwachtError
 from kraamwacht.signal.jaundice import (
@@ -40,12 +41,9 @@ class RefusedError(KraamwachtError):
 
 def _time(text: str, what: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text, what=what)
     except ValueError as exc:
-        raise RefusedError(f"{what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T03:00:00Z)") from exc
-    if moment.tzinfo is None:
-        raise RefusedError(f"{what} {text!r} needs Z or a UTC offset")
-    return moment.astimezone(UTC)
+        raise RefusedError(str(exc)) from exc
 
 
 def _value(value: float, unit: str, confirm_unit: bool) -> float:

@@ -15,7 +15,6 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from kraamwacht.contract import SIGNAL_RANGES, AlertEvent, Signal
+from kraamwacht.contract import SIGNAL_RANGES, AlertEvent, Signal, format_timestamp, parse_time
 from kraamwacht.errors import InputFileError
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label
 
@@ -291,12 +290,9 @@ def _csv_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[tuple[int, d
 
 def _parse_time(path: Path, line: int, text: str, *, column: str) -> float:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text, what=column).timestamp()
     except ValueError as exc:
-        raise InputFileError(path, line, f"{column} {text!r} is not an ISO 8601 time") from exc
-    if moment.tzinfo is None:
-        raise InputFileError(path, line, f"{column} {text!r} needs Z or a UTC offset")
-    return moment.timestamp()
+        raise InputFileError(path, line, str(exc)) from exc
 
 
 def write_alerts(path: Path, events: Iterable[AlertEvent]) -> int:
@@ -320,7 +316,7 @@ def read_alerts(path: Path) -> list[Alarm]:
             try:
                 event: Mapping[str, Any] = json.loads(text)
                 if event["event"] == "raised":
-                    t = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+                    t = parse_time(str(event["time"]), what="time")
                     alarms.append(Alarm(str(event["subject"]), t.timestamp(), str(event["rule"])))
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputFileError(path, line, f"not an alert event: {exc}") from exc
@@ -340,7 +336,9 @@ def write_coverage(path: Path, coverage: Iterable[Coverage]) -> None:
         writer = csv.writer(handle)
         writer.writerow(COVERAGE_COLUMNS)
         for c in coverage:
-            writer.writerow([c.subject, _iso(c.start_s), _iso(c.end_s), c.windows, c.windows_with_data])
+            writer.writerow(
+                [c.subject, format_timestamp(c.start_s), format_timestamp(c.end_s), c.windows, c.windows_with_data]
+            )
 
 
 def read_coverage(path: Path) -> dict[str, Coverage]:
@@ -357,7 +355,3 @@ def read_coverage(path: Path) -> dict[str, Coverage]:
         except ValueError as exc:
             raise InputFileError(path, line, str(exc)) from exc
     return out
-
-
-def _iso(t_s: float) -> str:
-    return datetime.fromtimestamp(t_s, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
 
 import numpy as np
 
-from kraamwacht.contract import AlertEvent
+from kraamwacht.contract import AlertEvent, parse_time
 from kraamwacht.recordings import Recording
 from kraamwacht.signal import DetectorConfig, detect
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label, Report, evaluate
@@ -49,7 +48,7 @@ def replay(
         delivered = (subjects or {}).get(subject, {}).get("delivered_at")
         for event in result.events:
             if delivered:
-                born = datetime.fromisoformat(delivered.replace("Z", "+00:00"))
+                born = parse_time(delivered, what="delivered_at")
                 hours = round((event.time - born).total_seconds() / 3600.0, 1)
                 event = event.model_copy(update={"values": {**event.values, "postpartum_h": hours}})
             events.append(event)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel, format_time
+from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel, format_time, parse_time
 from kraamwacht.signal.config import AlertConfig
 
 __all__ = ["AlertBook", "AlertRecord", "Command", "Outcome"]
@@ -219,7 +219,7 @@ class AlertBook:
             record.audit.append({"time": format_time(event.time), "actor": record.acknowledged_by, "action": "acknowledge",
                                  "note": event.values.get("note")})  # fmt: skip
         elif event.event is AlertEventKind.SNOOZED:
-            record.snoozed_until = datetime.fromisoformat(str(event.values["snoozed_until"]).replace("Z", "+00:00"))
+            record.snoozed_until = parse_time(str(event.values["snoozed_until"]))
             record.snoozed_level = record.level
         elif event.event is AlertEventKind.REPEATED:
             record.last_notified_at = event.time

@@ -23,13 +23,13 @@ These are modelling choices for testing and tuning, not clinical facts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from kraamwacht.contract import format_timestamp
 from kraamwacht.signal._circadian import local_hour
 
 __all__ = ["Kind", "MotherScenario", "SpotCheck", "generate_cohort"]
@@ -247,12 +247,12 @@ class MotherScenario:
         return {
             "subject": self.subject,
             "febrile": "1" if self.infection is not None else "0",
-            "onset": _iso(self.infection.start_s) if self.infection is not None else "",
-            "reference": _iso(ref) if ref is not None else "",
+            "onset": format_timestamp(self.infection.start_s) if self.infection is not None else "",
+            "reference": format_timestamp(ref) if ref is not None else "",
         }
 
     def subject_row(self) -> dict[str, str]:
-        return {"subject": self.subject, "delivered_at": _iso(self.delivered_at_s), "role": "mother"}
+        return {"subject": self.subject, "delivered_at": format_timestamp(self.delivered_at_s), "role": "mother"}
 
     def _on_grid(self, values: FloatArray, t_s: FloatArray) -> FloatArray:
         if values.size == 0:
@@ -283,10 +283,6 @@ def _in_any(t: FloatArray, spans: list[tuple[float, float]]) -> NDArray[np.bool_
     for start, end in spans:
         out |= (t >= start) & (t < end)
     return out
-
-
-def _iso(t_s: float) -> str:
-    return datetime.fromtimestamp(t_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def generate_cohort(
