@@ -56,6 +56,8 @@ class Spool:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        # one process owns the spool: count once, then keep the count (append must not scan the table)
+        self._count = int(self._db.execute("SELECT count(*) FROM samples").fetchone()[0])
 
     def append(
         self,
@@ -81,18 +83,20 @@ class Spool:
             )
             if seqs:
                 self._db.execute("INSERT OR REPLACE INTO sequences VALUES (?, ?)", (device, seqs[-1]))
-            self._evict_over_budget()
+            evicted = self._evict_over_budget(self._count + len(seqs))
             self._db.execute("COMMIT")
+            self._count += len(seqs) - evicted
         return seqs
 
-    def _evict_over_budget(self) -> None:
-        over = self._db.execute("SELECT count(*) FROM samples").fetchone()[0] - self.max_samples
+    def _evict_over_budget(self, count: int) -> int:
+        over = count - self.max_samples
         if over > 0:
             self._db.execute("DELETE FROM samples WHERE id IN (SELECT id FROM samples ORDER BY id LIMIT ?)", (over,))
             self._db.execute(
                 "INSERT INTO counters VALUES ('evicted', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
                 (over,),
             )
+        return max(over, 0)
 
     def next_messages(self, *, max_samples: int = 5000, per_message: int = 100) -> list[SpooledMessage]:
         """The oldest spooled samples as messages of one device each (at most ``per_message`` samples)."""
@@ -137,12 +141,13 @@ class Spool:
         """The broker acknowledged the message carrying these rows: they may go."""
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
+            deleted = self._db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids]).rowcount
             self._db.execute("COMMIT")
+            self._count -= deleted
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM samples").fetchone()[0])
+            return self._count
 
     @property
     def evicted(self) -> int:
