@@ -66,7 +66,7 @@ class ServiceOptions:
 class Service:
     def __init__(self, options: ServiceOptions, cfg: DetectorConfig | None = None) -> None:
         self.options = options
-        self.store = SqliteStore(options.store_path)
+        self.store = SqliteStore(options.store_path, outbox=options.forward_url is not None)
         self.event_log = EventLog(options.state_dir / "events.db")
         self.core = IngestCore(
             site=options.site, store=self.store, events=self.event_log, cfg=cfg, rebuild_h=options.rebuild_h

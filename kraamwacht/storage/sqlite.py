@@ -40,17 +40,19 @@ CREATE TABLE IF NOT EXISTS observations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS observations_by_subject ON observations (subject, signal, device_time);
 CREATE INDEX IF NOT EXISTS observations_by_episode ON observations (episode, device_time);
-CREATE TABLE IF NOT EXISTS forwarded (
+CREATE TABLE IF NOT EXISTS outbox (
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    PRIMARY KEY (device, seq)
-) WITHOUT ROWID;
+    UNIQUE (device, seq)
+);
 """
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = False, outbox: bool = False) -> None:
+        """``outbox``: also queue every new sample for a downstream store (see :meth:`pending`)."""
         self.path = Path(path)
+        self.outbox = outbox
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -88,6 +90,11 @@ class SqliteStore:
                     "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [row for row, new in zip(rows, fresh, strict=True) if new],
                 )
+                if self.outbox:  # in the same transaction: stored means queued for forwarding
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO outbox (device, seq) VALUES (?, ?)",
+                        [row[:2] for row, new in zip(rows, fresh, strict=True) if new],
+                    )
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
@@ -161,28 +168,31 @@ class SqliteStore:
 
     # --- outbox for a downstream store (serve forwarding to InfluxDB) ---------------------------------
     def pending(self, limit: int) -> list[Observation]:
-        """Stored observations not yet forwarded downstream, oldest first."""
+        """Queued observations not yet forwarded downstream, oldest first.
+
+        The outbox holds only what is still to go, so this costs the same after months of data.
+        """
         with self._lock:
             rows = self._db.execute(
-                "SELECT o.* FROM observations o LEFT JOIN forwarded f ON o.device = f.device AND o.seq = f.seq "
-                "WHERE f.device IS NULL ORDER BY o.receive_time LIMIT ?",
+                "SELECT o.* FROM outbox b JOIN observations o ON o.device = b.device AND o.seq = b.seq "
+                "ORDER BY b.rowid LIMIT ?",
                 (limit,),
             ).fetchall()
         return [_observation(row) for row in rows]
 
     def mark_forwarded(self, observations: Sequence[Observation]) -> None:
+        """The downstream store has these: they leave the outbox."""
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT OR IGNORE INTO forwarded VALUES (?, ?)", [(o.device, o.seq) for o in observations]
+                "DELETE FROM outbox WHERE device = ? AND seq = ?", [(o.device, o.seq) for o in observations]
             )
             self._db.execute("COMMIT")
 
     def backlog(self) -> int:
+        """Samples still to be forwarded."""
         with self._lock:
-            total = self._db.execute("SELECT count(*) FROM observations").fetchone()[0]
-            done = self._db.execute("SELECT count(*) FROM forwarded").fetchone()[0]
-        return int(total) - int(done)
+            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def count(self) -> int:
         with self._lock:

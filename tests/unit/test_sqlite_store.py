@@ -82,3 +82,20 @@ def test_bad_store_urls_say_what_to_write() -> None:
         open_store("influx+v1://127.0.0.1:8086")
     with pytest.raises(ValueError, match="bucket"):
         open_store("influx+v2://127.0.0.1:8086")
+
+
+def test_outbox_queues_only_new_samples_until_forwarded(tmp_path: Path) -> None:
+    plain = SqliteStore(tmp_path / "plain.db")
+    plain.write(observations(10))
+    assert (plain.backlog(), plain.pending(100)) == (0, [])  # nothing queued without an outbox
+
+    store = SqliteStore(tmp_path / "k.db", outbox=True)
+    store.write(observations(30))
+    store.write(observations(40))  # 30 redelivered, 10 new: the outbox gets the 10, not 30 again
+    assert store.backlog() == 40
+    first = store.pending(25)
+    assert [o.seq for o in first] == list(range(25))  # oldest first
+    store.mark_forwarded(first)
+    assert store.backlog() == 15
+    assert [o.seq for o in store.pending(100)] == list(range(25, 40))
+    assert store.count() == 40  # forwarding never removes stored data
