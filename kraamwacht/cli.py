@@ -440,6 +440,10 @@ def gateway_run(
     max_spool: Annotated[
         int, typer.Option(help="Disk budget in samples; beyond it the oldest go first (counted).")
     ] = 5_000_000,
+    silence_s: Annotated[
+        float,
+        typer.Option(help="Adapter watchdog: nothing heard for this long restarts the scanner; 3 times exits (1)."),
+    ] = 60.0,
     state_dir: _STATE = Path("kraamwacht-gateway"),
 ) -> None:
     """Connect the paired wearables, spool every sample to disk, publish over MQTT (Ctrl-C stops)."""
@@ -452,9 +456,18 @@ def gateway_run(
         _fail(exc)
     _OUT.print(f"gateway {gateway_id} for site {site}: BLE {ble}, spool in {state_dir}, broker {address}")
     try:
-        run_gateway(broker=address, site=site, gateway_id=gateway_id, state_dir=state_dir, ble=ble, max_spool=max_spool)
+        status = run_gateway(
+            broker=address,
+            site=site,
+            gateway_id=gateway_id,
+            state_dir=state_dir,
+            ble=ble,
+            max_spool=max_spool,
+            silence_s=silence_s,
+        )
     except ValueError as exc:
         _fail(exc)
+    raise typer.Exit(status)
 
 
 @app.command()
@@ -465,9 +478,20 @@ def sim(
         int, typer.Option(help="HCI over TCP (H4) for gateways: --ble bumble:tcp-client:HOST:PORT.")
     ] = 9100,
     control_port: Annotated[
-        int, typer.Option(help="Text control port: stats, pause, resume, disconnect SERIAL, quit.")
+        int,
+        typer.Option(
+            help="Text control port: stats, pause, resume, disconnect/vanish/reappear SERIAL, "
+            "loose SERIAL on|off, clock SERIAL OFFSET_S [PPM], battery SERIAL PCT, quit."
+        ),
     ] = 9101,
     interval_s: Annotated[float, typer.Option(help="Seconds between a wearable's readings.")] = 1.0,
+    kinds: Annotated[
+        str, typer.Option(help="Scenario kinds, comma-separated, assigned in turn: healthy, slow, fast.")
+    ] = "healthy",
+    buffer: Annotated[
+        int, typer.Option(min=0, help="Temperature readings a wearable keeps while nobody listens (0: none).")
+    ] = 0,
+    battery_drain_pct_per_h: Annotated[float, typer.Option(min=0.0, help="Battery drain per hour.")] = 0.0,
     seed: Annotated[int, typer.Option()] = 1,
 ) -> None:
     """Emulated wearables over Bluetooth LE (bumble), served to gateways over HCI on TCP."""
@@ -476,12 +500,23 @@ def sim(
 
     from kraamwacht.firmware_sim.simulator import Simulator
 
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    if not chosen or set(chosen) - {"healthy", "slow", "fast"}:
+        _fail(ValueError(f"--kinds {kinds!r}: use healthy, slow and/or fast"))
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        simulator = Simulator(wearables, seed=seed, interval_s=interval_s)
+        simulator = Simulator(
+            wearables,
+            seed=seed,
+            interval_s=interval_s,
+            kinds=chosen,  # type: ignore[arg-type]
+            buffer_capacity=buffer,
+            battery_drain_pct_per_h=battery_drain_pct_per_h,
+        )
         _OUT.print(f"{wearables} wearables; HCI on {host}:{hci_port}, control on {host}:{control_port} (Ctrl-C stops)")
         await simulator.run(host=host, hci_port=hci_port, control_port=control_port, stop=stop)
 

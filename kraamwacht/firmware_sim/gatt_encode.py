@@ -10,7 +10,7 @@ import math
 import struct
 from datetime import datetime
 
-__all__ = ["battery_level", "heart_rate_measurement", "temperature_measurement"]
+__all__ = ["battery_level", "current_time", "heart_rate_measurement", "temperature_measurement"]
 
 ARMPIT = 1  # Temperature Type: armpit
 
@@ -45,3 +45,11 @@ def heart_rate_measurement(hr_bpm: int, *, skin_contact: bool, rr_s: tuple[float
 def battery_level(pct: int) -> bytes:
     """Battery Level (0x2A19)."""
     return bytes([max(0, min(100, pct))])
+
+
+def current_time(at: datetime) -> bytes:
+    """Current Time (0x2A2B), Exact Time 256: date time, ISO day of week, fractions of 1/256 s, adjust reason 0."""
+    fraction = min(255, int(at.microsecond / 1_000_000 * 256))
+    return struct.pack(
+        "<HBBBBBBBB", at.year, at.month, at.day, at.hour, at.minute, at.second, at.isoweekday(), fraction, 0
+    )

@@ -1,14 +1,23 @@
 """``kraamwacht sim``: a process that owns the virtual air and the emulated wearables.
 
-* the air is a bumble ``LocalLink``; every wearable is a bumble controller + device with a GATT
-  server (:class:`~kraamwacht.firmware_sim.wearable.Wearable`), sending its scenario in real
-  time (device time = wall time, so the data is valid for the contract);
-* an HCI server on TCP (H4 framing): every TCP client, i.e. a gateway, gets a **new** virtual
-  controller on the air, removed when the client goes away (the stock ``tcp-server`` transport
-  keeps one controller forever, so a second gateway run would find nothing);
-* a control port for tests, one text command a line: ``stats`` (JSON: samples sent per serial),
-  ``pause`` / ``resume`` (stop and restart sending), ``disconnect SERIAL`` (the wearable ends its
-  link), ``quit``.
+* the air is :class:`~kraamwacht.firmware_sim.air.Air`; every wearable is a bumble controller +
+  device with a GATT server (:class:`~kraamwacht.firmware_sim.wearable.Wearable`), sending its
+  scenario in real time (device time = wall time, so the data is valid for the contract);
+* an HCI server on TCP (H4 framing): every TCP client, i.e. a gateway, gets a **new**
+  :class:`~kraamwacht.firmware_sim.air.GatewayController` on the air; when the client goes away its
+  links are dropped (the wearables see 0x08 and advertise again) and the controller is removed. The
+  stock ``tcp-server`` transport keeps one controller forever, so a second gateway run found nothing;
+* a control port for tests and the demo, one command a line, one answer a line:
+
+  ``stats``                      JSON per serial: sent, unheard, buffered, present, battery
+  ``pause`` / ``resume``         stop and restart all measurements
+  ``disconnect SERIAL``          the wearable ends its link (central sees 0x13)
+  ``vanish SERIAL [SECONDS]``    out of range: silent now, link lost after the supervision timeout (0x08)
+  ``reappear SERIAL``            back in range
+  ``loose SERIAL on|off``        the sensor comes off the skin / is put back
+  ``clock SERIAL OFFSET_S [PPM]`` set the device clock's offset and drift
+  ``battery SERIAL PCT``         set the battery level
+  ``quit``                       stop the simulator
 """
 
 from __future__ import annotations
@@ -17,14 +26,11 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
-from bumble.controller import Controller
-from bumble.device import Device
-from bumble.hci import Address
-from bumble.host import Host
-from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink, StreamPacketSink, StreamPacketSource
+from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
+from kraamwacht.firmware_sim.air import Air, GatewayController
 from kraamwacht.firmware_sim.physiology import Kind, MotherScenario
 from kraamwacht.firmware_sim.wearable import Wearable
 
@@ -36,84 +42,120 @@ _LOGGER = logging.getLogger(__name__)
 class _HciClient(StreamPacketSource):
     """One gateway on the HCI server: its own controller on the air for as long as it is connected."""
 
-    def __init__(self, air: LocalLink, name: str) -> None:
+    def __init__(self, air: Air, name: str) -> None:
         super().__init__()
         self.air = air
         self.name = name
-        self.controller: Controller | None = None
+        self.controller: GatewayController | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.controller = Controller(self.name, host_sink=StreamPacketSink(transport), link=self.air)  # type: ignore[arg-type]
+        self.controller = GatewayController(self.name, host_sink=StreamPacketSink(transport), link=self.air)  # type: ignore[arg-type]
         self.set_packet_sink(self.controller)
         _LOGGER.info("gateway connected: controller %s", self.name)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.controller is not None:
-            self.air.remove_controller(self.controller)
+            self.air.remove_controller(self.controller)  # its wearables see 0x08 and advertise again
             _LOGGER.info("gateway gone: controller %s removed (%s)", self.name, exc)
 
 
 class Simulator:
     def __init__(
-        self, n: int, *, seed: int = 1, interval_s: float = 1.0, kinds: tuple[Kind, ...] = ("healthy",)
+        self,
+        n: int,
+        *,
+        seed: int = 1,
+        interval_s: float = 1.0,
+        kinds: tuple[Kind, ...] = ("healthy",),
+        buffer_capacity: int = 0,
+        battery_drain_pct_per_h: float = 0.0,
+        first_serial: int = 1,
     ) -> None:
-        self.air = LocalLink()
+        self.air = Air()
         self.interval_s = interval_s
-        self.wearables: list[Wearable] = []
+        self.wearables: dict[str, Wearable] = {}
         self.paused = asyncio.Event()
         self._clients = 0
         now = time.time()
         for i in range(n):
-            serial = f"{i + 1:04d}"
-            address = f"F0:00:00:00:{(i >> 8) & 0xFF:02X}:{i & 0xFF:02X}"
-            controller = Controller(f"wearable-{serial}", link=self.air, public_address=address)
-            device = Device(
-                name=f"KW-{serial}", address=Address(address), host=Host(controller, AsyncPipeSink(controller))
-            )
+            number = first_serial + i
+            serial = f"{number:04d}"
             scenario = MotherScenario.draw(
                 f"m{serial}", kinds[i % len(kinds)], seed=seed * 1000 + i, delivered_at_s=now - 86_400, days=3.0
             )
-            self.wearables.append(Wearable(device, scenario, serial=serial, interval_s=interval_s))
+            self.wearables[serial] = Wearable.on_air(
+                self.air,
+                f"F0:00:00:00:{(number >> 8) & 0xFF:02X}:{number & 0xFF:02X}",
+                scenario,
+                serial=serial,
+                interval_s=interval_s,
+                buffer_capacity=buffer_capacity,
+                battery_drain_pct_per_h=battery_drain_pct_per_h,
+            )
 
-    def stats(self) -> dict[str, int]:
-        return {w.serial: w.sent for w in self.wearables}
+    def stats(self) -> dict[str, dict[str, int | bool]]:
+        return {serial: w.stats() for serial, w in self.wearables.items()}
 
     async def _run_wearable(self, wearable: Wearable, stop: asyncio.Event) -> None:
+        # absolute schedule (next += period): sleep(period) alone drifts and sends less than 1 Hz
         last = time.time()
+        next_at = time.monotonic() + self.interval_s
         while not stop.is_set():
-            await asyncio.sleep(self.interval_s)
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += self.interval_s
             now = time.time()
             if not self.paused.is_set():
                 await wearable.send(last, now)
             last = now
 
+    async def command(self, line: str) -> str:
+        """One control-port command; the answer is ``ok``, JSON or ``error: ...``."""
+        command, *args = line.split()
+        simple: dict[str, Callable[[], None]] = {"pause": self.paused.set, "resume": self.paused.clear}
+        if command == "stats":
+            return json.dumps(self.stats())
+        if command in simple:
+            simple[command]()
+            return "ok"
+        if command not in {"disconnect", "vanish", "reappear", "loose", "clock", "battery"}:
+            return f"error: unknown command {command!r}"
+        if not args or (wearable := self.wearables.get(args[0])) is None:
+            return f"error: no wearable {args[0] if args else '(missing serial)'}"
+        try:
+            action: Awaitable[None] | None = None
+            if command == "disconnect":
+                action = wearable.disconnect_all()
+            elif command == "vanish":
+                wearable.vanish(supervision_timeout_s=float(args[1]) if len(args) > 1 else 4.0)
+            elif command == "reappear":
+                wearable.reappear()
+            elif command == "loose":
+                if args[1:] not in (["on"], ["off"]):
+                    return "error: loose SERIAL on|off"
+                wearable.set_loose(args[1] == "on", at_s=time.time())
+            elif command == "clock":
+                wearable.set_clock(offset_s=float(args[1]), drift_ppm=float(args[2]) if len(args) > 2 else 0.0)
+            elif command == "battery":
+                action = wearable.set_battery(int(args[1]))
+            if action is not None:
+                await action
+        except (IndexError, ValueError) as exc:
+            return f"error: {command}: {exc}"
+        return "ok"
+
     async def _control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stop: asyncio.Event) -> None:
         while line := (await reader.readline()).decode().strip():
-            command, _, argument = line.partition(" ")
-            if command == "stats":
-                answer = json.dumps(self.stats())
-            elif command == "pause":
-                self.paused.set()
-                answer = "ok"
-            elif command == "resume":
-                self.paused.clear()
-                answer = "ok"
-            elif command == "disconnect":
-                wearable = next((w for w in self.wearables if w.serial == argument), None)
-                if wearable is not None:
-                    await wearable.disconnect_all()
-                answer = "ok" if wearable is not None else f"error: no wearable {argument}"
-            elif command == "quit":
+            if line == "quit":
                 stop.set()
                 answer = "ok"
             else:
-                answer = f"error: unknown command {command!r}"
+                answer = await self.command(line)
             writer.write((answer + "\n").encode())
             await writer.drain()
         writer.close()
 
     async def run(self, *, host: str, hci_port: int, control_port: int, stop: asyncio.Event) -> None:
-        for wearable in self.wearables:
+        for wearable in self.wearables.values():
             await wearable.start()
         loop = asyncio.get_running_loop()
 
@@ -123,7 +165,7 @@ class Simulator:
 
         hci = await loop.create_server(new_client, host, hci_port)
         control = await asyncio.start_server(lambda r, w: self._control(r, w, stop), host, control_port)
-        tasks = [asyncio.ensure_future(self._run_wearable(w, stop)) for w in self.wearables]
+        tasks = [asyncio.ensure_future(self._run_wearable(w, stop)) for w in self.wearables.values()]
         _LOGGER.info(
             "%d wearables; HCI on %s:%d, control on %s:%d", len(self.wearables), host, hci_port, host, control_port
         )

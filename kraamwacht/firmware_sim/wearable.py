@@ -1,31 +1,77 @@
 """An emulated wearable: a real BLE GATT peripheral on the bumble stack, driven by a physiology scenario.
 
-Services: Health Thermometer (0x1809, Temperature Measurement 0x2A1C indicate, temperature type
-armpit), Heart Rate (0x180D, Heart Rate Measurement 0x2A37 notify, sensor contact), Battery
-(0x180F, 0x2A19 read/notify, draining) and Device Information (0x180A). It advertises its name and
-the three service UUIDs. What it sends comes from ``MotherScenario.wearable_samples``: the same
-numbers the researchers' cohorts hold.
+Services: Health Thermometer (0x1809, Temperature Measurement 0x2A1C indicate with time stamp,
+temperature type armpit), Heart Rate (0x180D, Heart Rate Measurement 0x2A37 notify, sensor
+contact), Battery (0x180F, 0x2A19 read/notify, draining), Current Time (0x1805, 0x2A2B read: the
+device's own clock) and Device Information (0x180A, serial number). It advertises its name and the
+service UUIDs. What it sends comes from ``MotherScenario.wearable_samples``: the same numbers the
+researchers' cohorts hold.
+
+Faults a home throws at it, for tests and the demo (:class:`Faults`): it vanishes (out of range or
+power loss; the central sees a data gap, then reason 0x08 after the supervision timeout) and
+reappears; the sensor comes loose (no skin contact, the temperature falls towards the room's); its
+clock is off or drifts; it buffers temperature readings while nobody listens and sends them, with
+their own time stamps, once a central subscribes again (the Health Thermometer profile allows
+this; heart rate carries no time stamp, so its gap stays a gap).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bumble import att
+from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Device
-from bumble.gatt import Characteristic, Service
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.transport.common import AsyncPipeSink
 
-from kraamwacht.firmware_sim.gatt_encode import battery_level, heart_rate_measurement, temperature_measurement
+from kraamwacht.firmware_sim.air import CONNECTION_TIMEOUT, Air
+from kraamwacht.firmware_sim.gatt_encode import (
+    battery_level,
+    current_time,
+    heart_rate_measurement,
+    temperature_measurement,
+)
 from kraamwacht.firmware_sim.physiology import MotherScenario
 
-__all__ = ["BATTERY", "HEALTH_THERMOMETER", "HEART_RATE", "Wearable"]
+__all__ = ["BATTERY", "CURRENT_TIME", "HEALTH_THERMOMETER", "HEART_RATE", "Faults", "Wearable"]
 
 _LOGGER = logging.getLogger(__name__)
 HEALTH_THERMOMETER = "1809"
 HEART_RATE = "180D"
 BATTERY = "180F"
+CURRENT_TIME = "1805"
 DEVICE_INFORMATION = "180A"
+ROOM_C = 24.0  # a loose sensor cools towards the room (skin-facing thermistor, off the body)
+LOOSE_TAU_S = 300.0
+
+
+@dataclass
+class Faults:
+    """What is wrong with the wearable right now (changed through the simulator's control port)."""
+
+    present: bool = True  # False: out of range or without power
+    loose_since_s: float | None = None  # sensor off the skin since this time
+    clock_offset_s: float = 0.0  # device clock minus true time
+    clock_drift_ppm: float = 0.0  # added to the offset per elapsed second
+
+
+def _read_only(value: object) -> CharacteristicValue:
+    """bumble does not check write permissions: refuse writes so a client gets an ATT error, not a 30 s timeout."""
+
+    def refuse(_connection: object, _value: bytes) -> None:
+        raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED)
+
+    return CharacteristicValue(read=value if callable(value) else (lambda _connection: value), write=refuse)
 
 
 class Wearable:
@@ -37,14 +83,27 @@ class Wearable:
         serial: str,
         interval_s: float = 1.0,
         battery_start_pct: int = 100,
+        battery_drain_pct_per_h: float = 0.0,
+        buffer_capacity: int = 0,
+        air: Air | None = None,
+        controller: Controller | None = None,
     ) -> None:
         self.device = device
         self.scenario = scenario
         self.serial = serial
         self.interval_s = interval_s
+        self.battery_start_pct = battery_start_pct
         self.battery_pct = battery_start_pct
-        self.sent = 0  # readings sent over the air to a subscribed central
-        self.unheard = 0  # readings due while nobody was subscribed (lost, as on a device without a buffer)
+        self.battery_drain_pct_per_h = battery_drain_pct_per_h
+        self.faults = Faults()
+        self.air, self.controller = air, controller
+        self.buffer: deque[tuple[float, float]] = deque(maxlen=buffer_capacity or None)
+        self.buffer_capacity = buffer_capacity
+        self.sent = 0  # readings sent over the air to a subscribed central (replayed ones included)
+        self.unheard = 0  # readings due while nobody could hear them and not buffered: a gap
+        self.buffer_dropped = 0  # buffered readings pushed out by newer ones (buffer full)
+        self._clock_from_s: float | None = None
+        self._supervision: asyncio.TimerHandle | None = None
         read, notify, indicate = (
             Characteristic.Properties.READ,
             Characteristic.Properties.NOTIFY,
@@ -53,22 +112,47 @@ class Wearable:
         readable = Characteristic.Permissions.READABLE
         self.temperature = Characteristic("2A1C", indicate, readable)
         self.heart_rate = Characteristic("2A37", notify, readable)
-        self.battery = Characteristic("2A19", read | notify, readable, battery_level(battery_start_pct))
+        self.battery = Characteristic("2A19", read | notify, readable, _read_only(self._battery_value))
+        self.clock = Characteristic("2A2B", read, readable, _read_only(self._clock_value))
         device.add_services(
             [
-                Service(HEALTH_THERMOMETER, [self.temperature, Characteristic("2A1D", read, readable, bytes([1]))]),
+                Service(
+                    HEALTH_THERMOMETER,
+                    [self.temperature, Characteristic("2A1D", read, readable, _read_only(bytes([1])))],
+                ),
                 Service(HEART_RATE, [self.heart_rate]),
                 Service(BATTERY, [self.battery]),
+                Service(CURRENT_TIME, [self.clock]),
                 Service(
                     DEVICE_INFORMATION,
                     [
-                        Characteristic("2A29", read, readable, b"kraamwacht-sim"),
-                        Characteristic("2A24", read, readable, b"KW-1"),
-                        Characteristic("2A25", read, readable, serial.encode()),
+                        Characteristic("2A29", read, readable, _read_only(b"kraamwacht-sim")),
+                        Characteristic("2A24", read, readable, _read_only(b"KW-1")),
+                        Characteristic("2A25", read, readable, _read_only(serial.encode())),
                     ],
                 ),
             ]
         )
+
+    @classmethod
+    def on_air(cls, air: Air, address: str, scenario: MotherScenario, *, serial: str, **kwargs: object) -> Wearable:
+        """A wearable with its own virtual controller on ``air`` (what the simulator and tests use)."""
+        controller = Controller(f"wearable-{serial}", link=air, public_address=address)
+        device = Device(name=f"KW-{serial}", address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+        return cls(device, scenario, serial=serial, air=air, controller=controller, **kwargs)  # type: ignore[arg-type]
+
+    def device_time(self, t_s: float) -> float:
+        """What the wearable's own clock says at true time ``t_s``."""
+        if self._clock_from_s is None:
+            self._clock_from_s = t_s
+        return t_s + self.faults.clock_offset_s + (t_s - self._clock_from_s) * self.faults.clock_drift_ppm * 1e-6
+
+    def _clock_value(self, _connection: object = None) -> bytes:
+        at = self.device_time(time.time())
+        return current_time(datetime.fromtimestamp(at, tz=UTC).replace(tzinfo=None))
+
+    def _battery_value(self, _connection: object = None) -> bytes:
+        return battery_level(self.battery_pct)
 
     def advertising_data(self) -> bytes:
         uuids = bytes.fromhex("0918") + bytes.fromhex("0D18") + bytes.fromhex("0F18")  # little-endian 16-bit UUIDs
@@ -92,8 +176,19 @@ class Wearable:
             advertising_interval_max=100,
         )
 
+    # --- what it sends ---------------------------------------------------------------------------
+
     async def send(self, t_from_s: float, t_to_s: float) -> None:
-        """Send the scenario's readings in ``[t_from, t_to)`` (device time), in time order."""
+        """Send the scenario's readings in ``[t_from, t_to)`` (true time), in time order.
+
+        Buffered temperatures go first once a central listens again. A reading nobody can hear is
+        buffered (temperature, if the wearable has a buffer) or counted as ``unheard``.
+        """
+        await self._drain(t_to_s)
+        if self.buffer and self._subscribed(self.temperature):
+            while self.buffer and self._subscribed(self.temperature):
+                t, value = self.buffer.popleft()
+                await self._indicate_temperature(t, value)
         samples = self.scenario.wearable_samples(t_from_s, t_to_s, interval_s=self.interval_s)
         events = sorted(
             [(t, "temperature_c", v) for t, v in zip(*samples["temperature_c"], strict=True)]
@@ -101,18 +196,36 @@ class Wearable:
         )
         for t, signal, value in events:
             characteristic = self.temperature if signal == "temperature_c" else self.heart_rate
-            on_air = self._subscribed(characteristic)  # with nobody listening, nothing goes over the air
+            audible = self.faults.present and self._subscribed(characteristic)
             if signal == "temperature_c":
-                payload = temperature_measurement(
-                    float(value), at=datetime.fromtimestamp(t, tz=UTC).replace(tzinfo=None)
-                )
-                await self.device.indicate_subscribers(self.temperature, payload)
-            else:
+                value = self._skin_temperature(t, float(value))
+                if audible:
+                    await self._indicate_temperature(t, value)
+                elif self.buffer_capacity:
+                    if len(self.buffer) == self.buffer_capacity:
+                        self.buffer_dropped += 1
+                    self.buffer.append((t, value))
+                else:
+                    self.unheard += 1
+            elif audible:
+                contact = self.faults.loose_since_s is None or t < self.faults.loose_since_s
                 await self.device.notify_subscribers(
-                    self.heart_rate, heart_rate_measurement(int(value), skin_contact=True)
+                    self.heart_rate, heart_rate_measurement(int(value), skin_contact=contact)
                 )
-            self.sent += on_air
-            self.unheard += not on_air
+                self.sent += 1
+            else:
+                self.unheard += 1
+
+    async def _indicate_temperature(self, t_s: float, temp_c: float) -> None:
+        at = datetime.fromtimestamp(self.device_time(t_s), tz=UTC).replace(tzinfo=None)
+        await self.device.indicate_subscribers(self.temperature, temperature_measurement(temp_c, at=at))
+        self.sent += 1
+
+    def _skin_temperature(self, t_s: float, temp_c: float) -> float:
+        since = self.faults.loose_since_s
+        if since is None or t_s < since:
+            return temp_c
+        return round(ROOM_C + (temp_c - ROOM_C) * math.exp(-(t_s - since) / LOOSE_TAU_S), 2)
 
     def _subscribed(self, characteristic: Characteristic) -> bool:
         """Whether a connected central has switched on notifications or indications for it."""
@@ -121,12 +234,66 @@ class Wearable:
             for cccds in self.device.gatt_server.subscribers.values()
         )
 
+    async def _drain(self, t_s: float) -> None:
+        if not self.battery_drain_pct_per_h:
+            return
+        if not hasattr(self, "_battery_from_s"):
+            self._battery_from_s = t_s
+        pct = max(
+            0, math.ceil(self.battery_start_pct - (t_s - self._battery_from_s) / 3600 * self.battery_drain_pct_per_h)
+        )
+        if pct != self.battery_pct:
+            await self.set_battery(pct)
+
+    # --- faults ----------------------------------------------------------------------------------
+
     async def disconnect_all(self) -> None:
         """The wearable ends its links itself (the central sees reason 0x13)."""
         for connection in list(self.device.connections.values()):
             await connection.disconnect()
 
+    def vanish(self, *, supervision_timeout_s: float = 4.0) -> None:
+        """Out of range or out of power: silent at once, and the link is lost after the supervision timeout."""
+        if self.air is None or self.controller is None:
+            raise RuntimeError("vanish needs a wearable made with Wearable.on_air")
+        self.faults.present = False
+        self.air.mute(self.controller)
+        loop = asyncio.get_running_loop()
+        self._supervision = loop.call_later(
+            supervision_timeout_s, self.air.drop_links, self.controller, CONNECTION_TIMEOUT
+        )
+
+    def reappear(self) -> None:
+        """Back in range: it advertises again (or, within the supervision timeout, the link simply resumes)."""
+        if self.air is None or self.controller is None:
+            raise RuntimeError("reappear needs a wearable made with Wearable.on_air")
+        if self._supervision is not None:
+            self._supervision.cancel()
+            self._supervision = None
+        self.air.unmute(self.controller)
+        self.faults.present = True
+
+    def set_loose(self, loose: bool, *, at_s: float) -> None:
+        self.faults.loose_since_s = at_s if loose else None
+
+    def set_clock(self, *, offset_s: float, drift_ppm: float = 0.0) -> None:
+        self.faults.clock_offset_s, self.faults.clock_drift_ppm = offset_s, drift_ppm
+        self._clock_from_s = None
+
+    async def set_battery(self, pct: int) -> None:
+        self.battery_pct = max(0, min(100, pct))
+        if self.faults.present:
+            await self.device.notify_subscribers(self.battery, battery_level(self.battery_pct))
+
     async def drain_battery(self, pct: int) -> None:
-        self.battery_pct = max(0, pct)
-        self.battery.value = battery_level(self.battery_pct)
-        await self.device.notify_subscribers(self.battery, self.battery.value)
+        await self.set_battery(pct)
+
+    def stats(self) -> dict[str, int | bool]:
+        return {
+            "sent": self.sent,
+            "unheard": self.unheard,
+            "buffered": len(self.buffer),
+            "buffer_dropped": self.buffer_dropped,
+            "present": self.faults.present,
+            "battery_pct": self.battery_pct,
+        }

@@ -4,7 +4,9 @@
   optional time stamp (Date Time), optional temperature type (2 = armpit... see ``TEMPERATURE_TYPES``);
 * Heart Rate Measurement 0x2A37 (Heart Rate 0x180D): flags, uint8 or uint16 rate, sensor contact,
   optional energy expended, RR intervals in 1/1024 s;
-* Battery Level 0x2A19 (Battery 0x180F): uint8 percent.
+* Battery Level 0x2A19 (Battery 0x180F): uint8 percent;
+* Current Time 0x2A2B (Current Time 0x1805): the wearable's clock, read at connect to measure its
+  offset from the gateway's clock (Exact Time 256: date time, day of week, 1/256 s, adjust reason).
 
 Strict: a wrong length, reserved bits, a special FLOAT value (NaN, NRes, ±INF) or an impossible
 date is a :class:`DecodeError` with a :class:`DecodeReason`, never another exception, so the
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 __all__ = [
     "BATTERY_LEVEL",
+    "CURRENT_TIME",
     "HEART_RATE_MEASUREMENT",
     "TEMPERATURE_MEASUREMENT",
     "BatteryReading",
@@ -29,6 +32,7 @@ __all__ = [
     "TemperatureReading",
     "decode",
     "decode_battery",
+    "decode_current_time",
     "decode_heart_rate",
     "decode_temperature",
     "ieee11073_float",
@@ -37,6 +41,7 @@ __all__ = [
 TEMPERATURE_MEASUREMENT = "00002a1c-0000-1000-8000-00805f9b34fb"
 HEART_RATE_MEASUREMENT = "00002a37-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
+CURRENT_TIME = "00002a2b-0000-1000-8000-00805f9b34fb"
 
 # Health Thermometer Service spec, Temperature Type characteristic
 TEMPERATURE_TYPES = {
@@ -179,6 +184,25 @@ def decode_battery(data: bytes) -> BatteryReading:
     if data[0] > 100:
         raise DecodeError(DecodeReason.OUT_OF_RANGE, f"battery level {data[0]} % above 100")
     return BatteryReading(data[0])
+
+
+def decode_current_time(data: bytes) -> datetime:
+    """Current Time (0x2A2B) as a naive datetime in the device's clock, to 1/256 s."""
+    if len(data) != 10:
+        raise DecodeError(
+            DecodeReason.TOO_SHORT if len(data) < 10 else DecodeReason.TOO_LONG,
+            f"current time of {len(data)} bytes, 10 expected",
+        )
+    year, month, day, hour, minute, second, weekday, fraction, _adjust = struct.unpack("<HBBBBBBBB", data)
+    try:
+        at = datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise DecodeError(
+            DecodeReason.BAD_TIMESTAMP, f"current time {year}-{month}-{day} {hour}:{minute}:{second}: {exc}"
+        ) from exc
+    if weekday not in (0, at.isoweekday()):  # 0 means unknown
+        raise DecodeError(DecodeReason.BAD_TIMESTAMP, f"day of week {weekday} does not match {at.date()}")
+    return at + timedelta(seconds=fraction / 256)
 
 
 _DECODERS = {

@@ -1,7 +1,9 @@
 """Draining the spool to the broker (paho-mqtt, QoS 1): a row leaves the spool only after PUBACK.
 
 The gateway's availability is a retained status, ``online`` when connected and ``offline`` by MQTT
-last will when the gateway loses power or network; serve raises a technical alert from it.
+last will when the gateway loses power or network; serve raises a technical alert from it. Each
+wearable's status (connected, last seen, battery, RSSI, last gap) is retained on
+``.../device/<device>/status`` whenever it changes (:class:`~kraamwacht.gateway.status.StatusBoard`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from kraamwacht.contract import Topics
 from kraamwacht.gateway.spool import Spool
+from kraamwacht.gateway.status import StatusBoard
 from kraamwacht.publish import BrokerAddress
 
 __all__ = ["SpoolPublisher"]
@@ -24,8 +27,11 @@ IDLE_S = 0.2
 
 
 class SpoolPublisher:
-    def __init__(self, spool: Spool, broker: BrokerAddress, *, site: str, gateway: str) -> None:
+    def __init__(
+        self, spool: Spool, broker: BrokerAddress, *, site: str, gateway: str, board: StatusBoard | None = None
+    ) -> None:
         self.spool = spool
+        self.board = board
         self.site = site
         self.gateway = gateway
         self.published = 0
@@ -52,6 +58,7 @@ class SpoolPublisher:
             while not stop.is_set():
                 if not self._connected.wait(IDLE_S):
                     continue
+                self._publish_statuses()
                 batch = self.spool.next_messages()
                 if not batch:
                     stop.wait(IDLE_S)
@@ -67,5 +74,14 @@ class SpoolPublisher:
                     self.spool.acknowledge(message.ids)
                     self.published += len(message.ids)
         finally:
+            self._publish_statuses()
             self.client.disconnect()
             self.client.loop_stop()
+
+    def _publish_statuses(self) -> None:
+        if self.board is None or not self._connected.is_set():
+            return
+        for status in self.board.due():
+            topic = Topics.device_status(self.site, status.device)
+            self.client.publish(topic, json.dumps(status.to_json_dict()), qos=1, retain=True)
+            self.board.mark_sent(status)

@@ -2,13 +2,15 @@
 
 The BLE backend is chosen here and only here: bleak's own platform backend (BlueZ on a Raspberry
 Pi) by default, or ``--ble bumble:<transport>`` for the emulated wearables. Under systemd with
-``WatchdogSec=``, the service sends ``WATCHDOG=1`` while both halves are alive, so a hung adapter
-or publisher gets the process restarted.
+``WatchdogSec=``, the service sends ``WATCHDOG=1`` while both halves are alive and the adapter is
+not silent, so a hung adapter or publisher gets the process restarted; when the gateway's own
+adapter watchdog gives up it exits with status 1 (``Restart=on-failure`` restarts it too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,6 +22,7 @@ from kraamwacht.gateway.app import Gateway
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.registry import Registry
 from kraamwacht.gateway.spool import Spool
+from kraamwacht.gateway.status import StatusBoard
 from kraamwacht.publish import BrokerAddress
 
 __all__ = ["run_gateway", "sd_notify"]
@@ -53,13 +56,22 @@ def _backends(ble: str) -> tuple[type | None, type | None]:
 
 
 def run_gateway(
-    *, broker: BrokerAddress, site: str, gateway_id: str, state_dir: Path, ble: str, max_spool: int
-) -> None:
+    *,
+    broker: BrokerAddress,
+    site: str,
+    gateway_id: str,
+    state_dir: Path,
+    ble: str,
+    max_spool: int,
+    silence_s: float = 60.0,
+) -> int:
+    """Run until SIGINT/SIGTERM (0) or until the adapter watchdog gives up (1)."""
     scanner_backend, client_backend = _backends(ble)
     registry = Registry(state_dir / "registry.db")
     spool = Spool(state_dir / "spool.db", max_samples=max_spool)
     stop = threading.Event()
-    publisher = SpoolPublisher(spool, broker, site=site, gateway=gateway_id)
+    board = StatusBoard()
+    publisher = SpoolPublisher(spool, broker, site=site, gateway=gateway_id, board=board)
     publishing = threading.Thread(target=publisher.run, args=(stop,), name="spool-publisher", daemon=True)
     publishing.start()
 
@@ -68,17 +80,36 @@ def run_gateway(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, ble_stop.set)
-        gateway = Gateway(registry, spool, scanner_backend=scanner_backend, client_backend=client_backend)
+        gateway = Gateway(
+            registry,
+            spool,
+            scanner_backend=scanner_backend,
+            client_backend=client_backend,
+            board=board,
+            silence_s=silence_s,
+        )
         task = asyncio.ensure_future(gateway.run(ble_stop))
         sd_notify("READY=1")
+        status = 0
         while not ble_stop.is_set():
+            if not gateway.healthy:
+                _LOGGER.error("the BLE adapter stays silent; exiting so that the service is restarted")
+                status = 1
+                ble_stop.set()
+                break
             if publishing.is_alive() and not task.done():
                 sd_notify("WATCHDOG=1")
-            await asyncio.sleep(5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ble_stop.wait(), timeout=min(5.0, silence_s / 4))
         await task
+        if scanner_backend is not None:
+            from kraamwacht.gateway import bleak_bumble
+
+            await bleak_bumble.shutdown()
+        return status
 
     try:
-        asyncio.run(ble_side())
+        return asyncio.run(ble_side())
     finally:
         stop.set()
         publishing.join(timeout=15)
