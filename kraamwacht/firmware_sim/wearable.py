@@ -104,6 +104,7 @@ class Wearable:
         self.buffer_dropped = 0  # buffered readings pushed out by newer ones (buffer full)
         self._clock_from_s: float | None = None
         self._supervision: asyncio.TimerHandle | None = None
+        self._stop_waiting_for_confirmations_on_disconnection()
         read, notify, indicate = (
             Characteristic.Properties.READ,
             Characteristic.Properties.NOTIFY,
@@ -133,6 +134,20 @@ class Wearable:
                 ),
             ]
         )
+
+    def _stop_waiting_for_confirmations_on_disconnection(self) -> None:
+        """bumble forgets a pending indication confirmation when the link drops but leaves its sender
+        waiting out the 30 s GATT timeout; end the wait, so the wearable's clock of readings goes on."""
+        server = self.device.gatt_server
+        forget = server.on_disconnection
+
+        def on_disconnection(bearer: object) -> None:
+            pending = server.pending_confirmations.get(bearer)  # type: ignore[call-overload]
+            if pending is not None and not pending.done():
+                pending.set_result(None)
+            forget(bearer)  # type: ignore[arg-type]
+
+        server.on_disconnection = on_disconnection  # type: ignore[method-assign]
 
     @classmethod
     def on_air(cls, air: Air, address: str, scenario: MotherScenario, *, serial: str, **kwargs: object) -> Wearable:

@@ -12,8 +12,8 @@ Timestamps: the thermometer's own time stamp where it sends one, the receive tim
 wearable's clock (Current Time, read at connect) gives its offset from ours; beyond
 ``CLOCK_SKEW_S`` its time stamps are corrected by that offset and flagged ``clock_skew``. Without a
 clock to read, a time stamp beyond ``CLOCK_SKEW_S`` is replaced by the receive time and flagged.
-Readings stamped before the link was made came from the wearable's buffer and are flagged
-``replayed``. Every decoded sample goes to the spool, which numbers it.
+A reading stamped more than ``REPLAYED_AFTER_S`` before it arrived came from the wearable's
+buffer (sent on reconnect) and is flagged ``replayed``. Every decoded sample goes to the spool, which numbers it.
 
 Watchdog: a BLE adapter can go silent without an error (field experience of BLE gateways). When
 nothing at all is heard (no advertisement, no reading) for ``silence_s`` while wearables are
@@ -58,7 +58,7 @@ _LOGGER = logging.getLogger(__name__)
 HEALTH_THERMOMETER = "00001809-0000-1000-8000-00805f9b34fb"
 SERIAL_NUMBER = "00002a25-0000-1000-8000-00805f9b34fb"
 CLOCK_SKEW_S = 300.0  # beyond the contract's 5-minute tolerance the device clock is not trusted
-REPLAYED_BEFORE_S = 5.0  # stamped this long before the link was made: sent from the wearable's buffer
+REPLAYED_AFTER_S = 30.0  # a reading this much older than its arrival was sent from the wearable's buffer
 RECONNECT_DELAY_S = 0.2
 UNPAIRED_RECHECK_S = 5.0
 
@@ -90,7 +90,7 @@ class WearableLink:
         self.advertising.set()  # the link is made from an advertisement
         self.last_reconnect_s: float | None = None
         self.clock_offset_s: float | None = None
-        self._connected_at = 0.0
+        self._last_reading_mono: float | None = None
         self._status(connected=False)
 
     def _status(self, **changes: Any) -> None:
@@ -112,6 +112,7 @@ class WearableLink:
             samples=[(signal, value, at, quality)],
         )
         self.counts[signal] += 1
+        self._last_reading_mono = time.monotonic()
         self.on_heard()
         self._status(last_seen_s=self.clock())
 
@@ -142,7 +143,7 @@ class WearableLink:
         at, quality = now, ()
         if reading.timestamp is not None:
             at, quality = self._device_time(reading.timestamp, now)
-            if at.timestamp() < self._connected_at - REPLAYED_BEFORE_S:
+            if (now - at).total_seconds() > REPLAYED_AFTER_S:
                 quality += ("replayed",)
                 self.counts["replayed"] += 1
         self._store("temperature_c", reading.temp_c, at, quality)
@@ -212,7 +213,6 @@ class WearableLink:
                     await client.disconnect()
                     return
                 await self._read_clock(client)
-                self._connected_at = self.clock()
                 await client.start_notify(TEMPERATURE_MEASUREMENT, self._on_temperature)
                 await client.start_notify(HEART_RATE_MEASUREMENT, self._on_heart_rate)
                 await client.start_notify(BATTERY_LEVEL, self._on_battery)
@@ -241,7 +241,7 @@ class WearableLink:
                 await client.disconnect()
                 self._status(connected=False)
                 return
-            dropped_at = time.monotonic()
+            dropped_at = self._last_reading_mono or time.monotonic()  # the data gap began with the last reading
             self.counts["disconnects"] += 1
             self._status(connected=False, disconnects=self.counts["disconnects"])
             _LOGGER.info("%s: link lost; waiting for it to advertise again", self.assignment.device_id)
@@ -313,19 +313,22 @@ class Gateway:
         self._heard()
         try:
             silent_restarts = 0
+            restarted_at = time.monotonic()
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=min(self.silence_s / 4, 5.0))
                 if stop.is_set() or not self.registry.all():
                     continue
-                if time.monotonic() - self._last_heard < self.silence_s:
+                now = time.monotonic()
+                if self._last_heard > restarted_at:  # heard something since the last restart: all is well
                     silent_restarts = 0
                     self.healthy = True
+                if now - max(self._last_heard, restarted_at) < self.silence_s:
                     continue
                 silent_restarts += 1
                 self.counts["adapter_silent"] += 1
                 _LOGGER.error(
-                    "BLE adapter silent for %.0f s (nothing heard from %d paired wearables); restarting the scanner (%d)",
+                    "BLE adapter silent for %.1f s (nothing heard from %d paired wearables); restarting the scanner (%d)",
                     self.silence_s,
                     len(self.registry.all()),
                     silent_restarts,
@@ -337,7 +340,7 @@ class Gateway:
                     await scanner.start()
                 except Exception as exc:  # a dead adapter can fail here too; the watchdog counts on
                     _LOGGER.error("restarting the scanner failed: %s", exc)
-                self._heard()
+                restarted_at = time.monotonic()
         finally:
             await scanner.stop()
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -27,7 +27,7 @@ class DeviceStatus:
     battery_pct: int | None = None
     rssi_dbm: int | None = None
     disconnects: int = 0
-    last_gap_s: float | None = None  # how long the last link loss lasted, from drop to reconnect
+    last_gap_s: float | None = None  # the last link loss: from the last reading before it to the reconnect
     clock_offset_s: float | None = None  # gateway clock minus device clock, read at connect
     rejected: int = 0  # characteristic values that did not decode
 

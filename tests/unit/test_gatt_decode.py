@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kraamwacht.firmware_sim.gatt_encode import current_time
 from kraamwacht.gateway.decode import (
     BatteryReading,
     DecodeError,
@@ -16,6 +17,7 @@ from kraamwacht.gateway.decode import (
     HeartRateReading,
     TemperatureReading,
     decode,
+    decode_current_time,
     ieee11073_float,
 )
 
@@ -134,3 +136,42 @@ def test_any_bytes_decode_or_raise_decode_error_only(uuid: str, data: bytes) -> 
         outcome = exc
     assert isinstance(outcome, DecodeError | TemperatureReading | HeartRateReading | BatteryReading)
     assert not isinstance(outcome, DecodeError) or isinstance(outcome.reason, DecodeReason)
+
+
+@given(
+    at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
+)
+def test_current_time_round_trip(at: datetime) -> None:
+    decoded = decode_current_time(current_time(at))
+    assert abs((decoded - at).total_seconds()) < 1 / 256 + 1e-9  # Exact Time 256: 1/256 s resolution
+    assert decoded <= at
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (bytes(9), DecodeReason.TOO_SHORT),
+        (bytes(11), DecodeReason.TOO_LONG),
+        (struct.pack("<HBBBBBBBB", 2026, 13, 1, 0, 0, 0, 0, 0, 0), DecodeReason.BAD_TIMESTAMP),  # month 13
+        (struct.pack("<HBBBBBBBB", 2026, 11, 23, 25, 0, 0, 0, 0, 0), DecodeReason.BAD_TIMESTAMP),  # hour 25
+        (
+            struct.pack("<HBBBBBBBB", 2026, 11, 23, 9, 0, 0, 3, 0, 0),
+            DecodeReason.BAD_TIMESTAMP,
+        ),  # a Monday, not Wednesday
+    ],
+)
+def test_bad_current_time_gives_a_reason(data: bytes, reason: DecodeReason) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode_current_time(data)
+    assert caught.value.reason is reason
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.binary(max_size=16))
+def test_any_current_time_bytes_decode_or_raise_decode_error_only(data: bytes) -> None:
+    outcome: object
+    try:
+        outcome = decode_current_time(data)
+    except DecodeError as exc:  # anything else fails the test
+        outcome = exc.reason
+    assert isinstance(outcome, datetime | DecodeReason)
