@@ -56,7 +56,7 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what is skipped and why.")] = False,
 ) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 

@@ -71,9 +71,11 @@ SIGNAL_UNITS: dict[Signal, str] = {
     Signal.BILIRUBIN_UMOL_L: "umol/L",
 }
 
-# Plausible ranges: a value outside is a device or entry error, not a patient state.
+# Plausible ranges: a value outside is a device or entry error, not a patient state. The skin
+# sensor reads the room when it comes loose (a bedroom can be 10 °C): such values are real data the
+# loose-sensor rule needs, so the lower bound is the coldest room, not the coldest person.
 SIGNAL_RANGES: dict[Signal, tuple[float, float]] = {
-    Signal.TEMPERATURE_C: (25.0, 45.0),
+    Signal.TEMPERATURE_C: (5.0, 45.0),
     Signal.HEART_RATE_BPM: (25.0, 250.0),
     Signal.BATTERY_PCT: (0.0, 100.0),
     Signal.BILIRUBIN_UMOL_L: (0.0, 1000.0),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from bumble import hci, ll
 from bumble.controller import Controller
@@ -33,6 +34,8 @@ class Air(LocalLink):
         super().__init__()
         self.muted: set[Controller] = set()
         self.adv_delivered = 0
+        # told about each ACL PDU a muted link swallowed, so a wearable can count readings lost in the air
+        self.on_lost: dict[Controller, Callable[[bytes], None]] = {}
 
     def mute(self, controller: Controller) -> None:
         self.muted.add(controller)
@@ -66,9 +69,12 @@ class Air(LocalLink):
     def send_acl_data(
         self, sender_controller: Controller, destination_address: hci.Address, transport: PhysicalTransport, data: bytes
     ) -> None:
-        if sender_controller in self.muted:
-            return
-        if transport == PhysicalTransport.LE and self.find_le_controller(destination_address) in self.muted:
+        lost = sender_controller in self.muted or (
+            transport == PhysicalTransport.LE and self.find_le_controller(destination_address) in self.muted
+        )
+        if lost:
+            if (hook := self.on_lost.get(sender_controller)) is not None:
+                hook(data)
             return
         super().send_acl_data(sender_controller, destination_address, transport, data)
 

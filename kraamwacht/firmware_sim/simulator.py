@@ -9,8 +9,8 @@
   stock ``tcp-server`` transport keeps one controller forever, so a second gateway run found nothing;
 * a control port for tests and the demo, one command a line, one answer a line:
 
-  ``stats``                      JSON per serial: sent, unheard, buffered, present, battery
-  ``pause`` / ``resume``         stop and restart all measurements
+  ``stats``                      JSON per serial: sent, lost_in_air, unheard, buffered, present, battery
+  ``pause`` / ``resume``         stop (answered when nothing is in flight) and restart all measurements
   ``disconnect SERIAL``          the wearable ends its link (central sees 0x13)
   ``vanish SERIAL [SECONDS]``    out of range: silent now, link lost after the supervision timeout (0x08)
   ``reappear SERIAL``            back in range
@@ -26,7 +26,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
@@ -75,6 +75,7 @@ class Simulator:
         self.interval_s = interval_s
         self.wearables: dict[str, Wearable] = {}
         self.paused = asyncio.Event()
+        self._sending = 0  # wearables in the middle of a send (an indication awaits its confirmation)
         self._clients = 0
         now = time.time()
         for i in range(n):
@@ -105,17 +106,25 @@ class Simulator:
             next_at += self.interval_s
             now = time.time()
             if not self.paused.is_set():
-                await wearable.send(last, now)
+                self._sending += 1
+                try:
+                    await wearable.send(last, now)
+                finally:
+                    self._sending -= 1
             last = now
 
     async def command(self, line: str) -> str:
         """One control-port command; the answer is ``ok``, JSON or ``error: ...``."""
         command, *args = line.split()
-        simple: dict[str, Callable[[], None]] = {"pause": self.paused.set, "resume": self.paused.clear}
         if command == "stats":
             return json.dumps(self.stats())
-        if command in simple:
-            simple[command]()
+        if command == "pause":  # answered once nothing is in flight, so stats taken after it are final
+            self.paused.set()
+            while self._sending:
+                await asyncio.sleep(0.01)
+            return "ok"
+        if command == "resume":
+            self.paused.clear()
             return "ok"
         if command not in {"disconnect", "vanish", "reappear", "loose", "clock", "battery"}:
             return f"error: unknown command {command!r}"

@@ -102,6 +102,7 @@ class Wearable:
         self.sent = 0  # readings sent over the air to a subscribed central (replayed ones included)
         self.unheard = 0  # readings due while nobody could hear them and not buffered: a gap
         self.buffer_dropped = 0  # buffered readings pushed out by newer ones (buffer full)
+        self.lost_in_air = 0  # sent (counted above) but swallowed by the air as the link was lost
         self._clock_from_s: float | None = None
         self._supervision: asyncio.TimerHandle | None = None
         self._stop_waiting_for_confirmations_on_disconnection()
@@ -154,7 +155,20 @@ class Wearable:
         """A wearable with its own virtual controller on ``air`` (what the simulator and tests use)."""
         controller = Controller(f"wearable-{serial}", link=air, public_address=address)
         device = Device(name=f"KW-{serial}", address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
-        return cls(device, scenario, serial=serial, air=air, controller=controller, **kwargs)  # type: ignore[arg-type]
+        wearable = cls(device, scenario, serial=serial, air=air, controller=controller, **kwargs)  # type: ignore[arg-type]
+        air.on_lost[controller] = wearable._lost_in_air
+        return wearable
+
+    def _lost_in_air(self, pdu: bytes) -> None:
+        """An L2CAP PDU the air swallowed: a reading sent just as the wearable went out of range."""
+        att_cid, notification, indication = 0x0004, 0x1B, 0x1D
+        if (
+            len(pdu) >= 7
+            and int.from_bytes(pdu[2:4], "little") == att_cid
+            and pdu[4] in (notification, indication)
+            and int.from_bytes(pdu[5:7], "little") in (self.temperature.handle, self.heart_rate.handle)
+        ):
+            self.lost_in_air += 1
 
     def device_time(self, t_s: float) -> float:
         """What the wearable's own clock says at true time ``t_s``."""
@@ -306,6 +320,7 @@ class Wearable:
     def stats(self) -> dict[str, int | bool]:
         return {
             "sent": self.sent,
+            "lost_in_air": self.lost_in_air,
             "unheard": self.unheard,
             "buffered": len(self.buffer),
             "buffer_dropped": self.buffer_dropped,

@@ -58,7 +58,7 @@ _LOGGER = logging.getLogger(__name__)
 HEALTH_THERMOMETER = "00001809-0000-1000-8000-00805f9b34fb"
 SERIAL_NUMBER = "00002a25-0000-1000-8000-00805f9b34fb"
 CLOCK_SKEW_S = 300.0  # beyond the contract's 5-minute tolerance the device clock is not trusted
-REPLAYED_AFTER_S = 30.0  # a reading this much older than its arrival was sent from the wearable's buffer
+REPLAYED_AFTER_S = 10.0  # a reading this much older than its arrival was sent from the wearable's buffer
 RECONNECT_DELAY_S = 0.2
 UNPAIRED_RECHECK_S = 5.0
 

@@ -83,8 +83,8 @@ def test_ids_must_be_pseudonymous_tokens() -> None:
     ("bad", "reason", "words"),
     [
         (sample(signal="glucose_mmol_l"), RejectReason.UNKNOWN_SIGNAL, "unknown signal"),
-        (sample(value=24.9), RejectReason.OUT_OF_RANGE, "25–45"),
-        (sample(value=45.01), RejectReason.OUT_OF_RANGE, "25–45"),
+        (sample(value=4.9), RejectReason.OUT_OF_RANGE, "5–45"),
+        (sample(value=45.01), RejectReason.OUT_OF_RANGE, "5–45"),
         (sample(signal="heart_rate_bpm", value=251), RejectReason.OUT_OF_RANGE, "25–250"),
         (sample(signal="heart_rate_bpm", value=24), RejectReason.OUT_OF_RANGE, "25–250"),
         (sample(signal="bilirubin_umol_l", value=1000.5, method="tcb"), RejectReason.OUT_OF_RANGE, "0–1000"),
