@@ -9,6 +9,8 @@ radio does that bumble leaves out (see ``shared/notes/ble-emulation.md``, pitfal
   wearables saturate the CPU.
 * :class:`GatewayController` answers LE Create Connection Cancel (stock bumble ignores it, so a
   connect timeout hangs forever) and makes HCI Reset drop its links, scanning and pending connect.
+  It also drops the scan response bumble makes up by repeating each ADV PDU's data: the emulated
+  wearables have no scan response data, and the echo doubled the gateway's advertising load.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bumble.controller import Controller
 from bumble.core import PhysicalTransport
 from bumble.link import LocalLink
 
-__all__ = ["CONNECTION_TIMEOUT", "REMOTE_USER_TERMINATED", "Air", "GatewayController"]
+__all__ = ["CONNECTION_TIMEOUT", "REMOTE_USER_TERMINATED", "Air", "GatewayController", "QuietController"]
 
 _LOGGER = logging.getLogger(__name__)
 CONNECTION_TIMEOUT = 0x08  # what a central reports when the peripheral went silent (supervision timeout)
@@ -99,8 +101,32 @@ class Air(LocalLink):
                 self.adv_delivered += 1
 
 
-class GatewayController(Controller):
-    """The gateway's virtual controller, with the two fixes a central needs."""
+def _echoed_scan_response(packet: hci.HCI_Packet) -> bool:
+    if isinstance(packet, hci.HCI_LE_Advertising_Report_Event):
+        scan_rsp = hci.HCI_LE_Advertising_Report_Event.EventType.SCAN_RSP
+        return all(report.event_type == scan_rsp for report in packet.reports)
+    if isinstance(packet, hci.HCI_LE_Extended_Advertising_Report_Event):
+        scan_response = hci.HCI_LE_Extended_Advertising_Report_Event.EventType.SCAN_RESPONSE
+        return all(int(report.event_type) & int(scan_response) for report in packet.reports)
+    return False
+
+
+class QuietController(Controller):
+    """bumble's controller without its eager per-packet debug formatting (``f"...{packet}"`` runs
+    even with debug logging off and was the largest single cost with 200 wearables)."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if self.host:
+            asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+
+
+class GatewayController(QuietController):
+    """The gateway's virtual controller, with the fixes a central needs."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _echoed_scan_response(packet):
+            return
+        super().send_hci_packet(packet)
 
     def on_hci_le_create_connection_cancel_command(
         self, command: hci.HCI_LE_Create_Connection_Cancel_Command

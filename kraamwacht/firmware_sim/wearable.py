@@ -34,7 +34,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
-from kraamwacht.firmware_sim.air import CONNECTION_TIMEOUT, Air
+from kraamwacht.firmware_sim.air import CONNECTION_TIMEOUT, Air, QuietController
 from kraamwacht.firmware_sim.gatt_encode import (
     battery_level,
     current_time,
@@ -153,7 +153,7 @@ class Wearable:
     @classmethod
     def on_air(cls, air: Air, address: str, scenario: MotherScenario, *, serial: str, **kwargs: object) -> Wearable:
         """A wearable with its own virtual controller on ``air`` (what the simulator and tests use)."""
-        controller = Controller(f"wearable-{serial}", link=air, public_address=address)
+        controller = QuietController(f"wearable-{serial}", link=air, public_address=address)
         device = Device(name=f"KW-{serial}", address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
         wearable = cls(device, scenario, serial=serial, air=air, controller=controller, **kwargs)  # type: ignore[arg-type]
         air.on_lost[controller] = wearable._lost_in_air

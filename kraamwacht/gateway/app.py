@@ -15,6 +15,9 @@ clock to read, a time stamp beyond ``CLOCK_SKEW_S`` is replaced by the receive t
 A reading stamped more than ``REPLAYED_AFTER_S`` before it arrived came from the wearable's
 buffer (sent on reconnect) and is flagged ``replayed``. Every decoded sample goes to the spool, which numbers it.
 
+Scanning runs only while a paired wearable is not connected: with every wearable connected it
+would cost radio time (a real adapter shares one radio between scanning and its links) and CPU.
+
 Watchdog: a BLE adapter can go silent without an error (field experience of BLE gateways). When
 nothing at all is heard (no advertisement, no reading) for ``silence_s`` while wearables are
 paired, the scanner is restarted and the event counted; after ``max_silent_restarts`` restarts in
@@ -24,7 +27,6 @@ a row the gateway reports itself unhealthy, and ``gateway run`` exits so that sy
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -76,6 +78,7 @@ class WearableLink:
         clock: Callable[[], float] = time.time,
         board: StatusBoard | None = None,
         on_heard: Callable[[], None] = lambda: None,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.assignment = assignment
         self.device = device
@@ -84,6 +87,7 @@ class WearableLink:
         self.clock = clock
         self.board = board or StatusBoard()
         self.on_heard = on_heard
+        self.on_change = on_change
         self.counts: Counter[str] = Counter()
         self.connected = asyncio.Event()
         self.advertising = asyncio.Event()
@@ -231,12 +235,14 @@ class WearableLink:
                 _LOGGER.info("%s: reconnected after a gap of %.1f s", self.assignment.device_id, gap["last_gap_s"])
             self._status(connected=True, **gap)
             self.connected.set()
+            self.on_change()
             done = asyncio.ensure_future(stop.wait())
             lost = asyncio.ensure_future(dropped.wait())
             await asyncio.wait([done, lost], return_when=asyncio.FIRST_COMPLETED)
             done.cancel()
             lost.cancel()
             self.connected.clear()
+            self.on_change()
             if stop.is_set():
                 await client.disconnect()
                 self._status(connected=False)
@@ -275,6 +281,7 @@ class Gateway:
         self._last_heard = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
         self._recheck_at: dict[str, float] = {}
+        self._changed = asyncio.Event()  # a link came up or went down
 
     def _heard(self) -> None:
         self._last_heard = time.monotonic()
@@ -298,11 +305,22 @@ class Gateway:
             self._recheck_at[serial] = time.monotonic() + UNPAIRED_RECHECK_S
             return
         link = WearableLink(
-            assignment, device, self.spool, client_backend=self.client_backend, board=self.board, on_heard=self._heard
+            assignment,
+            device,
+            self.spool,
+            client_backend=self.client_backend,
+            board=self.board,
+            on_heard=self._heard,
+            on_change=self._changed.set,
         )
         link.advertised(device, adv)
         self.links[serial] = link
         self._tasks.append(asyncio.ensure_future(link.run(stop)))
+
+    def _missing(self) -> set[str]:
+        """Paired wearables without a link up: scanning is needed only for them."""
+        up = {serial for serial, link in self.links.items() if link.connected.is_set()}
+        return {a.serial for a in self.registry.all()} - up
 
     async def run(self, stop: asyncio.Event) -> None:
         kwargs = {"backend": self.scanner_backend} if self.scanner_backend else {}
@@ -310,14 +328,29 @@ class Gateway:
             lambda d, a: self._on_advertisement(d, a, stop), service_uuids=[HEALTH_THERMOMETER], **kwargs
         )
         await scanner.start()
+        scanning = True
         self._heard()
         try:
             silent_restarts = 0
             restarted_at = time.monotonic()
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=min(self.silence_s / 4, 5.0))
-                if stop.is_set() or not self.registry.all():
+                halt, changed = asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._changed.wait())
+                await asyncio.wait(
+                    [halt, changed], timeout=min(self.silence_s / 4, 5.0), return_when=asyncio.FIRST_COMPLETED
+                )
+                halt.cancel()
+                changed.cancel()
+                self._changed.clear()
+                if stop.is_set():
+                    break
+                missing = self._missing()
+                if missing and not scanning:  # a link dropped or a wearable was paired: look for it
+                    await scanner.start()
+                    scanning = True
+                elif not missing and scanning:  # all connected: scanning only costs radio time and CPU
+                    await scanner.stop()
+                    scanning = False
+                if not self.registry.all():
                     continue
                 now = time.monotonic()
                 if self._last_heard > restarted_at:  # heard something since the last restart: all is well
@@ -336,11 +369,14 @@ class Gateway:
                 if silent_restarts >= self.max_silent_restarts:
                     self.healthy = False
                 try:
-                    await scanner.stop()
+                    if scanning:
+                        await scanner.stop()
                     await scanner.start()
+                    scanning = True
                 except Exception as exc:  # a dead adapter can fail here too; the watchdog counts on
                     _LOGGER.error("restarting the scanner failed: %s", exc)
                 restarted_at = time.monotonic()
         finally:
-            await scanner.stop()
+            if scanning:
+                await scanner.stop()
             await asyncio.gather(*self._tasks, return_exceptions=True)

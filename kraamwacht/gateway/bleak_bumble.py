@@ -13,6 +13,7 @@ over with :func:`configure`; across processes it is opened on an HCI transport
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Callable
@@ -102,6 +103,13 @@ def _uuid(value: Any) -> str:
     return normalize_uuid_str(value.to_hex_str("-") if hasattr(value, "to_hex_str") else str(value))
 
 
+@functools.lru_cache(maxsize=1024)
+def _uuids_of(raw: bytes) -> tuple[str, ...]:
+    """Service UUIDs in raw advertising data; cached, since every wearable repeats the same bytes
+    ten times a second and bumble's UUID parsing was a sixth of the gateway's CPU."""
+    return tuple(_uuids(AdvertisingData.from_bytes(raw)))
+
+
 def _uuids(data: AdvertisingData) -> list[str]:
     out: list[str] = []
     for kind in (
@@ -140,7 +148,7 @@ class BleakScannerBumble(BaseBleakScanner):
         data: AdvertisingData = advertisement.data
         name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(AdvertisingData.SHORTENED_LOCAL_NAME)
         name = name.decode() if isinstance(name, bytes) else name
-        uuids = _uuids(data)
+        uuids = list(_uuids_of(bytes(data)))
         if not self.is_allowed_uuid(uuids):
             return
         adv = AdvertisementData(
