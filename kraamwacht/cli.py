@@ -18,6 +18,8 @@ from tqdm import tqdm
 
 from kraamwacht import __version__
 from kraamwacht.cli_bili import app as bili_app
+from kraamwacht.cli_board import dashboard as board_dashboard
+from kraamwacht.cli_board import episode_app, user_app
 from kraamwacht.errors import KraamwachtError
 
 app = typer.Typer(
@@ -30,6 +32,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(bili_app, name="bili")
 gateway_app = typer.Typer(help="The BLE gateway: pair wearables and run.", no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(user_app, name="user")
+app.add_typer(episode_app, name="episode")
+app.command("dashboard")(board_dashboard)
 
 _OUT = Console(soft_wrap=True)
 _ERR = Console(stderr=True, soft_wrap=True)

@@ -86,7 +86,7 @@ def plot_nomogram(
             xs, ys = zip(*pts, strict=True)
             ax.scatter(xs, ys, marker=marker, s=70, color="black", zorder=5, label=f"meting {name}")
     ax.set_xlim(0, span)
-    ax.set_ylim(0, max(float(exchange.max()) + 40, *(r.value_umol_l + 40 for r in readings)))
+    ax.set_ylim(0, max([float(exchange.max()) + 40, *(r.value_umol_l + 40 for r in readings)]))  # no readings yet too
     ax.set_xlabel("leeftijd (uur)")
     ax.set_ylabel("bilirubine (µmol/L)")
     risk_text = "met risicofactoren" if risk else "zonder risicofactoren"

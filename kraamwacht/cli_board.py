@@ -1,0 +1,121 @@
+"""``kraamwacht dashboard``, ``kraamwacht user`` and ``kraamwacht episode``: the board and what it needs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kraamwacht.contract import parse_time
+
+user_app = typer.Typer(help="Board users (passwords are stored hashed).", no_args_is_help=True)
+episode_app = typer.Typer(help="Care episodes shown on the board.", no_args_is_help=True)
+
+BoardDir = Annotated[Path, typer.Option(help="The board's folder: users.json and episodes.db.")]
+DEFAULT_DIR = Path("kraamwacht-board")
+
+
+def dashboard(
+    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    site: Annotated[str, typer.Option(help="Site id.")] = "site1",
+    store: Annotated[
+        str, typer.Option(help="Store URL (what serve writes).")
+    ] = "sqlite:///kraamwacht-data/kraamwacht.db",
+    board_dir: BoardDir = DEFAULT_DIR,
+    host: Annotated[str, typer.Option(help="Address to serve the board on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the board.")] = 8501,
+    session_min: Annotated[float, typer.Option(help="Minutes without activity before a login expires.")] = 30.0,
+) -> None:
+    """The tablet board (Streamlit) on http://HOST:PORT until Ctrl-C."""
+    env = {
+        **os.environ,
+        "KRAAMWACHT_BROKER": broker,
+        "KRAAMWACHT_SITE": site,
+        "KRAAMWACHT_STORE": store,
+        "KRAAMWACHT_BOARD_DIR": str(board_dir),
+        "KRAAMWACHT_SESSION_MIN": str(session_min),
+    }
+    app = Path(__file__).parent / "dashboard" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",
+               str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="kraamverzorgende, verloskundige, onderzoeker or beheerder.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Add or change a user; the password is asked for (never an argument: it would be in the shell history)."""
+    from kraamwacht.dashboard.auth import UserStore
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    try:
+        user = UserStore(board_dir / "users.json").add(name, password, role)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"user {user.name} ({user.role}) saved")
+
+
+@user_app.command("list")
+def user_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
+    from kraamwacht.dashboard.auth import UserStore
+
+    for name, role in UserStore(board_dir / "users.json").names():
+        typer.echo(f"{name}\t{role}")
+
+
+@episode_app.command("add")
+def episode_add(
+    episode: str,
+    mother: Annotated[str, typer.Option(help="The mother's pseudonymous id (as the gateway pairs it).")],
+    newborn: Annotated[str, typer.Option(help="The newborn's pseudonymous id.")],
+    birth: Annotated[str, typer.Option(help="Birth time, ISO 8601 with Z or offset.")],
+    ga_weeks: Annotated[float, typer.Option(help="Gestational age in weeks.")],
+    site: Annotated[str, typer.Option(help="Site id.")] = "site1",
+    language: Annotated[str, typer.Option(help="Mother's page language: nl, en, ar, tr.")] = "nl",
+    label: Annotated[str, typer.Option(help="What the board calls the family (no name), e.g. 'kamer 3'.")] = "",
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Start a care episode; prints the mother's page code."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    try:
+        item = EpisodeRegistry(board_dir / "episodes.db").add(
+            episode, site=site, mother=mother, newborn=newborn, birth_at=parse_time(birth, what="--birth"),
+            ga_weeks=ga_weeks, language=language, label=label,
+        )  # fmt: skip
+    except (ValueError, Exception) as exc:  # sqlite3.IntegrityError: the episode exists
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
+
+
+@episode_app.command("list")
+def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
+    from kraamwacht.episodes import EpisodeRegistry
+
+    for e in EpisodeRegistry(board_dir / "episodes.db").active():
+        typer.echo(f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}")
+
+
+@episode_app.command("end")
+def episode_end(episode: str, board_dir: BoardDir = DEFAULT_DIR) -> None:
+    from kraamwacht.episodes import EpisodeRegistry
+
+    if not EpisodeRegistry(board_dir / "episodes.db").end(episode, at=datetime.now(tz=UTC)):
+        typer.echo(f"error: no active episode {episode}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"episode {episode} ended")

@@ -1,0 +1,354 @@
+"""The tablet board (Streamlit, Dutch): ``kraamwacht dashboard`` runs ``streamlit run`` on this file.
+
+The shell around :mod:`kraamwacht.dashboard.model`: it reads serve's alert states over MQTT
+(:mod:`~kraamwacht.dashboard.feed`), values from the store (:mod:`~kraamwacht.dashboard.data`) and
+episodes from the episode registry, and sends acknowledgements, snoozes, notes and bilirubin
+readings back over MQTT. Configuration comes from the environment ``kraamwacht dashboard`` sets.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from kraamwacht.dashboard.auth import User, UserStore, can, session_expired
+from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
+from kraamwacht.dashboard.feed import BoardFeed
+from kraamwacht.dashboard.model import (
+    MOTHER_ICONS,
+    MOTHER_TEXTS,
+    RTL_LANGUAGES,
+    age_text,
+    build_card,
+    mother_status,
+    sort_cards,
+)
+from kraamwacht.episodes import Episode, EpisodeRegistry
+from kraamwacht.publish import BrokerAddress
+from kraamwacht.signal.config import AlertConfig
+from kraamwacht.storage import open_store
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    broker: str
+    site: str
+    store: str
+    state_dir: Path
+    session_min: float
+    refresh_s: float
+
+    @classmethod
+    def from_env(cls) -> BoardConfig:
+        env = os.environ
+        return cls(
+            broker=env.get("KRAAMWACHT_BROKER", "mqtt://127.0.0.1:1883"),
+            site=env.get("KRAAMWACHT_SITE", "site1"),
+            store=env.get("KRAAMWACHT_STORE", "sqlite:///kraamwacht-data/kraamwacht.db"),
+            state_dir=Path(env.get("KRAAMWACHT_BOARD_DIR", "kraamwacht-board")),
+            session_min=float(env.get("KRAAMWACHT_SESSION_MIN", "30")),
+            refresh_s=float(env.get("KRAAMWACHT_REFRESH_S", "3")),
+        )
+
+
+CFG = BoardConfig.from_env()
+
+
+@st.cache_resource
+def _feed(broker: str, site: str) -> BoardFeed:
+    return BoardFeed(BrokerAddress.parse(broker), site)
+
+
+@st.cache_resource
+def _episodes(state_dir: str) -> EpisodeRegistry:
+    return EpisodeRegistry(Path(state_dir) / "episodes.db")
+
+
+@st.cache_resource
+def _users(state_dir: str) -> UserStore:
+    return UserStore(Path(state_dir) / "users.json")
+
+
+@st.cache_resource
+def _store(url: str) -> Any:
+    return open_store(url)
+
+
+def feed() -> BoardFeed:
+    return _feed(CFG.broker, CFG.site)
+
+
+def episodes() -> EpisodeRegistry:
+    return _episodes(str(CFG.state_dir))
+
+
+def store() -> Any:
+    return _store(CFG.store)
+
+
+def now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+# --- the mother's page (no login; her code opens her episode only) --------------------------------
+
+
+def mother_page(code: str, lang: str) -> None:
+    lang = lang if lang in MOTHER_TEXTS else "nl"
+    texts = MOTHER_TEXTS[lang]
+    episode = episodes().by_code(code)
+    direction = "rtl" if lang in RTL_LANGUAGES else "ltr"
+    if episode is None:
+        st.error("Deze link werkt niet (meer). / This link does not work (any more).")
+        return
+    latest = latest_values(store(), [episode.mother], now=now(), window=timedelta(minutes=30))[episode.mother]
+    fresh = "temperature_c" in latest and now().timestamp() - latest["temperature_c"][0] <= 15 * 60
+    status = mother_status(feed().state(episode.episode), temperature_fresh=fresh)
+    st.html(
+        f'<div id="moeder" dir="{direction}" lang="{lang}" style="font-size:1.5rem;line-height:1.6">'
+        f"<h1>{texts['title']}</h1>"
+        f'<p style="margin:0">{MOTHER_ICONS[status]}</p>'
+        f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
+        f'<p style="margin-top:2rem">{texts["unwell"]}</p></div>'
+    )
+    choices = {"nl": "Nederlands", "en": "English", "ar": "العربية", "tr": "Türkçe"}
+    links = " · ".join(f"[{name}](?moeder={code}&taal={key})" for key, name in choices.items())
+    st.markdown(links)
+
+
+# --- login ----------------------------------------------------------------------------------------
+
+
+def login() -> User | None:
+    state = st.session_state
+    user: User | None = state.get("user")
+    if user is not None and session_expired(state.get("last_active", 0.0), time.time(), CFG.session_min):
+        state.clear()
+        st.warning("Uw sessie is verlopen. Log opnieuw in.")
+        user = None
+    if user is not None:
+        state["last_active"] = time.time()
+        return user
+    st.title("kraamwacht")
+    with st.form("login"):
+        name = st.text_input("Gebruikersnaam", key="login_name")
+        password = st.text_input("Wachtwoord", type="password", key="login_password")
+        submitted = st.form_submit_button("Inloggen")
+    if submitted:
+        found = _users(str(CFG.state_dir)).verify(name.strip(), password)
+        if found is None:
+            st.error("Gebruikersnaam of wachtwoord klopt niet.")
+        else:
+            state["user"], state["last_active"] = found, time.time()
+            st.rerun()
+    st.caption("kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.")
+    return None
+
+
+# --- Overzicht ------------------------------------------------------------------------------------
+
+
+def _cards() -> list[Any]:
+    active = episodes().active(CFG.site)
+    mothers = [e.mother for e in active]
+    at = now()
+    latest = latest_values(store(), mothers, now=at)
+    trend = temperature_trend(store(), mothers, now=at)
+    cards = [
+        build_card(
+            e.episode,
+            label=e.label,
+            latest=latest[e.mother],
+            alert_state=feed().state(e.episode),
+            now=at,
+            spark_temp_c=trend[e.mother],
+        )
+        for e in active
+    ]
+    return sort_cards(cards)
+
+
+def overview_page() -> None:
+    st.header("Overzicht")
+
+    @st.fragment(run_every=CFG.refresh_s)
+    def live() -> None:
+        cards = _cards()
+        if not cards:
+            st.info("Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add).")
+            return
+        labels = {"urgent": "DRINGEND", "warning": "LET OP", "technical": "TECHNISCH", "ok": "in orde"}
+        columns = st.columns(3)
+        for i, card in enumerate(cards):
+            with columns[i % 3].container(border=True):
+                st.html(
+                    f'<div class="kw-card" data-episode="{card.episode}" data-status="{card.status}">'
+                    f'<span style="background:{card.colour};color:white;padding:2px 8px;border-radius:4px">'
+                    f"{labels[card.status]}</span> <b>{card.label}</b></div>"
+                )
+                for name, value in (("Temperatuur", card.temperature), ("Hartslag", card.heart_rate)):
+                    if value.age_s is None:
+                        st.markdown(f"{name}: –")
+                    elif value.fresh:
+                        st.markdown(f"{name}: **{value.text}** ({age_text(value.age_s)})")
+                    else:
+                        st.markdown(f"{name}: ~~{value.text}~~ *niet actueel, {age_text(value.age_s)}*")
+                if card.spark_temp_c:
+                    st.caption(f"6 uur: {sparkline(card.spark_temp_c)}")
+                for reason in card.reasons[:3]:
+                    st.caption(reason)
+
+    live()
+
+
+# --- Meldingen ------------------------------------------------------------------------------------
+
+_SNOOZE = AlertConfig()
+
+
+def _beep() -> str:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        t = np.arange(0, 0.6, 1 / 8000)
+        w.writeframes((np.sin(2 * math.pi * 880 * t) * 12000).astype("<i2").tobytes())
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _open_alerts() -> list[tuple[Episode, dict[str, Any]]]:
+    out = []
+    for e in episodes().active(CFG.site):
+        for alert in (feed().state(e.episode) or {}).get("open_alerts", []):
+            out.append((e, alert))
+    order = {"urgent": 0, "warning": 1}
+    out.sort(key=lambda item: (order.get(item[1].get("level"), 2), item[1].get("raised_at", "")))
+    return out
+
+
+def alerts_page() -> None:
+    user: User = st.session_state["user"]
+    st.header("Meldingen")
+    sound = st.toggle("Geluid aan", key="sound", help="Browsers spelen pas geluid af na een tik.")
+
+    @st.fragment(run_every=CFG.refresh_s)
+    def live() -> None:
+        alerts = _open_alerts()
+        urgent = {a["alert_id"] for _, a in alerts if a.get("level") == "urgent" and a.get("status") != "acknowledged"}
+        heard = st.session_state.setdefault("heard_urgent", set())
+        if sound and urgent - heard:
+            st.html(f'<audio autoplay src="data:audio/wav;base64,{_beep()}"></audio>')
+        st.session_state["heard_urgent"] = heard | urgent
+        if not alerts:
+            st.success("Geen open meldingen.")
+        for episode, alert in alerts:
+            _alert_box(user, episode, alert)
+
+    live()
+
+
+def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
+    level = alert.get("level", "warning")
+    key = alert["alert_id"]
+    with st.container(border=True):
+        badge = ":red-background[DRINGEND]" if level == "urgent" else ":orange-background[LET OP]"
+        status = {"open": "open", "acknowledged": f"gezien door {alert.get('acknowledged_by')}", "snoozed": "gesnoozed"}
+        shown = status.get(alert.get("status"), alert.get("status"))
+        st.markdown(f"{badge} **{episode.label or episode.episode}** · {alert.get('rule')} · {shown}")
+        st.markdown(alert.get("message", ""))
+        ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
+        if ack.button("Gezien", key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
+            _show_result(feed().command("acknowledge", key, actor=user.name))
+        choices = list(_SNOOZE.snooze_choices_min)
+        limit = _SNOOZE.snooze_max_urgent_min if level == "urgent" else _SNOOZE.snooze_max_warning_min
+        allowed = [c for c in choices if c <= limit]
+        chosen = minutes.selectbox("min", allowed, key=f"min-{key}", label_visibility="collapsed")
+        if snooze.button("Snooze", key=f"snz-{key}"):
+            _show_result(feed().command("snooze", key, actor=user.name, duration_min=int(chosen)))
+        text = note.text_input("Notitie", key=f"note-{key}", label_visibility="collapsed", placeholder="Notitie")
+        if note.button("Notitie opslaan", key=f"save-{key}") and text.strip():
+            _show_result(feed().command("note", key, actor=user.name, note=text.strip()))
+        history = alert.get("audit") or []
+        if history:
+            with st.expander(f"Geschiedenis ({len(history)})"):
+                for item in history:
+                    st.markdown(
+                        f"- {item.get('time', '')}: **{item.get('actor', '')}** {item.get('action', '')} {item.get('note') or ''}"
+                    )
+
+
+def _show_result(result: dict[str, Any]) -> None:
+    if result.get("accepted"):
+        st.toast("Opgeslagen")
+    else:
+        st.error(f"Niet gelukt: {result.get('reason')}")
+
+
+# --- Cliënt ---------------------------------------------------------------------------------------
+
+
+def client_page() -> None:
+    from kraamwacht.dashboard.client import client_view
+
+    user: User = st.session_state["user"]
+    active = episodes().active(CFG.site)
+    if not active:
+        st.info("Geen lopende zorgperiodes.")
+        return
+    names = {e.label or e.episode: e for e in active}
+    chosen = names[st.selectbox("Cliënt", list(names), key="client")]
+    client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site)
+
+
+# --- Onderzoek ------------------------------------------------------------------------------------
+
+
+def research_page() -> None:
+    from kraamwacht.dashboard.research import research_view
+
+    research_view(Path(tempfile.gettempdir()))
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.set_page_config(page_title="kraamwacht", layout="wide")
+    params = st.query_params
+    if "moeder" in params:
+        mother_page(params["moeder"], params.get("taal", "nl"))
+        return
+    user = login()
+    if user is None:
+        return
+    pages = {
+        "overzicht": (overview_page, "Overzicht"),
+        "meldingen": (alerts_page, "Meldingen"),
+        "client": (client_page, "Cliënt"),
+        "onderzoek": (research_page, "Onderzoek"),
+    }
+    keys = [key for key in pages if can(user, key)]
+    allowed = [st.Page(pages[k][0], title=pages[k][1], url_path=k, default=i == 0) for i, k in enumerate(keys)]
+    with st.sidebar:
+        st.markdown(f"Ingelogd: **{user.name}** ({user.role})")
+        if st.button("Uitloggen"):
+            st.session_state.clear()
+            st.rerun()
+        st.caption("Beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.")
+    st.navigation(allowed).run()
+
+
+main()

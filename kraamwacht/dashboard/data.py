@@ -1,0 +1,78 @@
+"""The board's reads from storage: newest values and sparklines for many mothers at once.
+
+On the embedded SQLite store these are index seeks and one-minute range scans per mother (a
+board with 200 episodes must not read 200 × 6 hours of 1 Hz samples on every refresh: the first
+version did, with aggregate queries, and took 22 s); on another store it falls back to the
+:class:`~kraamwacht.storage.SampleStore` protocol over the last 30 minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from kraamwacht.storage import SampleStore
+from kraamwacht.storage.sqlite import SqliteStore
+
+__all__ = ["SPARK_CHARS", "latest_values", "sparkline", "temperature_trend"]
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+SIGNALS = ("temperature_c", "heart_rate_bpm")
+
+
+def latest_values(
+    store: SampleStore, subjects: Sequence[str], *, now: datetime, window: timedelta = timedelta(hours=6)
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """subject → signal → (time_s, value) of the newest sample within ``window``."""
+    out: dict[str, dict[str, tuple[float, float]]] = {s: {} for s in subjects}
+    if not subjects:
+        return out
+    since = (now - window).timestamp()
+    if isinstance(store, SqliteStore):
+        for subject in subjects:  # one index seek per subject and signal
+            for signal in SIGNALS:
+                row = store._db.execute(
+                    "SELECT device_time, value FROM observations WHERE subject = ? AND signal = ? AND device_time > ?"
+                    " ORDER BY device_time DESC LIMIT 1",
+                    (subject, signal, since),
+                ).fetchone()
+                if row is not None:
+                    out[subject][signal] = (row[0], row[1])
+        return out
+    for subject in subjects:
+        series = store.read(subject=subject, signals=SIGNALS, start=now - timedelta(minutes=30))
+        for signal, (t, v) in series.items():
+            if len(t):
+                out[subject][signal] = (float(t[-1]), float(v[-1]))
+    return out
+
+
+def temperature_trend(
+    store: SampleStore, subjects: Sequence[str], *, now: datetime, hours: int = 6, step_min: int = 30
+) -> dict[str, list[float]]:
+    """subject → mean temperature of the last minute of each ``step_min`` step over the last ``hours``
+    (steps without data left out)."""
+    out: dict[str, list[float]] = {s: [] for s in subjects}
+    if not subjects or not isinstance(store, SqliteStore):
+        return out
+    start = now.timestamp() - hours * 3600
+    for subject in subjects:  # the mean of one minute at each step: index range scans, not 6 h of samples
+        for k in range(hours * 60 // step_min):
+            t0 = start + (k + 1) * step_min * 60 - 60
+            (mean,) = store._db.execute(
+                "SELECT avg(value) FROM observations WHERE subject = ? AND signal = 'temperature_c'"
+                " AND device_time >= ? AND device_time < ?",
+                (subject, t0, t0 + 60),
+            ).fetchone()
+            if mean is not None:
+                out[subject].append(float(mean))
+    return out
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """A text sparkline (cheap to draw 200 of them): ``▂▃▅▇``."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = hi - lo or 1.0
+    return "".join(SPARK_CHARS[min(7, int((v - lo) / span * 7.999))] for v in values)

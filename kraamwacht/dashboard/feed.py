@@ -1,0 +1,122 @@
+"""The board's MQTT side: the latest alert state per episode, device statuses, and commands.
+
+serve publishes each episode's alert state retained, so a board that (re)connects has the whole
+picture at once; this feed keeps the newest of each in memory (one per process, shared by all
+sessions). Commands (acknowledge, snooze, note) go to serve, which checks and audits them and
+answers on the results topic; :meth:`BoardFeed.command` waits for that answer, so the board tells
+the user whether it worked instead of assuming it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from kraamwacht.contract import CommandMessage, Topics
+from kraamwacht.publish import BrokerAddress
+
+__all__ = ["BoardFeed", "CommandResult"]
+
+
+class CommandResult(dict[str, Any]):
+    @property
+    def accepted(self) -> bool:
+        return bool(self.get("accepted"))
+
+
+class BoardFeed:
+    def __init__(self, broker: BrokerAddress, site: str, *, client_id: str | None = None) -> None:
+        self.site = site
+        self.alert_states: dict[str, dict[str, Any]] = {}
+        self.device_status: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []  # alert events seen since start, newest last (bounded)
+        self._results: dict[str, CommandResult] = {}
+        self._lock = threading.Condition()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"kraamwacht-board-{uuid.uuid4().hex[:8]}",
+            protocol=mqtt.MQTTv311,
+        )
+        if broker.username:
+            self.client.username_pw_set(broker.username, broker.password)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *_: self.connected.clear()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 10)
+        self.client.connect_async(broker.host, broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def _on_connect(self, client: mqtt.Client, *_args: Any) -> None:
+        client.subscribe(
+            [
+                (f"{Topics.ROOT}/{self.site}/alerts/+", 1),
+                (Topics.alert_events(self.site), 1),
+                (Topics.command_results(self.site), 1),
+                (f"{Topics.ROOT}/{self.site}/device/+/status", 1),
+            ]
+        )
+        self.connected.set()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            return  # not ours to judge: serve dead-letters bad input; the board only reads serve's output
+        with self._lock:
+            if message.topic == Topics.command_results(self.site):
+                self._results[str(body.get("command_id"))] = CommandResult(body)
+            elif message.topic == Topics.alert_events(self.site):
+                self.events = [*self.events[-499:], body]
+            elif "/device/" in message.topic:
+                self.device_status[str(body.get("device"))] = body
+            elif isinstance(body, dict) and "episode" in body:
+                self.alert_states[str(body["episode"])] = body
+            self._lock.notify_all()
+
+    def state(self, episode: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.alert_states.get(episode)
+
+    def command(
+        self,
+        action: str,
+        alert_id: str,
+        *,
+        actor: str,
+        duration_min: int | None = None,
+        note: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> CommandResult:
+        """Send a command to serve and wait for its answer (accepted, or refused with the reason)."""
+        message = CommandMessage(
+            v=1,
+            command_id=uuid.uuid4().hex,
+            action=action,  # type: ignore[arg-type]
+            alert_id=alert_id,
+            actor=actor,
+            issued_at=datetime.now(tz=UTC),
+            duration_min=duration_min,
+            note=note,
+        )
+        info = self.client.publish(Topics.commands(self.site), message.model_dump_json(), qos=1)
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while message.command_id not in self._results:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    published = info.is_published()
+                    reason = "no answer from the alert service" if published else "the broker is not reachable"
+                    return CommandResult(accepted=False, reason=reason, command_id=message.command_id)
+                self._lock.wait(left)
+            return self._results.pop(message.command_id)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

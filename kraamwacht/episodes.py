@@ -1,0 +1,118 @@
+"""The care episodes the board shows: who is in care, the newborn's birth and gestation, the mother's code.
+
+One SQLite file, written by the board (and ``kraamwacht episode``). Pseudonymous ids only; the
+mother's code is a random token for her own page (no login), and ``language`` is the language
+her page opens in. Birth time and gestation are what the jaundice thresholds need.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kraamwacht.contract import ID_PATTERN, format_time, parse_time
+
+__all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
+
+LANGUAGES = ("nl", "en", "ar", "tr")
+_ID = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    episode: str
+    site: str
+    mother: str  # pseudonymous subject id of the mother
+    newborn: str  # pseudonymous subject id of the newborn
+    birth_at: datetime
+    ga_weeks: float
+    mother_code: str
+    language: str = "nl"
+    label: str = ""  # what the care team calls the family on the board (no name: e.g. "kamer 3")
+    ended_at: datetime | None = None
+
+    def newborn_age_h(self, at: datetime) -> float:
+        return (at - self.birth_at).total_seconds() / 3600.0
+
+
+class EpisodeRegistry:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS episodes (episode TEXT PRIMARY KEY, site TEXT NOT NULL, mother TEXT NOT NULL,"
+            " newborn TEXT NOT NULL, birth_at TEXT NOT NULL, ga_weeks REAL NOT NULL, mother_code TEXT NOT NULL UNIQUE,"
+            " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT)"
+        )
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        episode: str,
+        *,
+        site: str,
+        mother: str,
+        newborn: str,
+        birth_at: datetime,
+        ga_weeks: float,
+        language: str = "nl",
+        label: str = "",
+    ) -> Episode:
+        for name, value in (("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)):
+            if not _ID.match(value):
+                raise ValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
+        if not 22.0 <= ga_weeks <= 45.0:
+            raise ValueError(f"gestational age {ga_weeks} weeks is outside 22–45")
+        if language not in LANGUAGES:
+            raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+        if birth_at.tzinfo is None:
+            raise ValueError("birth time needs a time zone")
+        if birth_at > datetime.now(tz=UTC):
+            raise ValueError("birth time is in the future")
+        item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
+                       language, label[:40])  # fmt: skip
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?,NULL)",
+                (item.episode, item.site, item.mother, item.newborn, format_time(item.birth_at), item.ga_weeks,
+                 item.mother_code, item.language, item.label),
+            )  # fmt: skip
+        return item
+
+    def _rows(self, where: str = "", args: tuple[object, ...] = ()) -> list[Episode]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM episodes {where} ORDER BY episode", args).fetchall()
+        return [
+            Episode(
+                r[0], r[1], r[2], r[3], parse_time(r[4]), r[5], r[6], r[7], r[8], parse_time(r[9]) if r[9] else None
+            )
+            for r in rows
+        ]
+
+    def get(self, episode: str) -> Episode | None:
+        found = self._rows("WHERE episode = ?", (episode,))
+        return found[0] if found else None
+
+    def by_code(self, code: str) -> Episode | None:
+        """The mother's own page: her code opens her episode and nothing else."""
+        found = self._rows("WHERE mother_code = ? AND ended_at IS NULL", (code,))
+        return found[0] if found and secrets.compare_digest(found[0].mother_code, code) else None
+
+    def active(self, site: str | None = None) -> list[Episode]:
+        if site is None:
+            return self._rows("WHERE ended_at IS NULL")
+        return self._rows("WHERE ended_at IS NULL AND site = ?", (site,))
+
+    def end(self, episode: str, *, at: datetime | None = None) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE episodes SET ended_at = ? WHERE episode = ? AND ended_at IS NULL",
+                (format_time(at or datetime.now(tz=UTC)), episode),
+            )
+        return cursor.rowcount == 1

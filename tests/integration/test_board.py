@@ -1,0 +1,145 @@
+"""The board end to end in a real browser (Playwright driving Debian's headless Chromium), against a
+real mosquitto, a real ``kraamwacht serve`` and the board as its own process: log in, see a live
+alert appear, acknowledge it and find it audited, enter a bilirubin reading and see the advice,
+open the mother's page in Arabic. Screenshots (1280×800) go to ``KRAAMWACHT_SCREENSHOTS`` when set
+(that is how docs/img/board-*.png were made)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kraamwacht.contract import Topics
+from kraamwacht.dashboard.auth import UserStore
+from kraamwacht.episodes import EpisodeRegistry
+from kraamwacht.firmware_sim.physiology import MotherScenario
+from kraamwacht.storage.sqlite import SqliteStore
+from tests.integration.conftest import free_port, wait_for_port
+from tests.integration.test_serve import SITE, Broker, ServeProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "kraam-wacht-2026"
+
+
+def _shots(page, name: str) -> None:
+    folder = os.environ.get("KRAAMWACHT_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"board-{name}.png"))
+
+
+@pytest.fixture
+def board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does this)")
+    board_dir = tmp_path / "board"
+    UserStore(board_dir / "users.json").add("anna", PASSWORD, "kraamverzorgende")
+    episode = EpisodeRegistry(board_dir / "episodes.db").add(
+        "ep1", site=SITE, mother="m1", newborn="b1", birth_at=datetime.now(tz=UTC) - timedelta(hours=40),
+        ga_weeks=39.0, label="kamer 1",
+    )  # fmt: skip
+    serve = ServeProcess(mosquitto, tmp_path)
+    serve.start()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "board.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", mosquitto, "--site", SITE,
+         "--store", f"sqlite:///{serve.db}", "--board-dir", str(board_dir), "--port", str(port)],
+        env={**env, "KRAAMWACHT_REFRESH_S": "1"}, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, 60)
+        yield {"url": f"http://127.0.0.1:{port}", "episode": episode, "serve": serve, "broker": mosquitto}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        serve.stop()
+
+
+def _publish_fever(broker_url: str) -> int:
+    """Two days of a mother developing a fever, published as the gateway would (60 samples a message)."""
+    broker = Broker(broker_url)
+    now = datetime.now(tz=UTC)
+    scenario = MotherScenario.draw(
+        "m1", "fast", seed=4, delivered_at_s=(now - timedelta(days=2.2)).timestamp(), days=2.0
+    )
+    samples = scenario.wearable_samples(scenario.start_s, min(scenario.end_s, now.timestamp()), interval_s=60.0)
+    rows = sorted((t, s, v) for s, (ts, vs) in samples.items() for t, v in zip(ts.tolist(), vs.tolist(), strict=True))
+    for k in range(0, len(rows), 60):
+        payload = {"v": 1, "device": "wb-0001", "episode": "ep1", "subject": "m1",
+                   "samples": [{"signal": s, "value": v, "t": datetime.fromtimestamp(t, tz=UTC).isoformat(), "seq": k + j}
+                               for j, (t, s, v) in enumerate(rows[k : k + 60])]}  # fmt: skip
+        broker.publish(Topics.observations(SITE, "ep1", "m1"), json.dumps(payload).encode())
+    broker.close()
+    return len(rows)
+
+
+def test_board_in_a_real_browser(board: dict) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="nl-NL")
+        page.goto(board["url"])
+        page.get_by_label("Gebruikersnaam").fill("anna")
+        page.get_by_label("Wachtwoord").fill("wrong password")
+        page.get_by_role("button", name="Inloggen").click()
+        expect(page.get_by_text("Gebruikersnaam of wachtwoord klopt niet.")).to_be_visible()
+        page.get_by_label("Wachtwoord").fill(PASSWORD)
+        page.get_by_role("button", name="Inloggen").click()
+        expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=20_000)
+        card = page.locator('.kw-card[data-episode="ep1"]')
+        expect(card).to_have_attribute("data-status", "technical", timeout=20_000)  # no data yet: never looks live
+
+        published = _publish_fever(board["broker"])  # a live alert appears without a reload
+        expect(card).to_have_attribute("data-status", re.compile("urgent|warning"), timeout=90_000)
+        assert board["serve"].wait_count(published, 60) == published
+        _shots(page, "overzicht")
+
+        page.get_by_role("link", name="Meldingen").click()
+        expect(page.get_by_role("heading", name="Meldingen")).to_be_visible()
+        box = page.get_by_text(re.compile("^(Koorts|Temperatuur)")).first
+        expect(box).to_be_visible(timeout=20_000)
+        _shots(page, "meldingen")
+        page.get_by_role("button", name="Gezien").first.click()
+        expect(page.get_by_text("gezien door anna").first).to_be_visible(timeout=20_000)  # serve applied it
+        page.get_by_text("Geschiedenis").first.click()
+        audited = page.get_by_role("listitem").filter(has_text="anna").filter(has_text="acknowledge")
+        expect(audited.first).to_be_visible(timeout=20_000)  # audited: who did what, when
+
+        page.get_by_role("link", name="Cliënt").click()
+        page.get_by_role("tab", name="Baby: bilirubine").click()
+        page.get_by_label("Waarde").fill("8")  # looks like mg/dL typed as µmol/L: refused, nothing stored
+        page.get_by_role("button", name="Opslaan en advies").click()
+        expect(page.get_by_text("Niet opgeslagen").first).to_be_visible(timeout=20_000)
+        page.get_by_label("Waarde").fill("260")
+        page.get_by_role("button", name="Opslaan en advies").click()
+        expect(page.get_by_text("Opgeslagen: 260 µmol/L").first).to_be_visible(timeout=20_000)
+        advice = page.locator('[data-testid="stAlertContainer"]').first
+        expect(advice).to_contain_text(re.compile("URGENT|WARNING|OK"))  # the advice, shown at once
+        _shots(page, "client")
+
+        code = board["episode"].mother_code
+        mother = browser.new_page(viewport={"width": 1280, "height": 800})  # no login: her code only
+        mother.goto(f"{board['url']}/?moeder={code}&taal=ar")
+        text = mother.locator("#moeder")
+        expect(text).to_have_attribute("dir", "rtl", timeout=20_000)
+        expect(text).to_contain_text("جهاز الاستشعار")
+        assert "°C" not in text.inner_text()  # never clinical numbers on her page
+        _shots(mother, "moeder-ar")
+        mother.goto(f"{board['url']}/?moeder=not-a-code")
+        expect(mother.get_by_text("Deze link werkt niet")).to_be_visible(timeout=20_000)
+        browser.close()
+
+    store = SqliteStore(board["serve"].db)
+    bili = store.read(subject="b1", signals=["bilirubin_umol_l"])["bilirubin_umol_l"]
+    assert bili[1].tolist() == [260.0]  # the good entry is stored, the refused one is not

@@ -1,0 +1,141 @@
+"""The board's pages through Streamlit's AppTest (no browser), against a real mosquitto holding
+serve's retained alert state: login and roles, the caseload, the mother's page in four languages,
+and the research page's replay + evaluate (the same numbers as the command line)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kraamwacht.contract import Topics
+from kraamwacht.dashboard.auth import UserStore
+from kraamwacht.dashboard.research import run_research
+from kraamwacht.episodes import Episode, EpisodeRegistry
+
+APP = str(Path(__file__).resolve().parents[2] / "kraamwacht" / "dashboard" / "app.py")
+COHORT = Path(__file__).resolve().parents[1] / "data" / "cohort"
+
+
+@pytest.fixture
+def env(mosquitto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    board = tmp_path / "board"
+    users = UserStore(board / "users.json")
+    users.add("anna", "kraam-wacht-2026", "kraamverzorgende")
+    users.add("rob", "onderzoek-2026!", "onderzoeker")
+    registry = EpisodeRegistry(board / "episodes.db")
+    born = datetime.now(tz=UTC) - timedelta(hours=30)
+    episodes = [
+        registry.add(
+            f"ep{i}", site="s1", mother=f"m{i}", newborn=f"b{i}", birth_at=born, ga_weeks=39.0, label=f"kamer {i}"
+        )
+        for i in (1, 2)
+    ]
+    monkeypatch.setenv("KRAAMWACHT_BROKER", mosquitto)
+    monkeypatch.setenv("KRAAMWACHT_SITE", "s1")
+    monkeypatch.setenv("KRAAMWACHT_STORE", f"sqlite:///{tmp_path / 'k.db'}")
+    monkeypatch.setenv("KRAAMWACHT_BOARD_DIR", str(board))
+    return {"broker": mosquitto, "episodes": episodes}
+
+
+def retain_alert_state(broker: str, episode: str, alerts: list[dict]) -> None:
+    """What serve publishes: the episode's open alerts, retained."""
+    host, port = broker.removeprefix("mqtt://").split(":")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.connect(host, int(port))
+    client.loop_start()
+    body = {"episode": episode, "updated_at": datetime.now(tz=UTC).isoformat(), "open_alerts": alerts}
+    client.publish(Topics.alert_state("s1", episode), json.dumps(body), qos=1, retain=True).wait_for_publish(5)
+    client.loop_stop()
+    client.disconnect()
+
+
+def logged_in(name: str, password: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()
+    at.run()
+    return at
+
+
+def test_login_refuses_a_wrong_password_and_roles_limit_the_pages(env: dict) -> None:
+    at = logged_in("anna", "not her password")
+    assert "Gebruikersnaam of wachtwoord klopt niet." in [e.value for e in at.error]
+    assert "user" not in at.session_state
+    at = logged_in("anna", "kraam-wacht-2026")
+    assert [h.value for h in at.header] == ["Overzicht"]
+    assert "Ingelogd: **anna** (kraamverzorgende)" in [m.value for m in at.sidebar.markdown]
+    rob = logged_in("rob", "onderzoek-2026!")
+    assert [h.value for h in rob.header] == ["Onderzoek"]  # a researcher lands on research, and only there
+
+
+def test_session_times_out(env: dict) -> None:
+    at = logged_in("anna", "kraam-wacht-2026")
+    at.session_state["last_active"] = time.time() - 31 * 60
+    at.run()
+    assert "Uw sessie is verlopen. Log opnieuw in." in [w.value for w in at.warning]
+    assert [t.label for t in at.text_input] == ["Gebruikersnaam", "Wachtwoord"]
+
+
+def test_caseload_cards_follow_serve_alert_state(env: dict) -> None:
+    retain_alert_state(env["broker"], "ep2", [{"alert_id": "a1", "level": "urgent", "category": "clinical",
+                                               "rule": "fever", "raised_at": "2026-11-23T10:00:00Z",
+                                               "message": "Koorts: geschatte kerntemperatuur 38,4 °C"}])  # fmt: skip
+    at = logged_in("anna", "kraam-wacht-2026")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        at.run()
+        cards = [h.proto.body for h in at.get("html") if "kw-card" in h.proto.body]
+        if len(cards) == 2 and 'data-status="urgent"' in cards[0]:
+            break
+        time.sleep(0.3)
+    assert 'data-episode="ep2"' in cards[0]  # the urgent one first
+    assert 'data-status="urgent"' in cards[0]
+    assert 'data-status="technical"' in cards[1]  # no data: technical, never "in orde"
+    assert any("Koorts" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("lang", "direction", "words"), [("nl", "ltr", "Uw sensor"), ("en", "ltr", "Your sensor"),
+                                                           ("ar", "rtl", "جهاز الاستشعار"), ("tr", "ltr", "Sensörünüz")])  # fmt: skip
+def test_mother_page_in_her_language_without_login(env: dict, lang: str, direction: str, words: str) -> None:
+    episode: Episode = env["episodes"][0]
+    retain_alert_state(env["broker"], episode.episode, [{"alert_id": "a1", "level": "urgent", "category": "clinical",
+                                                         "rule": "fever", "message": "Koorts 38,4 °C"}])  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["moeder"] = episode.mother_code
+    at.query_params["taal"] = lang
+    at.run()
+    (page,) = [h.proto.body for h in at.get("html") if 'id="moeder"' in h.proto.body]
+    assert f'dir="{direction}"' in page
+    assert words in page
+    assert "Koorts" not in page and "38" not in page  # noqa: PT018 - no clinical alarm or number for her
+    assert not at.text_input  # no login form, nothing else of the board
+
+
+def test_mother_page_with_a_wrong_code_shows_nothing(env: dict) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["moeder"] = "guessed"
+    at.run()
+    assert any("werkt niet" in e.value for e in at.error)
+    assert not [h for h in at.get("html") if 'id="moeder"' in h.proto.body]
+
+
+def test_research_page_numbers_equal_the_command_line(tmp_path: Path) -> None:
+    out = run_research(COHORT / "streams.csv.gz", COHORT / "labels.csv", k_c=0.4, h_c_epochs=10.0)
+    golden = [json.loads(line) for line in (COHORT / "expected_alerts.jsonl").read_text().splitlines() if line]
+    assert len(out["events"]) == len(golden)
+
+    def key(events: list[dict]) -> list[tuple[str, str, str, str]]:
+        return sorted((e["subject"], e["time"], e["rule"], e["event"]) for e in events)
+
+    assert key(out["events"]) == key(golden)  # the same alerts as `kraamwacht replay` recorded
+    assert 0.0 <= out["metrics"]["sensitivity"] <= 1.0
+    stricter = run_research(COHORT / "streams.csv.gz", COHORT / "labels.csv", k_c=0.8, h_c_epochs=10.0)
+    assert len(stricter["events"]) <= len(out["events"])  # the thresholds are really applied
