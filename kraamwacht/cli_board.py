@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +42,7 @@ def dashboard(
     app = Path(__file__).parent / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",
                str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    raise typer.Exit(subprocess.call(command, env=env))
+    os.execve(sys.executable, command, env)  # become the board: a signal to this process reaches it
 
 
 @user_app.command("add")

@@ -119,7 +119,8 @@ def mother_page(code: str, lang: str) -> None:
     st.html(
         f'<div id="moeder" dir="{direction}" lang="{lang}" style="font-size:1.5rem;line-height:1.6">'
         f"<h1>{texts['title']}</h1>"
-        f'<p style="margin:0">{MOTHER_ICONS[status]}</p>'
+        f'<p style="margin:0"><img alt="" width="96" height="96" src="data:image/svg+xml;base64,'
+        f'{base64.b64encode(MOTHER_ICONS[status].encode()).decode()}"></p>'
         f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
         f'<p style="margin-top:2rem">{texts["unwell"]}</p></div>'
     )
@@ -275,7 +276,9 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
         choices = list(_SNOOZE.snooze_choices_min)
         limit = _SNOOZE.snooze_max_urgent_min if level == "urgent" else _SNOOZE.snooze_max_warning_min
         allowed = [c for c in choices if c <= limit]
-        chosen = minutes.selectbox("min", allowed, key=f"min-{key}", label_visibility="collapsed")
+        chosen = minutes.selectbox(
+            "min", allowed, key=f"min-{key}", label_visibility="collapsed", format_func=lambda m: f"{m} min"
+        )
         if snooze.button("Snooze", key=f"snz-{key}"):
             _show_result(feed().command("snooze", key, actor=user.name, duration_min=int(chosen)))
         text = note.text_input("Notitie", key=f"note-{key}", label_visibility="collapsed", placeholder="Notitie")
@@ -327,6 +330,8 @@ def research_page() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="kraamwacht", layout="wide")
+    # a tablet board, not a developer's app: no deploy button
+    st.markdown('<style>[data-testid="stAppDeployButton"]{display:none}</style>', unsafe_allow_html=True)
     params = st.query_params
     if "moeder" in params:
         mother_page(params["moeder"], params.get("taal", "nl"))

@@ -150,7 +150,8 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         return
     level = advice.level.value
     show = {"urgent": st.error, "warning": st.warning, "ok": st.success}[level]
-    show(f"**{level.upper()}** · {advice.summary_nl()}")
+    words = {"urgent": "DRINGEND", "warning": "LET OP", "ok": "IN ORDE"}[level]
+    show(f"**{words}** · {advice.summary_nl()}")
     try:
         publish(BrokerAddress.parse(broker), [(topic, payload)])
     except PublishError as exc:

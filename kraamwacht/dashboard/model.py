@@ -182,7 +182,7 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "unwell": "Kendinizi iyi hissetmiyor musunuz? Her zaman lohusa bakıcınızı veya ebenizi arayın.",
     },
 }
-_SVG = '<svg role="img" aria-hidden="true" width="96" height="96" viewBox="0 0 96 96">{}</svg>'
+_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">{}</svg>'
 MOTHER_ICONS = {  # pictograms as inline SVG: a tablet may have no emoji font
     "ok": _SVG.format('<circle cx="48" cy="48" r="44" fill="#2e7d32"/><path d="M26 50l15 15 29-32" stroke="white" '
                       'stroke-width="9" fill="none" stroke-linecap="round" stroke-linejoin="round"/>'),

@@ -33,6 +33,7 @@ PASSWORD = "kraam-wacht-2026"
 def _shots(page, name: str) -> None:
     folder = os.environ.get("KRAAMWACHT_SCREENSHOTS")
     if folder:
+        page.wait_for_timeout(1500)  # let the widgets finish drawing
         page.screenshot(path=str(Path(folder) / f"board-{name}.png"))
 
 
@@ -125,7 +126,7 @@ def test_board_in_a_real_browser(board: dict) -> None:
         page.get_by_role("button", name="Opslaan en advies").click()
         expect(page.get_by_text("Opgeslagen: 260 µmol/L").first).to_be_visible(timeout=20_000)
         advice = page.locator('[data-testid="stAlertContainer"]').first
-        expect(advice).to_contain_text(re.compile("URGENT|WARNING|OK"))  # the advice, shown at once
+        expect(advice).to_contain_text(re.compile("DRINGEND|LET OP|IN ORDE"))  # the advice, shown at once
         _shots(page, "client")
 
         code = board["episode"].mother_code
