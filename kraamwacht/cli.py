@@ -353,6 +353,10 @@ def serve(
             help="Second channel: an apprise URL (ntfy://, pover://, mailto://, json://...); repeat. Also KRAAMWACHT_NOTIFY_URLS."
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
+    episodes: Annotated[
+        Path | None,
+        typer.Option(help="The board's episode registry (BOARD_DIR/episodes.db): birth times for jaundice alerts."),
+    ] = None,
 ) -> None:
     """Ingest observations from MQTT: validate, deduplicate, store, detect live, publish alerts."""
     import os
@@ -380,6 +384,7 @@ def serve(
             mqtt_version=mqtt_version,
             rebuild_h=rebuild_h,
             notify_urls=(*notify, *os.environ.get("KRAAMWACHT_NOTIFY_URLS", "").split()),
+            episodes_path=episodes,
         )
         service = Service(options, cfg)
     except (KraamwachtError, ValueError) as exc:

@@ -15,16 +15,19 @@ import base64
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from pydantic import ValidationError
 
+from kraamwacht.alerts._jaundice import jaundice_events
 from kraamwacht.alerts._lifecycle import AlertBook, Command
+from kraamwacht.alerts._tracker import TrackerState
 from kraamwacht.contract import (
     AlertEvent,
+    BilirubinMethod,
     CommandMessage,
     Observation,
     Rejection,
@@ -33,8 +36,10 @@ from kraamwacht.contract import (
     format_time,
     parse_observation_message,
 )
+from kraamwacht.episodes import Episode
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.signal import DetectorConfig, SubjectMonitor
+from kraamwacht.signal.jaundice import Baby, Reading, ThresholdError, assess
 from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
@@ -60,6 +65,7 @@ class Counters:
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     late_for_detection: int = 0
+    jaundice_without_episode: int = 0  # bilirubin for a newborn the episode registry does not know
     events: int = 0
     lag_s: list[float] = field(default_factory=list)  # receive - device time of the last batch
 
@@ -73,6 +79,7 @@ class Counters:
             "rejected": dict(self.rejected),
             "rejected_total": sum(self.rejected.values()),
             "late_for_detection": self.late_for_detection,
+            "jaundice_without_episode": self.jaundice_without_episode,
             "alert_events": self.events,
             "lag_p50_s": None if np.isnan(lag).all() else round(float(np.nanpercentile(lag, 50)), 3),
             "lag_p99_s": None if np.isnan(lag).all() else round(float(np.nanpercentile(lag, 99)), 3),
@@ -95,8 +102,11 @@ class IngestCore:
         events: EventLog,
         cfg: DetectorConfig | None = None,
         rebuild_h: float = 72.0,
+        episode_of: Callable[[str], Episode | None] | None = None,
     ) -> None:
+        """``episode_of``: the care episode registry's lookup; bilirubin alerts need the birth time and gestation."""
         self.site = site
+        self.episode_of = episode_of
         self.store = store
         self.event_log = events
         self.cfg = cfg or DetectorConfig()
@@ -162,6 +172,7 @@ class IngestCore:
                 if o.signal is Signal.BATTERY_PCT:
                     events += self.book.on_battery(o.episode, o.subject, o.device, o.value, at=o.receive_time)
             events += self._detect(fresh, now=batch[-1].received_at)
+            events += self._jaundice(fresh, now=batch[-1].received_at)
         return Output(dead, events, self._states(events, now=batch[-1].received_at))
 
     def gateway_status(self, topic: str, payload: bytes, *, now: datetime) -> Output:
@@ -248,6 +259,43 @@ class IngestCore:
             for event in events:
                 self.book.on_event(episode, event, now=now)
             out += events
+        self.counters.events += len(out)
+        return out
+
+    def _jaundice(self, observations: Iterable[Observation], *, now: datetime) -> list[AlertEvent]:
+        """Jaundice alerts for newborns with a new bilirubin reading, from all of the baby's readings.
+
+        Recomputed from the store each time (a baby has a handful of readings), so a reading that
+        arrives late or twice gives the same alerts; the event log drops what was published already.
+        """
+        babies = sorted({(o.episode, o.subject) for o in observations if o.signal is Signal.BILIRUBIN_UMOL_L})
+        out: list[AlertEvent] = []
+        for episode_id, subject in babies:
+            episode = self.episode_of(episode_id) if self.episode_of is not None else None
+            if episode is None or episode.newborn != subject:
+                self.counters.jaundice_without_episode += 1
+                _LOGGER.warning(
+                    "bilirubin for %s/%s stored, but no alert can be judged: the episode registry has no such newborn"
+                    " (birth time and gestation are needed)",
+                    episode_id,
+                    subject,
+                )
+                continue
+            baby = Baby(episode.birth_at, episode.ga_weeks)
+            readings = [
+                Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tcb"))
+                for t, value, method in self.store.bilirubin(subject)
+            ]
+            advices = []
+            for i, reading in enumerate(readings):
+                try:
+                    advices.append(assess(reading, baby, earlier=readings[:i]))
+                except (ThresholdError, ValueError) as exc:  # e.g. outside the tables' ages: said, not guessed
+                    _LOGGER.warning("bilirubin reading of %s at %s not assessed: %s", subject, reading.measured_at, exc)
+            events, _ = jaundice_events(subject, advices, state=TrackerState())
+            for event in self._unseen(episode_id, events):
+                self.book.on_event(episode_id, event, now=now)
+                out.append(event)
         self.counters.events += len(out)
         return out
 

@@ -27,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kraamwacht.contract import Topics, format_time
+from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._eventlog import EventLog
@@ -61,6 +62,7 @@ class ServiceOptions:
     client_id: str | None = None
     notify_urls: tuple[str, ...] = ()  # apprise URLs for the second channel
     forward_url: str | None = None  # a downstream store (InfluxDB) fed from the embedded store
+    episodes_path: Path | None = None  # the board's care episode registry (birth times for jaundice alerts)
 
 
 class Service:
@@ -68,8 +70,14 @@ class Service:
         self.options = options
         self.store = SqliteStore(options.store_path, outbox=options.forward_url is not None)
         self.event_log = EventLog(options.state_dir / "events.db")
+        registry = EpisodeRegistry(options.episodes_path) if options.episodes_path else None
         self.core = IngestCore(
-            site=options.site, store=self.store, events=self.event_log, cfg=cfg, rebuild_h=options.rebuild_h
+            site=options.site,
+            store=self.store,
+            events=self.event_log,
+            cfg=cfg,
+            rebuild_h=options.rebuild_h,
+            episode_of=registry.get if registry else None,
         )
         self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
         self.notifier = Notifier(options.notify_urls) if options.notify_urls else None

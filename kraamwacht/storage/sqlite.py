@@ -157,6 +157,15 @@ class SqliteStore:
             out[name] = (times[mask], values[mask])
         return out
 
+    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
+        """A newborn's bilirubin readings ``(time_s, µmol/L, method)`` in time order (the advice needs the method)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT device_time, value, method FROM observations WHERE subject = ? AND signal = 'bilirubin_umol_l'"
+                " ORDER BY device_time, device, seq",
+                (subject,),
+            ).fetchall()
+
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
         sql = "SELECT DISTINCT episode, subject FROM observations"
         args: list[object] = []

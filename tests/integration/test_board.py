@@ -48,7 +48,7 @@ def board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
         ga_weeks=39.0, label="kamer 1",
     )  # fmt: skip
     serve = ServeProcess(mosquitto, tmp_path)
-    serve.start()
+    serve.start("--episodes", str(board_dir / "episodes.db"))  # birth times for jaundice alerts
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "board.log").open("w")
@@ -128,6 +128,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         advice = page.locator('[data-testid="stAlertContainer"]').first
         expect(advice).to_contain_text(re.compile("DRINGEND|LET OP|IN ORDE"))  # the advice, shown at once
         _shots(page, "client")
+        page.get_by_role("link", name="Meldingen").click()  # serve judged the reading too: a jaundice alert
+        expect(page.get_by_text("Vandaag serumbilirubine").first).to_be_visible(timeout=20_000)
 
         code = board["episode"].mother_code
         mother = browser.new_page(viewport={"width": 1280, "height": 800})  # no login: her code only

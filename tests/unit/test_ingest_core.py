@@ -65,3 +65,39 @@ def test_resolved_alerts_are_pruned_from_memory(tmp_path: Path) -> None:
     assert book.prune(before=datetime(2026, 11, 1, 0, 10, tzinfo=UTC)) == 0  # raised after that
     assert book.prune(before=datetime(2026, 11, 2, tzinfo=UTC)) == 1
     assert book.records == {}
+
+
+def bili_message(value: float, at: datetime, seq: int, *, episode: str = "ep1", subject: str = "b1") -> RawMessage:
+    body = {"v": 1, "device": "manual-anna", "episode": episode, "subject": subject,
+            "samples": [{"signal": "bilirubin_umol_l", "value": value, "t": at.isoformat(), "seq": seq,
+                         "q": ["manual"], "method": "tcb", "site": "sternum", "entered_by": "anna"}]}  # fmt: skip
+    return RawMessage(Topics.observations("s1", episode, subject), json.dumps(body).encode(), datetime.now(tz=UTC))
+
+
+def test_bilirubin_raises_a_jaundice_alert_for_a_known_newborn_only(tmp_path: Path) -> None:
+    from kraamwacht.contract import BilirubinMethod
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.signal.jaundice import Baby, Reading, assess
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    episode = registry.add(
+        "ep1", site="s1", mother="m1", newborn="b1", birth_at=now - timedelta(hours=40), ga_weeks=39.0
+    )
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      episode_of=registry.get)  # fmt: skip
+    low = core.handle([bili_message(120.0, now - timedelta(hours=2), 1)])
+    assert [e for e in low.events if ":jaundice:" in e.alert_id] == []  # far below the line: no alert
+    high = core.handle([bili_message(290.0, now - timedelta(minutes=5), 2)])
+    (raised,) = [e for e in high.events if ":jaundice:" in e.alert_id]
+    expected = assess(Reading(now - timedelta(minutes=5), 290.0, BilirubinMethod.TCB),
+                      Baby(episode.birth_at, 39.0), earlier=[Reading(now - timedelta(hours=2), 120.0, BilirubinMethod.TCB)])  # fmt: skip
+    assert raised.event.value == "raised"
+    assert raised.level.value == expected.level.value  # the same advice as on entry
+    assert raised.values["value_umol_l"] == 290.0
+    assert ":jaundice:" in high.alert_states["ep1"]["open_alerts"][0]["alert_id"]  # the board sees it
+    again = core.handle([bili_message(290.0, now - timedelta(minutes=5), 2)])  # redelivered: nothing new
+    assert [e for e in again.events if ":jaundice:" in e.alert_id] == []
+    unknown = core.handle([bili_message(400.0, now, 3, episode="ep7", subject="b7")])
+    assert [e for e in unknown.events if ":jaundice:" in e.alert_id] == []
+    assert core.counters.jaundice_without_episode == 1  # counted and logged, never guessed
