@@ -35,6 +35,7 @@ from kraamwacht.dashboard.model import (
     mother_status,
     sort_cards,
 )
+from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode, EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.signal.config import AlertConfig
@@ -98,6 +99,10 @@ def store() -> Any:
     return _store(CFG.store)
 
 
+def lang() -> str:
+    return str(st.session_state.get("lang", "nl"))
+
+
 def now() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -137,24 +142,24 @@ def login() -> User | None:
     user: User | None = state.get("user")
     if user is not None and session_expired(state.get("last_active", 0.0), time.time(), CFG.session_min):
         state.clear()
-        st.warning("Uw sessie is verlopen. Log opnieuw in.")
+        st.warning(_("Uw sessie is verlopen. Log opnieuw in."))
         user = None
     if user is not None:
         state["last_active"] = time.time()
         return user
     st.title("kraamwacht")
     with st.form("login"):
-        name = st.text_input("Gebruikersnaam", key="login_name")
-        password = st.text_input("Wachtwoord", type="password", key="login_password")
-        submitted = st.form_submit_button("Inloggen")
+        name = st.text_input(_("Gebruikersnaam"), key="login_name")
+        password = st.text_input(_("Wachtwoord"), type="password", key="login_password")
+        submitted = st.form_submit_button(_("Inloggen"))
     if submitted:
         found = _users(str(CFG.state_dir)).verify(name.strip(), password)
         if found is None:
-            st.error("Gebruikersnaam of wachtwoord klopt niet.")
+            st.error(_("Gebruikersnaam of wachtwoord klopt niet."))
         else:
             state["user"], state["last_active"] = found, time.time()
             st.rerun()
-    st.caption("kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.")
+    st.caption(_("kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel."))
     return None
 
 
@@ -175,6 +180,7 @@ def _cards() -> list[Any]:
             alert_state=feed().state(e.episode),
             now=at,
             spark_temp_c=trend[e.mother],
+            lang=lang(),
         )
         for e in active
     ]
@@ -182,15 +188,15 @@ def _cards() -> list[Any]:
 
 
 def overview_page() -> None:
-    st.header("Overzicht")
+    st.header(_("Overzicht"))
 
     @st.fragment(run_every=CFG.refresh_s)
     def live() -> None:
         cards = _cards()
         if not cards:
-            st.info("Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add).")
+            st.info(_("Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add)."))
             return
-        labels = {"urgent": "DRINGEND", "warning": "LET OP", "technical": "TECHNISCH", "ok": "in orde"}
+        labels = {"urgent": _("DRINGEND"), "warning": _("LET OP"), "technical": _("TECHNISCH"), "ok": _("in orde")}
         columns = st.columns(3)
         for i, card in enumerate(cards):
             with columns[i % 3].container(border=True):
@@ -199,15 +205,15 @@ def overview_page() -> None:
                     f'<span style="background:{card.colour};color:white;padding:2px 8px;border-radius:4px">'
                     f"{labels[card.status]}</span> <b>{card.label}</b></div>"
                 )
-                for name, value in (("Temperatuur", card.temperature), ("Hartslag", card.heart_rate)):
+                for name, value in ((_("Temperatuur"), card.temperature), (_("Hartslag"), card.heart_rate)):
                     if value.age_s is None:
                         st.markdown(f"{name}: –")
                     elif value.fresh:
-                        st.markdown(f"{name}: **{value.text}** ({age_text(value.age_s)})")
+                        st.markdown(f"{name}: **{value.text}** ({age_text(value.age_s, lang())})")
                     else:
-                        st.markdown(f"{name}: ~~{value.text}~~ *niet actueel, {age_text(value.age_s)}*")
+                        st.markdown(f"{name}: ~~{value.text}~~ *{_('niet actueel')}, {age_text(value.age_s, lang())}*")
                 if card.spark_temp_c:
-                    st.caption(f"6 uur: {sparkline(card.spark_temp_c)}")
+                    st.caption(f"{_('6 uur')}: {sparkline(card.spark_temp_c)}")
                 for reason in card.reasons[:3]:
                     st.caption(reason)
 
@@ -242,8 +248,8 @@ def _open_alerts() -> list[tuple[Episode, dict[str, Any]]]:
 
 def alerts_page() -> None:
     user: User = st.session_state["user"]
-    st.header("Meldingen")
-    sound = st.toggle("Geluid aan", key="sound", help="Browsers spelen pas geluid af na een tik.")
+    st.header(_("Meldingen"))
+    sound = st.toggle(_("Geluid aan"), key="sound", help=_("Browsers spelen pas geluid af na een tik."))
 
     @st.fragment(run_every=CFG.refresh_s)
     def live() -> None:
@@ -254,7 +260,7 @@ def alerts_page() -> None:
             st.html(f'<audio autoplay src="data:audio/wav;base64,{_beep()}"></audio>')
         st.session_state["heard_urgent"] = heard | urgent
         if not alerts:
-            st.success("Geen open meldingen.")
+            st.success(_("Geen open meldingen."))
         for episode, alert in alerts:
             _alert_box(user, episode, alert)
 
@@ -265,13 +271,14 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
     level = alert.get("level", "warning")
     key = alert["alert_id"]
     with st.container(border=True):
-        badge = ":red-background[DRINGEND]" if level == "urgent" else ":orange-background[LET OP]"
-        status = {"open": "open", "acknowledged": f"gezien door {alert.get('acknowledged_by')}", "snoozed": "gesnoozed"}
+        badge = f":red-background[{_('DRINGEND')}]" if level == "urgent" else f":orange-background[{_('LET OP')}]"
+        seen_by = f"{_('gezien door')} {alert.get('acknowledged_by')}"
+        status = {"open": "open", "acknowledged": seen_by, "snoozed": _("gesnoozed")}
         shown = status.get(alert.get("status"), alert.get("status"))
         st.markdown(f"{badge} **{episode.label or episode.episode}** · {alert.get('rule')} · {shown}")
-        st.markdown(alert.get("message", ""))
+        st.markdown(message(alert))
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
-        if ack.button("Gezien", key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
+        if ack.button(_("Gezien"), key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
             _show_result(feed().command("acknowledge", key, actor=user.name))
         choices = list(_SNOOZE.snooze_choices_min)
         limit = _SNOOZE.snooze_max_urgent_min if level == "urgent" else _SNOOZE.snooze_max_warning_min
@@ -279,14 +286,14 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
         chosen = minutes.selectbox(
             "min", allowed, key=f"min-{key}", label_visibility="collapsed", format_func=lambda m: f"{m} min"
         )
-        if snooze.button("Snooze", key=f"snz-{key}"):
+        if snooze.button(_("Snooze"), key=f"snz-{key}"):
             _show_result(feed().command("snooze", key, actor=user.name, duration_min=int(chosen)))
-        text = note.text_input("Notitie", key=f"note-{key}", label_visibility="collapsed", placeholder="Notitie")
-        if note.button("Notitie opslaan", key=f"save-{key}") and text.strip():
+        text = note.text_input(_("Notitie"), key=f"note-{key}", label_visibility="collapsed", placeholder=_("Notitie"))
+        if note.button(_("Notitie opslaan"), key=f"save-{key}") and text.strip():
             _show_result(feed().command("note", key, actor=user.name, note=text.strip()))
         history = alert.get("audit") or []
         if history:
-            with st.expander(f"Geschiedenis ({len(history)})"):
+            with st.expander(f"{_('Geschiedenis')} ({len(history)})"):
                 for item in history:
                     st.markdown(
                         f"- {item.get('time', '')}: **{item.get('actor', '')}** {item.get('action', '')} {item.get('note') or ''}"
@@ -295,9 +302,9 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
 
 def _show_result(result: dict[str, Any]) -> None:
     if result.get("accepted"):
-        st.toast("Opgeslagen")
+        st.toast(_("Opgeslagen"))
     else:
-        st.error(f"Niet gelukt: {result.get('reason')}")
+        st.error(f"{_('Niet gelukt')}: {result.get('reason')}")
 
 
 # --- Cliënt ---------------------------------------------------------------------------------------
@@ -309,10 +316,10 @@ def client_page() -> None:
     user: User = st.session_state["user"]
     active = episodes().active(CFG.site)
     if not active:
-        st.info("Geen lopende zorgperiodes.")
+        st.info(_("Geen lopende zorgperiodes."))
         return
     names = {e.label or e.episode: e for e in active}
-    chosen = names[st.selectbox("Cliënt", list(names), key="client")]
+    chosen = names[st.selectbox(_("Cliënt"), list(names), key="client")]
     client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site)
 
 
@@ -336,23 +343,29 @@ def main() -> None:
     if "moeder" in params:
         mother_page(params["moeder"], params.get("taal", "nl"))
         return
+    st.sidebar.selectbox(
+        "Taal / Language",
+        ["nl", "en"],
+        key="lang",
+        format_func=lambda code: {"nl": "Nederlands", "en": "English"}[code],
+    )
     user = login()
     if user is None:
         return
     pages = {
-        "overzicht": (overview_page, "Overzicht"),
-        "meldingen": (alerts_page, "Meldingen"),
-        "client": (client_page, "Cliënt"),
-        "onderzoek": (research_page, "Onderzoek"),
+        "overzicht": (overview_page, _("Overzicht")),
+        "meldingen": (alerts_page, _("Meldingen")),
+        "client": (client_page, _("Cliënt")),
+        "onderzoek": (research_page, _("Onderzoek")),
     }
     keys = [key for key in pages if can(user, key)]
     allowed = [st.Page(pages[k][0], title=pages[k][1], url_path=k, default=i == 0) for i, k in enumerate(keys)]
     with st.sidebar:
-        st.markdown(f"Ingelogd: **{user.name}** ({user.role})")
-        if st.button("Uitloggen"):
+        st.markdown(f"{_('Ingelogd')}: **{user.name}** ({user.role})")
+        if st.button(_("Uitloggen")):
             st.session_state.clear()
             st.rerun()
-        st.caption("Beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.")
+        st.caption(_("Beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel."))
     st.navigation(allowed).run()
 
 

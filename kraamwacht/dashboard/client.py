@@ -17,6 +17,7 @@ from kraamwacht.contract import BilirubinMethod, ObservationMessage, SampleIn, T
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
+from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -67,13 +68,13 @@ def _readings(store: Any, episode: Episode) -> list[Reading]:
 def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, broker: str, site: str) -> None:
     now = datetime.now(tz=UTC)
     st.subheader(f"{episode.label or episode.episode}")
-    mother, baby = st.tabs(["Moeder", "Baby: bilirubine"])
+    mother, baby = st.tabs([_("Moeder"), _("Baby: bilirubine")])
     with mother:
         series = store.read(
             subject=episode.mother, signals=["temperature_c", "heart_rate_bpm"], start=now - timedelta(hours=48)
         )
         if not any(len(t) for t, _ in series.values()):
-            st.info("Nog geen metingen van de moeder.")
+            st.info(_("Nog geen metingen van de moeder."))
         else:
             result = detect(series, subject=episode.mother)
             f = result.frame
@@ -96,9 +97,9 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
         state = feed.state(episode.episode) or {}
         st.markdown("**Open meldingen**")
         for alert in state.get("open_alerts", []):
-            st.markdown(f"- {alert.get('raised_at', '')}: {alert.get('message', '')}")
+            st.markdown(f"- {alert.get('raised_at', '')}: {message(alert)}")
         if not state.get("open_alerts"):
-            st.caption("Geen.")
+            st.caption(_("Geen."))
         events = [e for e in feed.events if (e.get("values") or {}).get("episode") == episode.episode]
         if events:
             st.markdown("**Tijdlijn**")
@@ -120,14 +121,14 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         st.image(str(png))
     with st.form("bili"):
         value_col, unit_col, method_col = st.columns(3)
-        value = value_col.number_input("Waarde", min_value=0.0, max_value=1500.0, step=1.0, key="bili_value")
-        unit = unit_col.selectbox("Eenheid", ["umol/L", "mg/dL"], key="bili_unit")
+        value = value_col.number_input(_("Waarde"), min_value=0.0, max_value=1500.0, step=1.0, key="bili_value")
+        unit = unit_col.selectbox(_("Eenheid"), ["umol/L", "mg/dL"], key="bili_unit")
         method = method_col.selectbox(
-            "Methode", ["tcb", "tsb"], key="bili_method", help="tcb: huidmeter; tsb: hielprik"
+            _("Methode"), ["tcb", "tsb"], key="bili_method", help="tcb: huidmeter; tsb: hielprik"
         )
         when = st.text_input("Gemeten om (leeg = nu, of JJJJ-MM-DD UU:MM UTC)", key="bili_when")
-        body_site = st.selectbox("Plaats", ["sternum", "forehead", "heel"], key="bili_site")
-        sent = st.form_submit_button("Opslaan en advies")
+        body_site = st.selectbox(_("Plaats"), ["sternum", "forehead", "heel"], key="bili_site")
+        sent = st.form_submit_button(_("Opslaan en advies"))
     if not sent:
         return
     try:
@@ -142,19 +143,21 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         )  # fmt: skip
         payload = message.model_dump_json().encode()
         topic = Topics.observations(site, episode.episode, episode.newborn)
-        _, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
+        _accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
         if rejected:
             raise ValueError("; ".join(r.detail for r in rejected))
     except ValueError as exc:
-        st.error(f"Niet opgeslagen: {exc}")
+        st.error(f"{_('Niet opgeslagen')}: {exc}")
         return
     level = advice.level.value
     show = {"urgent": st.error, "warning": st.warning, "ok": st.success}[level]
-    words = {"urgent": "DRINGEND", "warning": "LET OP", "ok": "IN ORDE"}[level]
+    words = {"urgent": _("DRINGEND"), "warning": _("LET OP"), "ok": "IN ORDE"}[level]
     show(f"**{words}** · {advice.summary_nl()}")
     try:
         publish(BrokerAddress.parse(broker), [(topic, payload)])
     except PublishError as exc:
-        st.error(f"Niet opgeslagen: {exc}. Voer de meting opnieuw in als de verbinding terug is.")
+        st.error(f"{_('Niet opgeslagen')}: {exc}. Voer de meting opnieuw in als de verbinding terug is.")
         return
-    st.success(f"Opgeslagen: {fmt_number(reading.value_umol_l, 0)} µmol/L ({entry.method.value}).")
+    st.success(
+        f"{_('Opgeslagen')}: {fmt_number(reading.value_umol_l, 0, st.session_state.get('lang', 'nl'))} µmol/L ({entry.method.value})."
+    )

@@ -99,6 +99,7 @@ def build_card(
     now: datetime,
     stale_s: float = 15 * 60,
     spark_temp_c: Sequence[float] = (),
+    lang: str = "nl",
 ) -> Card:
     """The card of one episode. ``latest``: signal → (time_s, value) of the mother's newest sample."""
     now_s = now.timestamp()
@@ -115,13 +116,14 @@ def build_card(
         status = "technical"
     else:
         status = "ok"
-    reasons += [str(a.get("message", a.get("rule", ""))) for a in alerts]
+    english = lang == "en"
+    reasons += [str((english and a.get("message_en")) or a.get("message", a.get("rule", ""))) for a in alerts]
     if not temperature.fresh:
-        reasons.append(
-            "geen temperatuur ontvangen"
-            if temperature.age_s is None
-            else f"temperatuur niet actueel ({age_text(temperature.age_s)})"
-        )
+        if temperature.age_s is None:
+            reasons.append("no temperature received" if english else "geen temperatuur ontvangen")
+        else:
+            stale = "temperature not current" if english else "temperatuur niet actueel"
+            reasons.append(f"{stale} ({age_text(temperature.age_s, lang)})")
     return Card(episode, label or episode, status, temperature, heart_rate, alerts, tuple(spark_temp_c), tuple(reasons))
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from kraamwacht.dashboard.model import fmt_number
+from kraamwacht.dashboard.texts import _
 from kraamwacht.recordings import read_labels, read_streams
 from kraamwacht.replay import replay
 from kraamwacht.signal import DetectorConfig
@@ -39,15 +40,15 @@ def run_research(streams: Path, labels: Path | None, *, k_c: float, h_c_epochs: 
 
 
 def research_view(workdir: Path) -> None:
-    st.header("Onderzoek")
-    st.caption("Upload een opgenomen stroom (CSV zoals `kraamwacht replay` leest) en de labels (CSV).")
+    st.header(_("Onderzoek"))
+    st.caption(_("Upload een opgenomen stroom (CSV zoals `kraamwacht replay` leest) en de labels (CSV)."))
     streams = st.file_uploader("Stroom (streams.csv of .csv.gz)", type=["csv", "gz"], key="streams")
     labels = st.file_uploader("Labels (labels.csv, optioneel)", type=["csv"], key="labels")
     k_col, h_col = st.columns(2)
     k_c = k_col.number_input("Stijging: referentie k (°C)", 0.05, 1.5, DetectorConfig().rise.k_c, 0.05, key="k_c")
     h = h_col.number_input("Stijging: drempel h (epochs)", 1.0, 60.0, DetectorConfig().rise.h_c_epochs, 1.0, key="h")
     sweep = st.checkbox("Ook de afweging over k tonen (5 runs)", key="sweep")
-    if streams is None or not st.button("Uitvoeren", key="run"):
+    if streams is None or not st.button(_("Uitvoeren"), key="run"):
         return
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         stream_path = Path(tmp) / streams.name
@@ -74,9 +75,9 @@ def research_view(workdir: Path) -> None:
     metrics = out.get("metrics")
     if metrics:
         a, b, c, d = st.columns(4)
-        a.metric("Gevoeligheid", f"{fmt_number(100 * metrics['sensitivity'])} %")
-        b.metric("Mediane voorsprong", f"{fmt_number(metrics['lead_h_median'])} uur")
-        c.metric("Vals alarm per dag", fmt_number(metrics["false_alarms_per_subject_day"], 3))
+        a.metric(_("Gevoeligheid"), f"{fmt_number(100 * metrics['sensitivity'])} %")
+        b.metric(_("Mediane voorsprong"), f"{fmt_number(metrics['lead_h_median'])} uur")
+        c.metric(_("Vals alarm per dag"), fmt_number(metrics["false_alarms_per_subject_day"], 3))
         d.metric("PPV", f"{fmt_number(100 * metrics['ppv'])} %")
     if rows:
         st.scatter_chart(pd.DataFrame(rows), x="vals alarm per dag", y="gevoeligheid %")

@@ -139,3 +139,26 @@ def test_research_page_numbers_equal_the_command_line(tmp_path: Path) -> None:
     assert 0.0 <= out["metrics"]["sensitivity"] <= 1.0
     stricter = run_research(COHORT / "streams.csv.gz", COHORT / "labels.csv", k_c=0.8, h_c_epochs=10.0)
     assert len(stricter["events"]) <= len(out["events"])  # the thresholds are really applied
+
+
+def test_english_is_selectable(env: dict) -> None:
+    retain_alert_state(env["broker"], "ep1", [{"alert_id": "a1", "level": "warning", "category": "clinical",
+                                               "rule": "temp_rise", "raised_at": "2026-11-23T10:00:00Z",
+                                               "message": "Temperatuur stijgt", "message_en": "Temperature rising"}])  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert at.sidebar.selectbox(key="lang").value == "nl"  # Dutch by default
+    at.sidebar.selectbox(key="lang").select("en")
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    at.text_input(key="login_name").input("anna")
+    at.text_input(key="login_password").input("kraam-wacht-2026")
+    at.button[0].click()
+    at.run()
+    assert [h.value for h in at.header] == ["Overview"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any("Temperature rising" in c.value for c in at.caption):
+        time.sleep(0.3)
+        at.run()
+    assert any("Temperature rising" in c.value for c in at.caption)  # serve's English message
+    assert any("no temperature received" in c.value for c in at.caption)

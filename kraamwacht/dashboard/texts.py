@@ -1,0 +1,82 @@
+"""The board's words: Dutch is the source text, English the translation (gettext style: the Dutch
+sentence is the key, so the code reads in the language of its users)."""
+
+from __future__ import annotations
+
+__all__ = ["EN", "_", "message", "translate"]
+
+EN: dict[str, str] = {
+    "Overzicht": "Overview",
+    "Meldingen": "Alerts",
+    "Cliënt": "Client",
+    "Onderzoek": "Research",
+    "Gebruikersnaam": "User name",
+    "Wachtwoord": "Password",
+    "Inloggen": "Log in",
+    "Uitloggen": "Log out",
+    "Ingelogd": "Logged in",
+    "Taal": "Language",
+    "Gebruikersnaam of wachtwoord klopt niet.": "User name or password is wrong.",
+    "Uw sessie is verlopen. Log opnieuw in.": "Your session has expired. Please log in again.",
+    "Beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.": "Decision support, not a certified medical device.",
+    "kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel.": "kraamwacht is decision support, not a certified medical device.",
+    "Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add).": "No care episodes in progress. An administrator adds them (kraamwacht episode add).",
+    "Geen lopende zorgperiodes.": "No care episodes in progress.",
+    "Temperatuur": "Temperature",
+    "Hartslag": "Heart rate",
+    "niet actueel": "not current",
+    "6 uur": "6 hours",
+    "DRINGEND": "URGENT",
+    "LET OP": "WARNING",
+    "TECHNISCH": "TECHNICAL",
+    "in orde": "ok",
+    "Geluid aan": "Sound on",
+    "Browsers spelen pas geluid af na een tik.": "Browsers play sound only after a tap.",
+    "Geen open meldingen.": "No open alerts.",
+    "gezien door": "acknowledged by",
+    "gesnoozed": "snoozed",
+    "Gezien": "Acknowledge",
+    "Snooze": "Snooze",
+    "Notitie": "Note",
+    "Notitie opslaan": "Save note",
+    "Geschiedenis": "History",
+    "Opgeslagen": "Saved",
+    "Niet gelukt": "Did not work",
+    "Moeder": "Mother",
+    "Baby: bilirubine": "Baby: bilirubin",
+    "Nog geen metingen van de moeder.": "No measurements from the mother yet.",
+    "Temperatuur (oksel) met haar eigen basislijn": "Temperature (armpit) with her own baseline",
+    "Open meldingen": "Open alerts",
+    "Geen.": "None.",
+    "Tijdlijn": "Timeline",
+    "Waarde": "Value",
+    "Eenheid": "Unit",
+    "Methode": "Method",
+    "Plaats": "Site",
+    "Opslaan en advies": "Save and advise",
+    "Niet opgeslagen": "Not saved",
+    "Upload een opgenomen stroom (CSV zoals `kraamwacht replay` leest) en de labels (CSV).": "Upload a recorded stream (CSV as `kraamwacht replay` reads it) and the labels (CSV).",
+    "Uitvoeren": "Run",
+    "Gevoeligheid": "Sensitivity",
+    "Mediane voorsprong": "Median lead time",
+    "Vals alarm per dag": "False alarms per day",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    return EN.get(text, text) if lang == "en" else text
+
+
+def _(text: str) -> str:
+    """``text`` in the language chosen in this board session (Dutch by default)."""
+    import streamlit as st
+
+    return translate(text, str(st.session_state.get("lang", "nl")))
+
+
+def message(alert: dict[str, object]) -> str:
+    """An alert's message in the session's language (serve sends Dutch and English)."""
+    import streamlit as st
+
+    english = st.session_state.get("lang", "nl") == "en" and alert.get("message_en")
+    return str(english or alert.get("message", ""))
