@@ -27,6 +27,7 @@ from tests.integration.test_serve import SITE, Broker, ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+COHORT = ROOT / "tests" / "data" / "cohort"
 PASSWORD = "kraam-wacht-2026"
 
 
@@ -43,6 +44,7 @@ def board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
         pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does this)")
     board_dir = tmp_path / "board"
     UserStore(board_dir / "users.json").add("anna", PASSWORD, "kraamverzorgende")
+    UserStore(board_dir / "users.json").add("rob", PASSWORD, "onderzoeker")
     episode = EpisodeRegistry(board_dir / "episodes.db").add(
         "ep1", site=SITE, mother="m1", newborn="b1", birth_at=datetime.now(tz=UTC) - timedelta(hours=40),
         ga_weeks=39.0, label="kamer 1",
@@ -141,6 +143,22 @@ def test_board_in_a_real_browser(board: dict) -> None:
         _shots(mother, "moeder-ar")
         mother.goto(f"{board['url']}/?moeder=not-a-code")
         expect(mother.get_by_text("Deze link werkt niet")).to_be_visible(timeout=20_000)
+
+        research = browser.new_page(viewport={"width": 1280, "height": 800})  # a researcher: research only
+        research.goto(board["url"])
+        research.get_by_label("Gebruikersnaam").fill("rob")
+        research.get_by_label("Wachtwoord").fill(PASSWORD)
+        research.get_by_role("button", name="Inloggen").click()
+        expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=20_000)
+        expect(research.get_by_role("link", name="Meldingen")).to_have_count(0)
+        uploads = research.locator('input[type="file"]')
+        uploads.nth(0).set_input_files(str(COHORT / "streams.csv.gz"))
+        uploads.nth(1).set_input_files(str(COHORT / "labels.csv"))
+        research.get_by_text("Ook de afweging over k tonen").click()
+        research.get_by_role("button", name="Uitvoeren").click()
+        expect(research.get_by_text("Gevoeligheid").first).to_be_visible(timeout=60_000)
+        expect(research.get_by_role("button", name="Meldingen (JSONL)")).to_be_visible()
+        _shots(research, "onderzoek")
         browser.close()
 
     store = SqliteStore(board["serve"].db)
