@@ -369,4 +369,5 @@ def main() -> None:
     st.navigation(allowed).run()
 
 
-main()
+if __name__ == "__main__":  # streamlit runs this file as __main__; importing it (doctest collection) draws nothing
+    main()
