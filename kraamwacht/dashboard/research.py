@@ -48,7 +48,11 @@ def research_view(workdir: Path) -> None:
     k_c = k_col.number_input("Stijging: referentie k (°C)", 0.05, 1.5, DetectorConfig().rise.k_c, 0.05, key="k_c")
     h = h_col.number_input("Stijging: drempel h (epochs)", 1.0, 60.0, DetectorConfig().rise.h_c_epochs, 1.0, key="h")
     sweep = st.checkbox("Ook de afweging over k tonen (5 runs)", key="sweep")
-    if streams is None or not st.button(_("Uitvoeren"), key="run"):
+    run = st.button(_("Uitvoeren"), key="run")  # always drawn: it must not appear only once an upload lands
+    if not run:
+        return
+    if streams is None:
+        st.error("Kies eerst een stroom om te herafspelen.")
         return
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         stream_path = Path(tmp) / streams.name

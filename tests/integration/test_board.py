@@ -154,6 +154,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         uploads = research.locator('input[type="file"]')
         uploads.nth(0).set_input_files(str(COHORT / "streams.csv.gz"))
         uploads.nth(1).set_input_files(str(COHORT / "labels.csv"))
+        expect(research.get_by_text("streams.csv.gz")).to_be_visible(timeout=20_000)  # uploaded
+        expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=20_000)
         research.get_by_text("Ook de afweging over k tonen").click()
         research.get_by_role("button", name="Uitvoeren").click()
         expect(research.get_by_text("Gevoeligheid").first).to_be_visible(timeout=60_000)

@@ -60,6 +60,7 @@ class ServeProcess:
         self.url, self.tmp = url, tmp
         self.db = tmp / "data" / "k.db"
         self.proc: subprocess.Popen | None = None
+        self.log = tmp / "serve.log"
 
     def start(self, *extra: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
@@ -67,7 +68,7 @@ class ServeProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", self.url, "--site", SITE,
              *store, "--state-dir", str(self.tmp / "state"), "--rebuild-h", "1000", *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("ab"),  # a file: a full pipe would block serve
         )  # fmt: skip
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -85,7 +86,7 @@ class ServeProcess:
                 return self.count()
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise AssertionError(f"serve exited: {self.log.read_text()[-2000:]}")
             time.sleep(0.1)
         return self.count()
 
