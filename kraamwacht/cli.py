@@ -598,6 +598,33 @@ def status(
     typer.echo(json.dumps(json.loads(got[0]), indent=2, ensure_ascii=False))
 
 
+@app.command()
+def doctor(
+    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    site: Annotated[str, typer.Option(help="The site to check.")] = "site1",
+    store: Annotated[str | None, typer.Option(help="Store URL to check (what serve writes).")] = None,
+    board_dir: Annotated[Path | None, typer.Option(help="The board's folder (users, episodes).")] = None,
+    wait_s: Annotated[float, typer.Option(help="Seconds to listen for statuses.")] = 3.0,
+) -> None:
+    """Check a deployment: broker, serve, gateways, wearables, store, board; say what is wrong and the fix."""
+    from kraamwacht.doctor import judge, look, now_utc
+    from kraamwacht.publish import BrokerAddress
+
+    try:
+        address = BrokerAddress.parse(broker)
+    except ValueError as exc:
+        _fail(exc)
+    findings = judge(
+        look(broker=address, site=site, store_url=store, board_dir=board_dir, wait_s=wait_s), now=now_utc()
+    )
+    marks = {"ok": "[green]✓[/green]", "warning": "[yellow]![/yellow]", "error": "[red]✗[/red]"}
+    for f in findings:
+        _OUT.print(f"{marks[f.level]} {f.check}: {f.detail}" + (f"  → {f.fix}" if f.fix and f.level != "ok" else ""))
+    errors = sum(f.level == "error" for f in findings)
+    _OUT.print(f"{errors} problem(s)" if errors else "all checks passed")
+    raise typer.Exit(1 if errors else 0)
+
+
 @app.command("simulate-cohort")
 def simulate_cohort(
     out_dir: Annotated[Path, typer.Argument(help="Folder for streams, subjects, labels and spot checks.")],

@@ -1,0 +1,208 @@
+"""``kraamwacht doctor``: check a deployment and say what is wrong and what to do about it.
+
+:func:`look` gathers (the broker's retained statuses of serve, the gateways and the wearables; the
+store; the board's users and episodes); :func:`judge` is pure and turns that into findings, each
+with a fix. Exit status 1 when anything is wrong, so it can run from cron or a monitoring check.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Finding", "Snapshot", "judge", "look"]
+
+SERVE_STALE_S = 30.0  # serve publishes its status every 5 s
+DEVICE_SILENT_S = 15 * 60.0  # as the stale-data alert
+BATTERY_LOW_PCT = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    level: str  # ok / warning / error
+    detail: str
+    fix: str = ""
+
+
+@dataclass
+class Snapshot:
+    broker_error: str | None = None
+    serve: dict[str, Any] | None = None
+    gateways: dict[str, str] = field(default_factory=dict)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store_error: str | None = None
+    store_count: int | None = None
+    store_newest_s: float | None = None
+    users: int | None = None
+    episodes: int | None = None
+
+
+def _age_s(text: str | None, now: datetime) -> float | None:
+    if not text:
+        return None
+    try:
+        return (now - datetime.fromisoformat(text.replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return None
+
+
+def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
+    out: list[Finding] = []
+    if s.broker_error:
+        return [
+            Finding(
+                "broker",
+                "error",
+                s.broker_error,
+                "start mosquitto (or `kraamwacht broker`), check host, port and credentials",
+            )
+        ]
+    out.append(Finding("broker", "ok", "reachable"))
+    if s.serve is None:
+        out.append(Finding("serve", "error", "no status from serve", "start `kraamwacht serve` for this site"))
+    else:
+        age = _age_s(s.serve.get("updated_at") or s.serve.get("time"), now)
+        state = s.serve.get("state", "online")
+        if state == "offline":
+            out.append(
+                Finding("serve", "error", "serve is offline (its last will)", "restart `kraamwacht serve`; see its log")
+            )
+        elif state == "stopped":
+            out.append(Finding("serve", "error", "serve was stopped", "start `kraamwacht serve` for this site"))
+        elif age is not None and age > SERVE_STALE_S:
+            out.append(
+                Finding(
+                    "serve", "error", f"serve's status is {age:.0f} s old", "serve is hung or disconnected: restart it"
+                )
+            )
+        else:
+            rejected = s.serve.get("rejected_total", 0)
+            detail = f"online; stored {s.serve.get('stored', 0)}, duplicates {s.serve.get('duplicates', 0)}, rejected {rejected}"
+            out.append(Finding("serve", "ok", detail))
+            if s.serve.get("jaundice_without_episode"):
+                out.append(Finding("serve episodes", "warning", "bilirubin readings for newborns serve cannot judge",
+                                   "start serve with --episodes BOARD_DIR/episodes.db and add the episodes"))  # fmt: skip
+    for gateway, state in sorted(s.gateways.items()):
+        if state == "online":
+            out.append(Finding(f"gateway {gateway}", "ok", "online"))
+        else:
+            out.append(
+                Finding(
+                    f"gateway {gateway}",
+                    "error",
+                    "offline (last will)",
+                    "check the gateway's power, network and `journalctl -u kraamwacht-gateway`",
+                )
+            )
+    for device, st in sorted(s.devices.items()):
+        seen = _age_s(st.get("last_seen"), now)
+        if not st.get("connected"):
+            detail = "not connected" + (f", last reading {seen / 60:.0f} min ago" if seen is not None else "")
+            out.append(Finding(f"wearable {device}", "warning" if seen is not None and seen < DEVICE_SILENT_S else "error",
+                               detail, "bring it near the gateway; charge it; check `gateway list` pairs it"))  # fmt: skip
+        elif st.get("battery_pct") is not None and st["battery_pct"] <= BATTERY_LOW_PCT:
+            out.append(
+                Finding(
+                    f"wearable {device}", "warning", f"battery {st['battery_pct']} %", "charge or replace the wearable"
+                )
+            )
+        else:
+            out.append(Finding(f"wearable {device}", "ok", f"connected, battery {st.get('battery_pct')} %"))
+    if s.store_error:
+        out.append(Finding("store", "error", s.store_error, "check --store and that the file or server is reachable"))
+    elif s.store_count is not None:
+        newest = None if s.store_newest_s is None else now.timestamp() - s.store_newest_s
+        if s.store_count and newest is not None and newest > DEVICE_SILENT_S:
+            out.append(Finding("store", "warning", f"{s.store_count} samples, the newest {newest / 60:.0f} min old",
+                               "no new data: check the gateways and serve"))  # fmt: skip
+        else:
+            out.append(Finding("store", "ok", f"{s.store_count} samples"))
+    if s.users is not None:
+        if s.users == 0:
+            out.append(
+                Finding("board users", "error", "nobody can log in", "kraamwacht user add NAME --role kraamverzorgende")
+            )
+        else:
+            out.append(Finding("board users", "ok", f"{s.users} users"))
+    if s.episodes is not None:
+        level = "ok" if s.episodes else "warning"
+        out.append(
+            Finding("care episodes", level, f"{s.episodes} active", "" if s.episodes else "kraamwacht episode add ...")
+        )
+    return out
+
+
+def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | None, wait_s: float = 3.0) -> Snapshot:
+    """Gather what :func:`judge` needs (the shell: MQTT, storage, files)."""
+    import paho.mqtt.client as mqtt
+
+    from kraamwacht.contract import Topics
+    from kraamwacht.service._mqtt import status_topic
+
+    snap = Snapshot()
+    lock = threading.Lock()
+    serve_topic = status_topic(site)
+
+    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        try:
+            body = json.loads(msg.payload)
+        except ValueError:
+            body = msg.payload.decode(errors="replace").strip()
+        with lock:
+            if msg.topic == serve_topic and isinstance(body, dict):
+                snap.serve = body
+            elif msg.topic.startswith(f"{Topics.ROOT}/{site}/gateway/") and msg.topic.endswith("/status"):
+                state = body.get("state") if isinstance(body, dict) else body
+                snap.gateways[msg.topic.split("/")[-2]] = str(state)
+            elif msg.topic.startswith(f"{Topics.ROOT}/{site}/device/") and isinstance(body, dict):
+                snap.devices[msg.topic.split("/")[-2]] = body
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if broker.username:
+        client.username_pw_set(broker.username, broker.password)
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe(
+        [(serve_topic, 1), (Topics.gateway_status_filter(site), 1), (f"{Topics.ROOT}/{site}/device/+/status", 1)]
+    )
+    try:
+        client.connect(broker.host, broker.port)
+    except OSError as exc:
+        snap.broker_error = f"cannot reach the broker at {broker}: {exc}"
+    else:
+        client.loop_start()
+        time.sleep(wait_s)  # retained messages arrive at once; live ones within serve's status period
+        client.disconnect()
+        client.loop_stop()
+    if store_url:
+        try:
+            from kraamwacht.storage import open_store
+            from kraamwacht.storage.sqlite import SqliteStore
+
+            store = open_store(store_url)
+            if isinstance(store, SqliteStore):
+                snap.store_count = store.count()
+                (newest,) = store._db.execute("SELECT max(device_time) FROM observations").fetchone()
+                snap.store_newest_s = newest
+            else:
+                snap.store_count = len(store.subjects())
+        except Exception as exc:  # any store failure is a finding, not a crash of the doctor
+            snap.store_error = f"{type(exc).__name__}: {exc}"
+    if board_dir is not None:
+        from kraamwacht.dashboard.auth import UserStore
+        from kraamwacht.episodes import EpisodeRegistry
+
+        snap.users = len(UserStore(board_dir / "users.json").names())
+        snap.episodes = (
+            len(EpisodeRegistry(board_dir / "episodes.db").active(site)) if (board_dir / "episodes.db").exists() else 0
+        )
+    return snap
+
+
+def now_utc() -> datetime:
+    return datetime.now(tz=UTC)
