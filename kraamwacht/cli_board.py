@@ -110,6 +110,35 @@ def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
         typer.echo(f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}")
 
 
+@episode_app.command("retention")
+def episode_retention(
+    store: Annotated[str, typer.Option(help="Store URL whose raw data is deleted.")],
+    keep_days: Annotated[int, typer.Option(min=0, help="Days after an episode ends that its raw data is kept.")],
+    dry_run: Annotated[bool, typer.Option(help="Only say what would be deleted.")] = False,
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Delete the raw data of episodes that ended more than KEEP_DAYS ago (AVG/GDPR storage limitation).
+
+    Run it daily (cron or a systemd timer). Active episodes are never touched; the alert event log
+    (pseudonymous) is kept as the care record.
+    """
+    from datetime import timedelta
+
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.storage import open_store
+
+    now = datetime.now(tz=UTC)
+    due = EpisodeRegistry(board_dir / "episodes.db").ended_before(now - timedelta(days=keep_days))
+    target = open_store(store)
+    for episode in due:
+        typer.echo(
+            f"{'would delete' if dry_run else 'deleting'} the raw data of {episode.episode} (ended {episode.ended_at:%Y-%m-%d})"
+        )
+        if not dry_run:
+            target.delete_episode(episode.episode, before=now + timedelta(days=1))
+    typer.echo(f"{len(due)} episode(s) past {keep_days} days after care ended")
+
+
 @episode_app.command("end")
 def episode_end(episode: str, board_dir: BoardDir = DEFAULT_DIR) -> None:
     from kraamwacht.episodes import EpisodeRegistry

@@ -109,6 +109,10 @@ class EpisodeRegistry:
             return self._rows("WHERE ended_at IS NULL")
         return self._rows("WHERE ended_at IS NULL AND site = ?", (site,))
 
+    def ended_before(self, at: datetime) -> list[Episode]:
+        """Episodes whose care ended before ``at``: candidates for deleting their raw data (retention)."""
+        return [e for e in self._rows("WHERE ended_at IS NOT NULL") if e.ended_at is not None and e.ended_at < at]
+
     def end(self, episode: str, *, at: datetime | None = None) -> bool:
         with self._lock:
             cursor = self._db.execute(
