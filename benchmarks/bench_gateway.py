@@ -81,7 +81,7 @@ def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, flo
     def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:
         body = json.loads(message.payload)
         with lock:
-            if "/device/" in message.topic:
+            if mqtt.topic_matches_sub(Topics.device_status_filter(SITE), message.topic):
                 if body.get("connected"):
                     counted["connected"].add(body["device"])  # type: ignore[union-attr]
             else:
@@ -90,7 +90,7 @@ def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, flo
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-count-{n}")
     sub.on_message = on_message
     sub.connect("127.0.0.1", broker_port)
-    sub.subscribe([(Topics.observations_filter(SITE), 1), (f"kraamwacht/v1/{SITE}/device/+/status", 1)])
+    sub.subscribe([(Topics.observations_filter(SITE), 1), (Topics.device_status_filter(SITE), 1)])
     sub.loop_start()
     started = time.monotonic()
     gateway = cli(

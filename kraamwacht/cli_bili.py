@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,11 +11,8 @@ import typer
 
 from kraamwacht.contract import (
     BilirubinMethod,
-    ObservationMessage,
-    SampleIn,
-    Topics,
     format_time,
-    parse_observation_message,
+    manual_bilirubin_message,
     parse_time,
 )
 from kraamwacht.errors import KraamwachtError
@@ -215,30 +211,18 @@ def enter_command(
         _, reading, _, advice = _advise(
             birth, measured, ga_weeks, value, unit, method, risk_factor, phototherapy, standard, previous, confirm_unit
         )
-        now = datetime.now(tz=UTC)
-        message = ObservationMessage(
-            v=1,
-            device=device or f"manual-{entered_by}",
+        topic, payload = manual_bilirubin_message(
+            site=site,
             episode=episode,
             subject=subject,
-            samples=(
-                SampleIn(
-                    signal="bilirubin_umol_l",
-                    value=round(reading.value_umol_l, 1),
-                    t=reading.measured_at,
-                    seq=time.time_ns() // 1_000_000,  # per-device sequence: entry time in ms, increasing
-                    q=("manual",),
-                    method=method,
-                    site=body_site,
-                    entered_by=entered_by,
-                ),
-            ),
+            value_umol_l=reading.value_umol_l,
+            measured_at=reading.measured_at,
+            method=method,
+            body_site=body_site,
+            entered_by=entered_by,
+            device=device,
+            now=datetime.now(tz=UTC),
         )
-        payload = message.model_dump_json().encode()
-        topic = Topics.observations(site, episode, subject)
-        accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
-        if rejected or len(accepted) != 1:
-            raise RefusedError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
     except (RefusedError, ValueError) as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)
         raise typer.Exit(code=2) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +97,7 @@ def episode_add(
             episode, site=site, mother=mother, newborn=newborn, birth_at=parse_time(birth, what="--birth"),
             ga_weeks=ga_weeks, language=language, label=label,
         )  # fmt: skip
-    except (ValueError, Exception) as exc:  # sqlite3.IntegrityError: the episode exists
+    except (ValueError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")

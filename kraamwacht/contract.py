@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -41,6 +42,7 @@ __all__ = [
     "Topics",
     "format_time",
     "format_timestamp",
+    "manual_bilirubin_message",
     "parse_observation_message",
     "parse_time",
     "validate_value",
@@ -270,6 +272,10 @@ class Topics:
         return f"{cls.ROOT}/{_topic_id(site)}/alerts/{_topic_id(episode)}"
 
     @classmethod
+    def alert_state_filter(cls, site: str) -> str:
+        return f"{cls.ROOT}/{_topic_id(site)}/alerts/+"
+
+    @classmethod
     def alert_events(cls, site: str) -> str:
         return f"{cls.ROOT}/{_topic_id(site)}/events"
 
@@ -296,6 +302,10 @@ class Topics:
     @classmethod
     def device_status(cls, site: str, device: str) -> str:
         return f"{cls.ROOT}/{_topic_id(site)}/device/{_topic_id(device)}/status"
+
+    @classmethod
+    def device_status_filter(cls, site: str) -> str:
+        return f"{cls.ROOT}/{_topic_id(site)}/device/+/status"
 
     @classmethod
     def parse_observations(cls, topic: str) -> tuple[str, str, str] | None:
@@ -455,3 +465,48 @@ def _schema_detail(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     return f"{where}: {first['msg']}"[:200]
+
+
+def manual_bilirubin_message(
+    *,
+    site: str,
+    episode: str,
+    subject: str,
+    value_umol_l: float,
+    measured_at: datetime,
+    method: BilirubinMethod,
+    body_site: str,
+    entered_by: str,
+    device: str | None = None,
+    now: datetime,
+) -> tuple[str, bytes]:
+    """A typed-in bilirubin reading as ``(topic, payload)``, checked against this contract.
+
+    The device is ``manual-<entered_by>`` unless named, and its sequence number is the entry time
+    in milliseconds (increasing per person). Raises ``ValueError`` with what the contract refuses,
+    so nothing is sent that serve would dead-letter.
+    """
+    message = ObservationMessage(
+        v=1,
+        device=device or f"manual-{entered_by}",
+        episode=episode,
+        subject=subject,
+        samples=(
+            SampleIn(
+                signal="bilirubin_umol_l",
+                value=round(value_umol_l, 1),
+                t=measured_at,
+                seq=time.time_ns() // 1_000_000,
+                q=(QualityFlag.MANUAL,),
+                method=method,
+                site=body_site,
+                entered_by=entered_by,
+            ),
+        ),
+    )
+    payload = message.model_dump_json().encode()
+    topic = Topics.observations(site, episode, subject)
+    accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
+    if rejected or len(accepted) != 1:
+        raise ValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
+    return topic, payload

@@ -157,10 +157,10 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
         with lock:
             if msg.topic == serve_topic and isinstance(body, dict):
                 snap.serve = body
-            elif msg.topic.startswith(f"{Topics.ROOT}/{site}/gateway/") and msg.topic.endswith("/status"):
+            elif mqtt.topic_matches_sub(Topics.gateway_status_filter(site), msg.topic):
                 state = body.get("state") if isinstance(body, dict) else body
                 snap.gateways[msg.topic.split("/")[-2]] = str(state)
-            elif msg.topic.startswith(f"{Topics.ROOT}/{site}/device/") and isinstance(body, dict):
+            elif mqtt.topic_matches_sub(Topics.device_status_filter(site), msg.topic) and isinstance(body, dict):
                 snap.devices[msg.topic.split("/")[-2]] = body
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -168,7 +168,7 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
         client.username_pw_set(broker.username, broker.password)
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(
-        [(serve_topic, 1), (Topics.gateway_status_filter(site), 1), (f"{Topics.ROOT}/{site}/device/+/status", 1)]
+        [(serve_topic, 1), (Topics.gateway_status_filter(site), 1), (Topics.device_status_filter(site), 1)]
     )
     try:
         client.connect(broker.host, broker.port)
@@ -187,8 +187,7 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
             store = open_store(store_url)
             if isinstance(store, SqliteStore):
                 snap.store_count = store.count()
-                (newest,) = store._db.execute("SELECT max(device_time) FROM observations").fetchone()
-                snap.store_newest_s = newest
+                snap.store_newest_s = store.newest_time()
             else:
                 snap.store_count = len(store.subjects())
         except Exception as exc:  # any store failure is a finding, not a crash of the doctor

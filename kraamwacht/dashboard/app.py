@@ -9,6 +9,7 @@ readings back over MQTT. Configuration comes from the environment ``kraamwacht d
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import os
@@ -225,6 +226,7 @@ def overview_page() -> None:
 _SNOOZE = AlertConfig()
 
 
+@functools.cache
 def _beep() -> str:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:

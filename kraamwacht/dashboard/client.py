@@ -4,7 +4,6 @@ the newborn's bilirubin nomogram with the entry form (advice shown at once, noth
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kraamwacht.contract import BilirubinMethod, ObservationMessage, SampleIn, Topics, parse_observation_message
+from kraamwacht.contract import BilirubinMethod, manual_bilirubin_message
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
@@ -23,6 +22,7 @@ from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
 from kraamwacht.signal import detect
 from kraamwacht.signal.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
+from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["BiliEntry", "check_bili_entry", "client_view"]
 
@@ -57,11 +57,15 @@ def check_bili_entry(
 
 
 def _readings(store: Any, episode: Episode) -> list[Reading]:
-    series = store.read(subject=episode.newborn, signals=["bilirubin_umol_l"])
-    t, v = series.get("bilirubin_umol_l", ((), ()))
+    """The newborn's readings with their method (TcB or serum), as serve judges them."""
+    if isinstance(store, SqliteStore):
+        rows = store.bilirubin(episode.newborn)
+    else:  # other stores keep no method: TcB, the stricter reading of the two (the +50 margin applies)
+        t, v = store.read(subject=episode.newborn, signals=["bilirubin_umol_l"]).get("bilirubin_umol_l", ((), ()))
+        rows = [(a, b, None) for a, b in zip(t, v, strict=True)]
     return [
-        Reading(datetime.fromtimestamp(float(a), tz=UTC), float(b), BilirubinMethod.TCB)
-        for a, b in zip(t, v, strict=True)
+        Reading(datetime.fromtimestamp(float(t_s), tz=UTC), float(value), BilirubinMethod(method or "tcb"))
+        for t_s, value, method in rows
     ]
 
 
@@ -135,24 +139,18 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         measured = now if not when.strip() else datetime.strptime(when.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
         entry = BiliEntry(float(value), unit, BilirubinMethod(method), measured, body_site)
         reading, advice = check_bili_entry(entry, episode, earlier, now=now)
-        message = ObservationMessage(
-            v=1, device=f"manual-{user.name}", episode=episode.episode, subject=episode.newborn,
-            samples=(SampleIn(signal="bilirubin_umol_l", value=round(reading.value_umol_l, 1), t=reading.measured_at,
-                              seq=time.time_ns() // 1_000_000, q=("manual",), method=entry.method, site=body_site,
-                              entered_by=user.name),),
+        topic, payload = manual_bilirubin_message(
+            site=site, episode=episode.episode, subject=episode.newborn, value_umol_l=reading.value_umol_l,
+            measured_at=reading.measured_at, method=entry.method, body_site=body_site, entered_by=user.name, now=now,
         )  # fmt: skip
-        payload = message.model_dump_json().encode()
-        topic = Topics.observations(site, episode.episode, episode.newborn)
-        _accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
-        if rejected:
-            raise ValueError("; ".join(r.detail for r in rejected))
     except ValueError as exc:
         st.error(f"{_('Niet opgeslagen')}: {exc}")
         return
     level = advice.level.value
     show = {"urgent": st.error, "warning": st.warning, "ok": st.success}[level]
-    words = {"urgent": _("DRINGEND"), "warning": _("LET OP"), "ok": "IN ORDE"}[level]
-    show(f"**{words}** · {advice.summary_nl()}")
+    words = {"urgent": _("DRINGEND"), "warning": _("LET OP"), "ok": _("IN ORDE")}[level]
+    summary = advice.summary_en() if st.session_state.get("lang") == "en" else advice.summary_nl()
+    show(f"**{words}** · {summary}")
     try:
         publish(BrokerAddress.parse(broker), [(topic, payload)])
     except PublishError as exc:

@@ -31,13 +31,8 @@ def latest_values(
     if isinstance(store, SqliteStore):
         for subject in subjects:  # one index seek per subject and signal
             for signal in SIGNALS:
-                row = store._db.execute(
-                    "SELECT device_time, value FROM observations WHERE subject = ? AND signal = ? AND device_time > ?"
-                    " ORDER BY device_time DESC LIMIT 1",
-                    (subject, signal, since),
-                ).fetchone()
-                if row is not None:
-                    out[subject][signal] = (row[0], row[1])
+                if (newest := store.latest(subject, signal, since_s=since)) is not None:
+                    out[subject][signal] = newest
         return out
     for subject in subjects:
         series = store.read(subject=subject, signals=SIGNALS, start=now - timedelta(minutes=30))
@@ -59,13 +54,8 @@ def temperature_trend(
     for subject in subjects:  # the mean of one minute at each step: index range scans, not 6 h of samples
         for k in range(hours * 60 // step_min):
             t0 = start + (k + 1) * step_min * 60 - 60
-            (mean,) = store._db.execute(
-                "SELECT avg(value) FROM observations WHERE subject = ? AND signal = 'temperature_c'"
-                " AND device_time >= ? AND device_time < ?",
-                (subject, t0, t0 + 60),
-            ).fetchone()
-            if mean is not None:
-                out[subject].append(float(mean))
+            if (mean := store.mean(subject, "temperature_c", start_s=t0, end_s=t0 + 60)) is not None:
+                out[subject].append(mean)
     return out
 
 

@@ -56,10 +56,10 @@ class BoardFeed:
     def _on_connect(self, client: mqtt.Client, *_args: Any) -> None:
         client.subscribe(
             [
-                (f"{Topics.ROOT}/{self.site}/alerts/+", 1),
+                (Topics.alert_state_filter(self.site), 1),
                 (Topics.alert_events(self.site), 1),
                 (Topics.command_results(self.site), 1),
-                (f"{Topics.ROOT}/{self.site}/device/+/status", 1),
+                (Topics.device_status_filter(self.site), 1),
             ]
         )
         self.connected.set()
@@ -69,14 +69,16 @@ class BoardFeed:
             body = json.loads(message.payload)
         except ValueError:
             return  # not ours to judge: serve dead-letters bad input; the board only reads serve's output
+        if not isinstance(body, dict):
+            return
         with self._lock:
             if message.topic == Topics.command_results(self.site):
                 self._results[str(body.get("command_id"))] = CommandResult(body)
             elif message.topic == Topics.alert_events(self.site):
                 self.events = [*self.events[-499:], body]
-            elif "/device/" in message.topic:
+            elif mqtt.topic_matches_sub(Topics.device_status_filter(self.site), message.topic):
                 self.device_status[str(body.get("device"))] = body
-            elif isinstance(body, dict) and "episode" in body:
+            elif mqtt.topic_matches_sub(Topics.alert_state_filter(self.site), message.topic) and "episode" in body:
                 self.alert_states[str(body["episode"])] = body
             self._lock.notify_all()
 

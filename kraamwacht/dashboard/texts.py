@@ -30,6 +30,7 @@ EN: dict[str, str] = {
     "LET OP": "WARNING",
     "TECHNISCH": "TECHNICAL",
     "in orde": "ok",
+    "IN ORDE": "OK",
     "Geluid aan": "Sound on",
     "Browsers spelen pas geluid af na een tik.": "Browsers play sound only after a tap.",
     "Geen open meldingen.": "No open alerts.",

@@ -104,6 +104,7 @@ class Wearable:
         self.buffer_dropped = 0  # buffered readings pushed out by newer ones (buffer full)
         self.lost_in_air = 0  # sent (counted above) but swallowed by the air as the link was lost
         self._clock_from_s: float | None = None
+        self._battery_from_s: float | None = None  # drain counts from the first reading sent
         self._supervision: asyncio.TimerHandle | None = None
         self._stop_waiting_for_confirmations_on_disconnection()
         read, notify, indicate = (
@@ -266,7 +267,7 @@ class Wearable:
     async def _drain(self, t_s: float) -> None:
         if not self.battery_drain_pct_per_h:
             return
-        if not hasattr(self, "_battery_from_s"):
+        if self._battery_from_s is None:
             self._battery_from_s = t_s
         pct = max(
             0, math.ceil(self.battery_start_pct - (t_s - self._battery_from_s) / 3600 * self.battery_drain_pct_per_h)
@@ -313,9 +314,6 @@ class Wearable:
         self.battery_pct = max(0, min(100, pct))
         if self.faults.present:
             await self.device.notify_subscribers(self.battery, battery_level(self.battery_pct))
-
-    async def drain_battery(self, pct: int) -> None:
-        await self.set_battery(pct)
 
     def stats(self) -> dict[str, int | bool]:
         return {

@@ -317,10 +317,9 @@ class Gateway:
         self.links[serial] = link
         self._tasks.append(asyncio.ensure_future(link.run(stop)))
 
-    def _missing(self) -> set[str]:
+    def _missing(self, paired: set[str]) -> set[str]:
         """Paired wearables without a link up: scanning is needed only for them."""
-        up = {serial for serial, link in self.links.items() if link.connected.is_set()}
-        return {a.serial for a in self.registry.all()} - up
+        return paired - {serial for serial, link in self.links.items() if link.connected.is_set()}
 
     async def run(self, stop: asyncio.Event) -> None:
         kwargs = {"backend": self.scanner_backend} if self.scanner_backend else {}
@@ -343,14 +342,15 @@ class Gateway:
                 self._changed.clear()
                 if stop.is_set():
                     break
-                missing = self._missing()
+                paired = {a.serial for a in self.registry.all()}  # read once a tick: pairing happens elsewhere
+                missing = self._missing(paired)
                 if missing and not scanning:  # a link dropped or a wearable was paired: look for it
                     await scanner.start()
                     scanning = True
                 elif not missing and scanning:  # all connected: scanning only costs radio time and CPU
                     await scanner.stop()
                     scanning = False
-                if not self.registry.all():
+                if not paired:
                     continue
                 now = time.monotonic()
                 if self._last_heard > restarted_at:  # heard something since the last restart: all is well
@@ -363,7 +363,7 @@ class Gateway:
                 _LOGGER.error(
                     "BLE adapter silent for %.1f s (nothing heard from %d paired wearables); restarting the scanner (%d)",
                     self.silence_s,
-                    len(self.registry.all()),
+                    len(paired),
                     silent_restarts,
                 )
                 if silent_restarts >= self.max_silent_restarts:

@@ -157,6 +157,32 @@ class SqliteStore:
             out[name] = (times[mask], values[mask])
         return out
 
+    def latest(self, subject: str, signal: str, *, since_s: float) -> tuple[float, float] | None:
+        """``(time_s, value)`` of the subject's newest sample of ``signal`` after ``since_s`` (an index seek)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT device_time, value FROM observations WHERE subject = ? AND signal = ? AND device_time > ?"
+                " ORDER BY device_time DESC LIMIT 1",
+                (subject, signal, since_s),
+            ).fetchone()
+        return None if row is None else (float(row[0]), float(row[1]))
+
+    def mean(self, subject: str, signal: str, *, start_s: float, end_s: float) -> float | None:
+        """Mean of ``signal`` in ``[start_s, end_s)`` (an index range scan); ``None`` without samples."""
+        with self._lock:
+            (value,) = self._db.execute(
+                "SELECT avg(value) FROM observations WHERE subject = ? AND signal = ? AND device_time >= ?"
+                " AND device_time < ?",
+                (subject, signal, start_s, end_s),
+            ).fetchone()
+        return None if value is None else float(value)
+
+    def newest_time(self) -> float | None:
+        """Device time of the newest sample of any subject."""
+        with self._lock:
+            (value,) = self._db.execute("SELECT max(device_time) FROM observations").fetchone()
+        return value
+
     def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
         """A newborn's bilirubin readings ``(time_s, µmol/L, method)`` in time order (the advice needs the method)."""
         with self._lock:

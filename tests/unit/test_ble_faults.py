@@ -61,10 +61,20 @@ async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> float
     return time.monotonic() - start
 
 
-def central_device(air: Air, address: str = "C5:00:00:00:00:01") -> tuple[Device, GatewayController]:
+async def central_device(air: Air, address: str = "C5:00:00:00:00:01") -> tuple[Device, GatewayController]:
+    """A powered gateway central on ``air``, and its controller (to mute or remove it)."""
     controller = GatewayController("gateway", link=air, public_address=address)
     device = Device(name="gateway", address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+    await device.power_on()
     return device, controller
+
+
+async def lone_wearable(air: Air, address: str, serial: str = "0001") -> Wearable:
+    """One advertising wearable on ``air``, for tests of the air itself."""
+    scenario = MotherScenario.draw("m", "healthy", seed=1, delivered_at_s=time.time() - 3600, days=1.0)
+    wearable = Wearable.on_air(air, address, scenario, serial=serial)
+    await wearable.start()
+    return wearable
 
 
 async def world(tmp: Path, n: int = 1, *, gateway_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> World:
@@ -78,8 +88,7 @@ async def world(tmp: Path, n: int = 1, *, gateway_kwargs: dict[str, Any] | None 
         wearable = Wearable.on_air(air, f"F0:00:00:00:01:{i:02X}", scenario, serial=f"{i + 1:04d}", **kwargs)
         await wearable.start()
         wearables.append(wearable)
-    central, controller = central_device(air)
-    await central.power_on()
+    central, controller = await central_device(air)
     bleak_bumble.configure(device=central)
     registry = Registry(tmp / "registry.db")
     for i in range(n):
@@ -104,11 +113,8 @@ def run(tmp: Path, body: Callable[[Path], Awaitable[Any]]) -> Any:
 def test_vanish_is_reported_as_a_supervision_timeout_after_the_timeout(tmp_path: Path) -> None:
     async def body(tmp: Path) -> tuple[float, list[int], int]:
         air = Air()
-        scenario = MotherScenario.draw("m", "healthy", seed=1, delivered_at_s=time.time() - 3600, days=1.0)
-        wearable = Wearable.on_air(air, "F0:00:00:00:02:01", scenario, serial="0001")
-        await wearable.start()
-        central, _controller = central_device(air)
-        await central.power_on()
+        wearable = await lone_wearable(air, "F0:00:00:00:02:01")
+        central, _controller = await central_device(air)
         connection = await central.connect(Address("F0:00:00:00:02:01"))
         reasons: list[int] = []
         connection.on("disconnection", reasons.append)
@@ -129,8 +135,7 @@ def test_vanish_is_reported_as_a_supervision_timeout_after_the_timeout(tmp_path:
 def test_connect_to_an_absent_wearable_times_out_instead_of_hanging(tmp_path: Path) -> None:
     async def body(tmp: Path) -> tuple[type, float, bool]:
         air = Air()
-        central, controller = central_device(air)
-        await central.power_on()
+        central, controller = await central_device(air)
         start = time.monotonic()
         try:
             await asyncio.wait_for(central.connect(Address("F0:00:00:00:09:09"), timeout=0.5), timeout=5)
@@ -149,11 +154,9 @@ def test_connect_to_an_absent_wearable_times_out_instead_of_hanging(tmp_path: Pa
 def test_advertising_reaches_only_controllers_that_listen(tmp_path: Path) -> None:
     async def body(tmp: Path) -> tuple[int, int]:
         air = Air()
-        scenario = MotherScenario.draw("m", "healthy", seed=1, delivered_at_s=time.time() - 3600, days=1.0)
         for i in range(5):
-            await Wearable.on_air(air, f"F0:00:00:00:03:{i:02X}", scenario, serial=f"{i:04d}").start()
-        central, _controller = central_device(air)
-        await central.power_on()
+            await lone_wearable(air, f"F0:00:00:00:03:{i:02X}", serial=f"{i:04d}")
+        central, _controller = await central_device(air)
         await asyncio.sleep(0.5)
         idle = air.adv_delivered
         await central.start_scanning(filter_duplicates=False)
@@ -168,11 +171,8 @@ def test_advertising_reaches_only_controllers_that_listen(tmp_path: Path) -> Non
 def test_a_gateway_that_goes_away_frees_its_wearables(tmp_path: Path) -> None:
     async def body(tmp: Path) -> tuple[int, bool]:
         air = Air()
-        scenario = MotherScenario.draw("m", "healthy", seed=1, delivered_at_s=time.time() - 3600, days=1.0)
-        wearable = Wearable.on_air(air, "F0:00:00:00:04:01", scenario, serial="0001")
-        await wearable.start()
-        central, controller = central_device(air)
-        await central.power_on()
+        wearable = await lone_wearable(air, "F0:00:00:00:04:01")
+        central, controller = await central_device(air)
         await central.connect(Address("F0:00:00:00:04:01"))
         air.remove_controller(controller)  # what the simulator does when a gateway's HCI connection closes
         await until(lambda: wearable.device.is_advertising, 5)

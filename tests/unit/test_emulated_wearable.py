@@ -50,7 +50,7 @@ async def _run() -> tuple[dict, list, list, bytes, bytes]:
     await asyncio.sleep(0.2)
     expected = scenario.wearable_samples(*window, interval_s=30.0)
     battery_before = bytes(await peer.read_value(battery))
-    await wearable.drain_battery(87)
+    await wearable.set_battery(87)
     battery_after = bytes(await peer.read_value(battery))
     await connection.disconnect()
     return expected, temperatures, heart_rates, battery_before, battery_after
