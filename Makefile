@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo research-demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
-## make demo: a labelled cohort → replay → evaluate → sweep (the live system arrives with later issues)
+## make demo: the whole system (emulated wearables, gateway, embedded broker, serve, board on
+## http://127.0.0.1:8501) with four scripted families in time-lapse; Ctrl-C stops everything
 demo: $(STAMP)
+	$(BIN)/kraamwacht demo
+
+## make research-demo: a labelled cohort → replay → evaluate → sweep (the researcher's workflow)
+research-demo: $(STAMP)
 	$(BIN)/kraamwacht simulate-cohort demo-out --subjects 40 --days 8 --seed 1
 	$(BIN)/kraamwacht replay demo-out/streams.csv --subjects demo-out/subjects.csv --out demo-out/alerts.jsonl
 	$(BIN)/kraamwacht evaluate demo-out/alerts.jsonl --labels demo-out/labels.csv
@@ -37,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_board.py
 
 clean:
-	rm -rf $(VENV) demo-out
+	rm -rf $(VENV) demo-out demo-live

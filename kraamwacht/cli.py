@@ -503,16 +503,25 @@ def sim(
     ] = 0,
     battery_drain_pct_per_h: Annotated[float, typer.Option(min=0.0, help="Battery drain per hour.")] = 0.0,
     seed: Annotated[int, typer.Option()] = 1,
+    cast: Annotated[
+        bool, typer.Option("--demo-cast", help="The demo's four scripted families instead of --wearables/--kinds.")
+    ] = False,
 ) -> None:
     """Emulated wearables over Bluetooth LE (bumble), served to gateways over HCI on TCP."""
     import asyncio
     import signal as os_signal
 
-    from kraamwacht.firmware_sim.simulator import Simulator
+    from kraamwacht import clock
+    from kraamwacht.demo.cast import demo_cast
+    from kraamwacht.firmware_sim.simulator import Simulator, drawn_scenarios
 
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not chosen or set(chosen) - {"healthy", "slow", "fast"}:
         _fail(ValueError(f"--kinds {kinds!r}: use healthy, slow and/or fast"))
+    origin_s = clock.CLOCK.origin_s if clock.CLOCK.factor > 1.0 else clock.now()
+    scenarios = (
+        [m.scenario for m in demo_cast(origin_s)] if cast else drawn_scenarios(wearables, seed=seed, kinds=chosen)  # type: ignore[arg-type]
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -520,17 +529,43 @@ def sim(
         for sig in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         simulator = Simulator(
-            wearables,
-            seed=seed,
+            scenarios,
             interval_s=interval_s,
-            kinds=chosen,  # type: ignore[arg-type]
             buffer_capacity=buffer,
             battery_drain_pct_per_h=battery_drain_pct_per_h,
         )
-        _OUT.print(f"{wearables} wearables; HCI on {host}:{hci_port}, control on {host}:{control_port} (Ctrl-C stops)")
+        _OUT.print(
+            f"{len(scenarios)} wearables; HCI on {host}:{hci_port}, control on {host}:{control_port} (Ctrl-C stops)"
+        )
         await simulator.run(host=host, hci_port=hci_port, control_port=control_port, stop=stop)
 
     asyncio.run(main())
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="The demo's folder (emptied at start).")] = Path("demo-live"),
+    time_lapse: Annotated[
+        float, typer.Option(min=1.0, max=600.0, help="How much faster than real time the clock runs once started.")
+    ] = 60.0,
+    start_in_s: Annotated[float, typer.Option(min=0.0, help="Real seconds before the time-lapse starts.")] = 20.0,
+    broker: Annotated[
+        str | None, typer.Option(help="A real broker, mqtt://[user:pass@]host:port; default: the embedded one.")
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="A real database, influx+v1://host:8086/DB or influx+v2://...; default: embedded."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the board.")] = 8501,
+    broker_port: Annotated[int, typer.Option(help="Port of the embedded broker.")] = 1883,
+    run_for_s: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds.")] = None,
+) -> None:
+    """The whole system with four scripted families, in time-lapse, until Ctrl-C."""
+    from kraamwacht.demo.run import DemoOptions, run_demo
+
+    options = DemoOptions(out_dir=out_dir, time_lapse=time_lapse, start_in_s=start_in_s, broker=broker, store=store,
+                          board_port=port, broker_port=broker_port, run_for_s=run_for_s, say=_OUT.print)  # fmt: skip
+    raise typer.Exit(code=run_demo(options))
 
 
 @app.command()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kraamwacht import clock
 from kraamwacht.contract import (
     BilirubinMethod,
     format_time,
@@ -221,7 +222,7 @@ def enter_command(
             body_site=body_site,
             entered_by=entered_by,
             device=device,
-            now=datetime.now(tz=UTC),
+            now=clock.utcnow(),
         )
     except (RefusedError, ValueError) as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kraamwacht import clock
 from kraamwacht.contract import parse_time
 
 user_app = typer.Typer(help="Board users (passwords are stored hashed).", no_args_is_help=True)
@@ -128,7 +128,7 @@ def episode_retention(
     from kraamwacht.episodes import EpisodeRegistry
     from kraamwacht.storage import open_store
 
-    now = datetime.now(tz=UTC)
+    now = clock.utcnow()
     due = EpisodeRegistry(board_dir / "episodes.db").ended_before(now - timedelta(days=keep_days))
     target = open_store(store)
     for episode in due:
@@ -144,7 +144,7 @@ def episode_retention(
 def episode_end(episode: str, board_dir: BoardDir = DEFAULT_DIR) -> None:
     from kraamwacht.episodes import EpisodeRegistry
 
-    if not EpisodeRegistry(board_dir / "episodes.db").end(episode, at=datetime.now(tz=UTC)):
+    if not EpisodeRegistry(board_dir / "episodes.db").end(episode, at=clock.utcnow()):
         typer.echo(f"error: no active episode {episode}", err=True)
         raise typer.Exit(2)
     typer.echo(f"episode {episode} ended")

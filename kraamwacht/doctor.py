@@ -11,9 +11,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from kraamwacht import clock
 
 __all__ = ["Finding", "Snapshot", "judge", "look"]
 
@@ -204,4 +206,4 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
 
 
 def now_utc() -> datetime:
-    return datetime.now(tz=UTC)
+    return clock.utcnow()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kraamwacht import clock
 from kraamwacht.contract import ID_PATTERN, format_time, parse_time
 
 __all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
@@ -73,7 +74,7 @@ class EpisodeRegistry:
             raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
         if birth_at.tzinfo is None:
             raise ValueError("birth time needs a time zone")
-        if birth_at > datetime.now(tz=UTC):
+        if birth_at > clock.utcnow():
             raise ValueError("birth time is in the future")
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
                        language, label[:40])  # fmt: skip
@@ -117,6 +118,6 @@ class EpisodeRegistry:
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE episodes SET ended_at = ? WHERE episode = ? AND ended_at IS NULL",
-                (format_time(at or datetime.now(tz=UTC)), episode),
+                (format_time(at or clock.utcnow()), episode),
             )
         return cursor.rowcount == 1

@@ -17,13 +17,14 @@ import tempfile
 import time
 import wave
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
+from kraamwacht import clock
 from kraamwacht.dashboard.auth import User, UserStore, can, session_expired
 from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
 from kraamwacht.dashboard.feed import BoardFeed
@@ -105,7 +106,7 @@ def lang() -> str:
 
 
 def now() -> datetime:
-    return datetime.now(tz=UTC)
+    return clock.utcnow()
 
 
 # --- the mother's page (no login; her code opens her episode only) --------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from kraamwacht import clock
 from kraamwacht.contract import BilirubinMethod, manual_bilirubin_message
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
@@ -70,7 +71,7 @@ def _readings(store: Any, episode: Episode) -> list[Reading]:
 
 
 def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, broker: str, site: str) -> None:
-    now = datetime.now(tz=UTC)
+    now = clock.utcnow()
     st.subheader(f"{episode.label or episode.episode}")
     mother, baby = st.tabs([_("Moeder"), _("Baby: bilirubine")])
     with mother:

@@ -13,11 +13,11 @@ import json
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from kraamwacht import clock
 from kraamwacht.contract import CommandMessage, Topics
 from kraamwacht.publish import BrokerAddress
 
@@ -103,7 +103,7 @@ class BoardFeed:
             action=action,  # type: ignore[arg-type]
             alert_id=alert_id,
             actor=actor,
-            issued_at=datetime.now(tz=UTC),
+            issued_at=clock.utcnow(),
             duration_min=duration_min,
             note=note,
         )

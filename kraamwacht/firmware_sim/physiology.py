@@ -22,7 +22,7 @@ These are modelling choices for testing and tuning, not clinical facts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -140,6 +140,18 @@ class MotherScenario:
         if artefacts:
             s._draw_artefacts(rng)
         return s
+
+    def with_infection(
+        self, onset_s: float, *, amplitude_c: float, rise_h: float, hr_per_c: float = 14.0, hr_extra_bpm: float = 10.0
+    ) -> MotherScenario:
+        """The same mother with an infection starting at ``onset_s`` (for a scripted demo or test)."""
+        return replace(
+            self,
+            kind="fast" if rise_h <= 5.0 else "slow",
+            infection=_Bump(onset_s, amplitude_c, rise_h * _H, 12.0 * _H, self.end_s),
+            hr_per_c=hr_per_c,
+            hr_extra_bpm=hr_extra_bpm,
+        )
 
     def _draw_artefacts(self, rng: np.random.Generator) -> None:
         span = self.end_s - self.start_s

@@ -26,15 +26,16 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 
 from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
+from kraamwacht import clock
 from kraamwacht.firmware_sim.air import Air, GatewayController
 from kraamwacht.firmware_sim.physiology import Kind, MotherScenario
 from kraamwacht.firmware_sim.wearable import Wearable
 
-__all__ = ["Simulator"]
+__all__ = ["Simulator", "drawn_scenarios"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,14 +60,31 @@ class _HciClient(StreamPacketSource):
             _LOGGER.info("gateway gone: controller %s removed (%s)", self.name, exc)
 
 
+def drawn_scenarios(
+    n: int, *, seed: int = 1, kinds: tuple[Kind, ...] = ("healthy",), now_s: float | None = None
+) -> list[MotherScenario]:
+    """``n`` mothers delivered a day ago, their kinds assigned in turn."""
+    now_s = clock.now() if now_s is None else now_s
+    return [
+        MotherScenario.draw(
+            f"m{i + 1:04d}", kinds[i % len(kinds)], seed=seed * 1000 + i, delivered_at_s=now_s - 86_400, days=3.0
+        )
+        for i in range(n)
+    ]
+
+
 class Simulator:
+    """The wearables of ``scenarios``, serials ``first_serial``, ``first_serial + 1``, ...
+
+    Readings are on an ``interval_s`` grid of the shared clock (:mod:`kraamwacht.clock`): in a
+    time-lapse a wearable sends ``factor`` times as often in real time, with the clock's times.
+    """
+
     def __init__(
         self,
-        n: int,
+        scenarios: Sequence[MotherScenario],
         *,
-        seed: int = 1,
         interval_s: float = 1.0,
-        kinds: tuple[Kind, ...] = ("healthy",),
         buffer_capacity: int = 0,
         battery_drain_pct_per_h: float = 0.0,
         first_serial: int = 1,
@@ -77,13 +95,9 @@ class Simulator:
         self.paused = asyncio.Event()
         self._sending = 0  # wearables in the middle of a send (an indication awaits its confirmation)
         self._clients = 0
-        now = time.time()
-        for i in range(n):
+        for i, scenario in enumerate(scenarios):
             number = first_serial + i
             serial = f"{number:04d}"
-            scenario = MotherScenario.draw(
-                f"m{serial}", kinds[i % len(kinds)], seed=seed * 1000 + i, delivered_at_s=now - 86_400, days=3.0
-            )
             self.wearables[serial] = Wearable.on_air(
                 self.air,
                 f"F0:00:00:00:{(number >> 8) & 0xFF:02X}:{number & 0xFF:02X}",
@@ -98,13 +112,14 @@ class Simulator:
         return {serial: w.stats() for serial, w in self.wearables.items()}
 
     async def _run_wearable(self, wearable: Wearable, stop: asyncio.Event) -> None:
-        # absolute schedule (next += period): sleep(period) alone drifts and sends less than 1 Hz
-        last = time.time()
-        next_at = time.monotonic() + self.interval_s
+        # absolute schedule on the shared clock (next += period): sleep(period) alone drifts and
+        # sends less than 1 Hz; in a time-lapse the real sleep is the period divided by the factor
+        last = clock.now()
+        next_at = last + self.interval_s
         while not stop.is_set():
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            await asyncio.sleep(max(0.0, clock.CLOCK.wall_at(next_at) - time.time()))
             next_at += self.interval_s
-            now = time.time()
+            now = clock.now()
             if not self.paused.is_set():
                 self._sending += 1
                 try:
@@ -141,7 +156,7 @@ class Simulator:
             elif command == "loose":
                 if args[1:] not in (["on"], ["off"]):
                     return "error: loose SERIAL on|off"
-                wearable.set_loose(args[1] == "on", at_s=time.time())
+                wearable.set_loose(args[1] == "on", at_s=clock.now())
             elif command == "clock":
                 wearable.set_clock(offset_s=float(args[1]), drift_ppm=float(args[2]) if len(args) > 2 else 0.0)
             elif command == "battery":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
 
+from kraamwacht import clock
 from kraamwacht.firmware_sim.air import CONNECTION_TIMEOUT, Air, QuietController
 from kraamwacht.firmware_sim.gatt_encode import (
     battery_level,
@@ -178,7 +178,7 @@ class Wearable:
         return t_s + self.faults.clock_offset_s + (t_s - self._clock_from_s) * self.faults.clock_drift_ppm * 1e-6
 
     def _clock_value(self, _connection: object = None) -> bytes:
-        at = self.device_time(time.time())
+        at = self.device_time(clock.now())
         return current_time(datetime.fromtimestamp(at, tz=UTC).replace(tzinfo=None))
 
     def _battery_value(self, _connection: object = None) -> bytes:

@@ -39,6 +39,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak_retry_connector import establish_connection
 
+from kraamwacht import clock as shared_clock
 from kraamwacht.gateway.decode import (
     BATTERY_LEVEL,
     CURRENT_TIME,
@@ -75,7 +76,7 @@ class WearableLink:
         spool: Spool,
         *,
         client_backend: type | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = shared_clock.now,
         board: StatusBoard | None = None,
         on_heard: Callable[[], None] = lambda: None,
         on_change: Callable[[], None] = lambda: None,
@@ -147,7 +148,7 @@ class WearableLink:
         at, quality = now, ()
         if reading.timestamp is not None:
             at, quality = self._device_time(reading.timestamp, now)
-            if (now - at).total_seconds() > REPLAYED_AFTER_S:
+            if shared_clock.CLOCK.real_s((now - at).total_seconds()) > REPLAYED_AFTER_S:  # real seconds in a time-lapse
                 quality += ("replayed",)
                 self.counts["replayed"] += 1
         self._store("temperature_c", reading.temp_c, at, quality)

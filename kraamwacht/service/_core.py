@@ -30,6 +30,7 @@ from kraamwacht.contract import (
     BilirubinMethod,
     CommandMessage,
     Observation,
+    QualityFlag,
     Rejection,
     Signal,
     Topics,
@@ -164,6 +165,8 @@ class IngestCore:
             self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh]
             latest: dict[tuple[str, str], datetime] = {}
             for o in accepted:
+                if QualityFlag.MANUAL in o.quality:
+                    continue  # a typed-in reading is not a device that can go quiet: no stale-data watch
                 key = (o.episode, o.subject)
                 latest[key] = max(latest.get(key, o.receive_time), o.receive_time)
             for (episode, subject), received in latest.items():

@@ -19,13 +19,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kraamwacht import clock
 from kraamwacht.contract import Topics, format_time
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
@@ -84,7 +85,7 @@ class Service:
         self.forwarder = Forwarder(self.store, open_store(options.forward_url)) if options.forward_url else None
         self._pushes: queue.Queue[list] = queue.Queue()
         self._connected = threading.Event()
-        self.started_at = datetime.now(tz=UTC)
+        self.started_at = clock.utcnow()
         v5 = options.mqtt_version == "5"
         self._v5 = v5
         self.client = mqtt.Client(
@@ -113,11 +114,11 @@ class Service:
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, datetime.now(tz=UTC)))
+        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, clock.utcnow()))
 
     # --- the main loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        missed = self.core.rebuild(now=datetime.now(tz=UTC), hours=self.options.rebuild_h)
+        missed = self.core.rebuild(now=clock.utcnow(), hours=self.options.rebuild_h)
         address = self.options.broker
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
@@ -135,7 +136,7 @@ class Service:
         try:
             if not self._connected.wait(10):
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
-            now = datetime.now(tz=UTC)
+            now = clock.utcnow()
             states = {episode: self.core.alert_state(episode, now=now) for episode in self.core.episodes()}
             self._deliver(Output([], missed, states), [], stop)
             last_status = last_tick = 0.0
@@ -144,7 +145,7 @@ class Service:
                 if batch:
                     self._process(batch, stop)
                 if time.monotonic() - last_tick >= 1.0:
-                    self._deliver(self.core.tick(datetime.now(tz=UTC)), [], stop)
+                    self._deliver(self.core.tick(clock.utcnow()), [], stop)
                     last_tick = time.monotonic()
                 if time.monotonic() - last_status >= self.options.status_every_s:
                     self._publish_status("online")
@@ -232,7 +233,7 @@ class Service:
             "state": state,
             "site": self.options.site,
             "started_at": format_time(self.started_at),
-            "updated_at": format_time(datetime.now(tz=UTC)),
+            "updated_at": format_time(clock.utcnow()),
             "subjects": len(self.core.episodes()),
             **self.core.counters.as_dict(),
             "pushes_sent": self.notifier.sent if self.notifier else None,

@@ -101,3 +101,13 @@ def test_bilirubin_raises_a_jaundice_alert_for_a_known_newborn_only(tmp_path: Pa
     unknown = core.handle([bili_message(400.0, now, 3, episode="ep7", subject="b7")])
     assert [e for e in unknown.events if ":jaundice:" in e.alert_id] == []
     assert core.counters.jaundice_without_episode == 1  # counted and logged, never guessed
+
+
+def test_a_typed_in_reading_does_not_start_a_stale_data_watch(tmp_path: Path) -> None:
+    """A bilirubin meter is not a wearable: hours without a new reading are not "no data"."""
+    now = datetime.now(tz=UTC)
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
+    core.handle([bili_message(120.0, now - timedelta(minutes=1), 1)])
+    later = core.tick(now + timedelta(hours=2))
+    assert [e.rule for e in later.events] == []
+    assert core.counters.stored == 1

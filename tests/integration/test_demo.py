@@ -1,0 +1,91 @@
+"""``kraamwacht demo`` as a newcomer runs it (what ``make demo`` starts): every process, the
+embedded broker, the time-lapse, and Ctrl-C. Within two minutes of the start a warning appears,
+is acknowledged, and the fever escalates it; the loose sensor and the newborn's bilirubin raise
+their own alerts; the board answers; Ctrl-C stops everything with exit status 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from kraamwacht.dashboard.feed import BoardFeed
+from kraamwacht.publish import BrokerAddress
+from tests.integration.conftest import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+START_IN_S = 8.0
+
+
+def _alerts(feed: BoardFeed, episode: str) -> list[dict]:
+    state = feed.state(episode)
+    return list(state["open_alerts"]) if state else []
+
+
+def _wait(what: str, check, timeout_s: float) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (found := check()) is not None:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
+
+
+def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_path: Path) -> None:
+    broker_port, board_port = free_port(), free_port()
+    log = tmp_path / "demo.out"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "demo", "--out-dir", str(tmp_path / "demo"), "--time-lapse", "60",
+         "--start-in-s", str(START_IN_S), "--port", str(board_port), "--broker-port", str(broker_port)],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    feed = None
+    try:
+        wait_for_port(broker_port, 60)
+        origin = time.monotonic() + START_IN_S  # the time-lapse starts about now + START_IN_S
+        feed = BoardFeed(BrokerAddress("127.0.0.1", broker_port), "demo")
+
+        def rule(episode: str, name: str, level: str | None = None):
+            return next(
+                (a for a in _alerts(feed, episode) if a["rule"] == name and a["level"] == (level or a["level"])), None
+            )
+
+        warning = _wait("Kamer 2's early-rise warning", lambda: rule("demo-2", "temp_rise", "warning"), 120)
+        assert time.monotonic() - origin < 120  # a warning within two minutes of the start
+        assert warning["values"]["rise_c"] >= 0.4
+        assert warning["values"]["baseline_core_c"] > 36
+        result = feed.command("acknowledge", warning["alert_id"], actor="demo")
+        assert result.accepted, result.reason
+        _wait("the acknowledgement", lambda: rule("demo-2", "temp_rise") if rule("demo-2", "temp_rise") and
+              rule("demo-2", "temp_rise")["status"] == "acknowledged" else None, 10)  # fmt: skip
+        escalated = _wait("the fever escalation", lambda: rule("demo-2", "fever", "urgent"), 90)
+        assert escalated["alert_id"] == warning["alert_id"]  # the same alert, escalated by the fever rule
+        assert escalated["status"] == "open"  # an escalation needs a new acknowledgement
+        assert time.monotonic() - origin < 150
+        _wait("Kamer 3's loose sensor", lambda: rule("demo-3", "sensor_loose"), 30)
+        _wait("Kamer 4's jaundice alert", lambda: rule("demo-4", "bili_phototherapy", "urgent"), 60)
+        assert all(a["rule"] != "no_data" for a in _alerts(feed, "demo-4"))  # typed-in readings are not a sensor
+        assert not [a for a in _alerts(feed, "demo-1") if a["category"] == "clinical"]  # the healthy mother
+        with urllib.request.urlopen(f"http://127.0.0.1:{board_port}/", timeout=10) as page:
+            assert page.status == 200
+        assert demo.poll() is None
+        demo.send_signal(signal.SIGINT)  # Ctrl-C
+        assert demo.wait(timeout=90) == 0
+    finally:
+        if feed is not None:
+            feed.close()
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    out = log.read_text()
+    assert "gateway exit 0, sim exit 0, serve exit 0, board exit 0, broker exit 0" in out, out[-3000:]
+    for port in (broker_port, board_port):  # nothing left listening
+        try:
+            wait_for_port(port, 0.5)
+        except RuntimeError:
+            continue
+        raise AssertionError(f"port {port} still answers after Ctrl-C")
