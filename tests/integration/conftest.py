@@ -50,6 +50,40 @@ def mosquitto(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+class Mosquitto:
+    """A mosquitto that keeps sessions across its own restart (persistence), on a fixed port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.conf = folder / "m.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {folder}/\nautosave_interval 1\nuser root\n"
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(10)
+
+    def kill(self) -> None:
+        """kill -9: what was not yet saved (autosave_interval 1 s) is gone with it."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
 def _wait_http(url: str, timeout_s: float = 20.0) -> None:
     import urllib.request
 

@@ -17,33 +17,9 @@ import paho.mqtt.client as mqtt
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.publish import BrokerAddress
-from tests.integration.conftest import free_port, wait_for_port
+from tests.integration.conftest import Mosquitto
 
 T0 = datetime.now(tz=UTC) - timedelta(hours=1)
-
-
-class Mosquitto:
-    """A mosquitto that keeps sessions across its own restart (persistence), on a fixed port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.conf = folder / "m.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\nautosave_interval 1\nuser root\n"
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 class Counter:
