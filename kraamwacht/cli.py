@@ -491,7 +491,7 @@ def sim(
         int,
         typer.Option(
             help="Text control port: stats, pause, resume, disconnect/vanish/reappear SERIAL, "
-            "loose SERIAL on|off, clock SERIAL OFFSET_S [PPM], battery SERIAL PCT, quit."
+            "loose SERIAL on|off, clock SERIAL OFFSET_S [PPM], battery SERIAL PCT, garble SERIAL N, quit."
         ),
     ] = 9101,
     interval_s: Annotated[float, typer.Option(help="Seconds between a wearable's readings.")] = 1.0,

@@ -53,3 +53,36 @@ def current_time(at: datetime) -> bytes:
     return struct.pack(
         "<HBBBBBBBB", at.year, at.month, at.day, at.hour, at.minute, at.second, at.isoweekday(), fraction, 0
     )
+
+
+# --- malformed payloads: what a faulty or hostile wearable might send --------------------------
+
+_TS = struct.pack("<HBBBBB", 2026, 11, 23, 12, 0, 0)
+_T36_6 = _float32(36.6)
+# (characteristic, payload, what is wrong); every one breaks the GATT specification, so a strict
+# decoder must refuse it (values that decode but are implausible are the contract's job, at serve)
+MALFORMED: tuple[tuple[str, bytes, str], ...] = (
+    ("temperature", b"", "empty"),
+    ("temperature", b"\x00\x6e\x01", "FLOAT cut short"),
+    ("temperature", b"\x02" + _T36_6 + _TS[:3], "time stamp flagged, cut short"),
+    ("temperature", b"\xf8" + _T36_6, "reserved flag bits"),
+    ("temperature", b"\x00\xff\xff\x7f\x00", "FLOAT NaN"),
+    ("temperature", b"\x00\xfe\xff\x7f\x00", "FLOAT +INFINITY"),
+    ("temperature", b"\x00\x00\x00\x80\x00", "FLOAT NRes"),
+    ("temperature", b"\x00\x02\x00\x80\x00", "FLOAT -INFINITY"),
+    ("temperature", b"\x02" + _T36_6 + struct.pack("<HBBBBB", 2026, 13, 40, 25, 61, 61), "impossible time stamp"),
+    ("temperature", b"\x04" + _T36_6 + b"\x42", "undefined temperature type"),
+    ("temperature", b"\x00" + _T36_6 + b"\x00\x00\x00", "trailing bytes"),
+    ("temperature", bytes(range(256)) * 2, "512 bytes of garbage"),
+    ("heart_rate", b"", "empty"),
+    ("heart_rate", b"\x01\x50", "16-bit rate flagged, one byte sent"),
+    ("heart_rate", b"\xe0\x50", "reserved flag bits"),
+    ("heart_rate", b"\x10\x50\x00", "odd RR-interval byte"),
+    ("heart_rate", b"\x00\x50\x00\x00", "trailing bytes, no RR flagged"),
+    ("heart_rate", b"\x08\x50\x01", "energy expended flagged, cut short"),
+)
+
+
+def malformed_payloads(n: int) -> list[tuple[str, bytes]]:
+    """``n`` malformed payloads, cycling through :data:`MALFORMED`."""
+    return [(MALFORMED[i % len(MALFORMED)][0], MALFORMED[i % len(MALFORMED)][1]) for i in range(n)]

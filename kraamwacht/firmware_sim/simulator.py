@@ -17,6 +17,7 @@
   ``loose SERIAL on|off``        the sensor comes off the skin / is put back
   ``clock SERIAL OFFSET_S [PPM]`` set the device clock's offset and drift
   ``battery SERIAL PCT``         set the battery level
+  ``garble SERIAL N``            send N malformed temperature / heart-rate payloads (gatt_encode.MALFORMED)
   ``quit``                       stop the simulator
 """
 
@@ -32,6 +33,7 @@ from bumble.transport.common import StreamPacketSink, StreamPacketSource
 
 from kraamwacht import clock
 from kraamwacht.firmware_sim.air import Air, GatewayController
+from kraamwacht.firmware_sim.gatt_encode import malformed_payloads
 from kraamwacht.firmware_sim.physiology import Kind, MotherScenario
 from kraamwacht.firmware_sim.wearable import Wearable
 
@@ -141,7 +143,7 @@ class Simulator:
         if command == "resume":
             self.paused.clear()
             return "ok"
-        if command not in {"disconnect", "vanish", "reappear", "loose", "clock", "battery"}:
+        if command not in {"disconnect", "vanish", "reappear", "loose", "clock", "battery", "garble"}:
             return f"error: unknown command {command!r}"
         if not args or (wearable := self.wearables.get(args[0])) is None:
             return f"error: no wearable {args[0] if args else '(missing serial)'}"
@@ -159,6 +161,8 @@ class Simulator:
                 wearable.set_loose(args[1] == "on", at_s=clock.now())
             elif command == "clock":
                 wearable.set_clock(offset_s=float(args[1]), drift_ppm=float(args[2]) if len(args) > 2 else 0.0)
+            elif command == "garble":
+                wearable.garble(malformed_payloads(int(args[1])))
             elif command == "battery":
                 action = wearable.set_battery(int(args[1]))
             if action is not None:

@@ -103,6 +103,8 @@ class Wearable:
         self.unheard = 0  # readings due while nobody could hear them and not buffered: a gap
         self.buffer_dropped = 0  # buffered readings pushed out by newer ones (buffer full)
         self.lost_in_air = 0  # sent (counted above) but swallowed by the air as the link was lost
+        self.garbage: deque[tuple[str, bytes]] = deque()  # malformed payloads still to send (a fault)
+        self.garbled = 0  # malformed payloads sent (not counted in ``sent``)
         self._clock_from_s: float | None = None
         self._battery_from_s: float | None = None  # drain counts from the first reading sent
         self._supervision: asyncio.TimerHandle | None = None
@@ -215,6 +217,13 @@ class Wearable:
         buffered (temperature, if the wearable has a buffer) or counted as ``unheard``.
         """
         await self._drain(t_to_s)
+        while self.garbage and self._subscribed(self.temperature) and self.faults.present:
+            characteristic, payload = self.garbage.popleft()
+            if characteristic == "temperature":
+                await self.device.indicate_subscribers(self.temperature, payload)
+            else:
+                await self.device.notify_subscribers(self.heart_rate, payload)
+            self.garbled += 1
         if self.buffer and self._subscribed(self.temperature):
             while self.buffer and self._subscribed(self.temperature):
                 t, value = self.buffer.popleft()
@@ -303,6 +312,10 @@ class Wearable:
         self.air.unmute(self.controller)
         self.faults.present = True
 
+    def garble(self, payloads: list[tuple[str, bytes]]) -> None:
+        """Send these malformed payloads (``("temperature" | "heart_rate", bytes)``) before the next readings."""
+        self.garbage.extend(payloads)
+
     def set_loose(self, loose: bool, *, at_s: float) -> None:
         self.faults.loose_since_s = at_s if loose else None
 
@@ -322,6 +335,7 @@ class Wearable:
             "unheard": self.unheard,
             "buffered": len(self.buffer),
             "buffer_dropped": self.buffer_dropped,
+            "garbled": self.garbled,
             "present": self.faults.present,
             "battery_pct": self.battery_pct,
         }

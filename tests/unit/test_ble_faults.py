@@ -349,3 +349,37 @@ def test_silent_adapter_is_noticed_restarted_and_reported_unhealthy(tmp_path: Pa
     assert r["fed"]
     assert r["silent"] >= 2
     assert r["after"] < 5.0
+
+
+def test_malformed_bytes_over_the_air_are_refused_counted_and_the_link_stays(tmp_path: Path) -> None:
+    """Every malformed payload of :data:`MALFORMED`, twice, through real GATT traffic between
+    valid readings: each is refused with its reason and counted in the device's status, the link
+    stays up, and every valid reading around them is spooled in order."""
+    from kraamwacht.firmware_sim.gatt_encode import MALFORMED, malformed_payloads
+
+    async def body(tmp: Path) -> tuple[World, Any, list[dict[str, Any]], dict[str, int]]:
+        w = await world(tmp)
+        wearable, link = w.wearables[0], w.gateway.links["0001"]
+        now = time.time()
+        await wearable.send(now - 10, now - 5)
+        wearable.garble(malformed_payloads(2 * len(MALFORMED)))
+        await wearable.send(now - 5, now)  # the garbage goes first, then five valid seconds
+        await asyncio.sleep(0.3)
+        samples = w.samples()
+        counts = {k: v for k, v in link.counts.items() if k.startswith("rejected:")}
+        status = w.gateway.board.get("wb-0001")
+        connected = link.connected.is_set()
+        await w.close()
+        assert connected
+        return w, status, samples, counts
+
+    w, status, samples, counts = run(tmp_path, body)
+    wearable = w.wearables[0]
+    assert wearable.garbled == 2 * len(MALFORMED)
+    assert sum(counts.values()) == 2 * len(MALFORMED)  # every one refused and counted ...
+    assert status.rejected == 2 * len(MALFORMED)  # ... and visible in the retained device status
+    assert {"rejected:too_short", "rejected:special_value", "rejected:reserved_flags", "rejected:too_long",
+            "rejected:bad_timestamp", "rejected:bad_temperature_type"} <= set(counts)  # fmt: skip
+    readings = [s for s in samples if s["signal"] in ("temperature_c", "heart_rate_bpm")]
+    assert len(readings) == wearable.sent == 20  # the valid readings around the garbage, none lost
+    assert [s["seq"] for s in samples] == list(range(len(samples)))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kraamwacht.firmware_sim.gatt_encode import current_time
+from kraamwacht.firmware_sim.gatt_encode import MALFORMED, current_time
 from kraamwacht.gateway.decode import (
     BatteryReading,
     DecodeError,
@@ -18,6 +18,8 @@ from kraamwacht.gateway.decode import (
     TemperatureReading,
     decode,
     decode_current_time,
+    decode_heart_rate,
+    decode_temperature,
     ieee11073_float,
 )
 
@@ -175,3 +177,13 @@ def test_any_current_time_bytes_decode_or_raise_decode_error_only(data: bytes) -
     except DecodeError as exc:  # anything else fails the test
         outcome = exc.reason
     assert isinstance(outcome, datetime | DecodeReason)
+
+
+@pytest.mark.parametrize(("characteristic", "payload", "what"), MALFORMED, ids=[m[2] for m in MALFORMED])
+def test_every_malformed_payload_of_the_emulated_wearable_is_refused(
+    characteristic: str, payload: bytes, what: str
+) -> None:
+    decoder = decode_temperature if characteristic == "temperature" else decode_heart_rate
+    with pytest.raises(DecodeError) as refused:
+        decoder(payload)
+    assert refused.value.detail  # a reason a person can read, logged and counted by the gateway
