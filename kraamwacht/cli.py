@@ -568,6 +568,43 @@ def demo(
     raise typer.Exit(code=run_demo(options))
 
 
+@app.command("broker-config")
+def broker_config(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for mosquitto.conf, certificates, passwd, acl, credentials.")],
+    site: Annotated[list[str], typer.Option(help="A site (repeat): serve-SITE and board-SITE accounts.")],
+    gateway: Annotated[
+        list[str], typer.Option(help="SITE:GATEWAY_ID (repeat): one account per gateway, gw-SITE-GATEWAY_ID.")
+    ] = [],  # noqa: B006 - typer needs a literal default
+    hostname: Annotated[
+        list[str], typer.Option(help="Names clients use for the broker (repeat); the certificate covers them.")
+    ] = ["localhost", "127.0.0.1"],  # noqa: B006
+    port: Annotated[int, typer.Option(help="TLS port.")] = 8883,
+    bind: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    run_as: Annotated[str | None, typer.Option(help="mosquitto's 'user' setting (e.g. mosquitto).")] = None,
+) -> None:
+    """Write a secured mosquitto configuration: TLS, an account per gateway and per site, ACLs per site."""
+    from kraamwacht.broker_config import write_broker_config
+
+    pairs = []
+    for item in gateway:
+        site_id, _, gateway_id = item.partition(":")
+        if not site_id or not gateway_id:
+            _fail(ValueError(f"--gateway {item!r}: use SITE:GATEWAY_ID"))
+        pairs.append((site_id, gateway_id))
+    try:
+        accounts = write_broker_config(out_dir, sites=site, gateways=pairs, hostnames=hostname, port=port,
+                                       bind=bind, run_as=run_as)  # fmt: skip
+    except ValueError as exc:
+        _fail(exc)
+    _OUT.print(f"wrote {out_dir}/mosquitto.conf with TLS on port {port}; accounts:")
+    for account in accounts:
+        _OUT.print(f"  {account.name:<24} password in {out_dir / 'credentials' / account.name}")
+    _OUT.print(
+        f"start: mosquitto -c {out_dir / 'mosquitto.conf'}; clients: --broker "
+        f"'mqtts://ACCOUNT@{hostname[0]}:{port}?ca={out_dir / 'ca.crt'}&password_file={out_dir / 'credentials'}/ACCOUNT'"
+    )
+
+
 @app.command()
 def broker(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -610,6 +647,7 @@ def status(
     got: list[bytes] = []
     done = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    address.apply(client)
     client.on_connect = lambda c, *_: c.subscribe(status_topic(site), qos=1)
     topic = status_topic(site)
 

@@ -166,8 +166,7 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
                 snap.devices[msg.topic.split("/")[-2]] = body
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    if broker.username:
-        client.username_pw_set(broker.username, broker.password)
+    broker.apply(client)
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(
         [(serve_topic, 1), (Topics.gateway_status_filter(site), 1), (Topics.device_status_filter(site), 1)]

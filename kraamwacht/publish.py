@@ -8,16 +8,18 @@ the broker's PUBACK has arrived.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from urllib.parse import urlparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import paho.mqtt.client as mqtt
 
 from kraamwacht.errors import KraamwachtError
 
-__all__ = ["BrokerAddress", "PublishError", "publish"]
+__all__ = ["PASSWORD_ENV", "BrokerAddress", "PublishError", "publish"]
 
 _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 10.0
@@ -27,23 +29,59 @@ class PublishError(KraamwachtError):
     """A message could not be handed to the broker (nothing is assumed delivered)."""
 
 
+PASSWORD_ENV = "KRAAMWACHT_MQTT_PASSWORD"
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: str | None = None
 
     @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """``mqtt://[user:password@]host[:port]`` (TLS arrives with the secured deployment)."""
+    def parse(cls, url: str, environ: Mapping[str, str] = os.environ) -> BrokerAddress:
+        """``mqtt://[user[:password]@]host[:1883]`` or ``mqtts://user@host[:8883][?ca=/path/ca.crt]``.
+
+        A password is better given in ``KRAAMWACHT_MQTT_PASSWORD`` (or ``?password_file=``) than in
+        the URL, where ``ps`` shows it. ``?ca=`` names the certificate authority that signed the
+        broker's certificate (``kraamwacht broker-config`` writes one); without it the system's.
+        """
         parsed = urlparse(url)
-        if parsed.scheme != "mqtt" or not parsed.hostname:
-            raise ValueError(f"broker {url!r} must look like mqtt://host:1883")
-        return cls(parsed.hostname, parsed.port or 1883, parsed.username, parsed.password)
+        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
+            raise ValueError(f"broker {cls._hide(url)!r} must look like mqtt://host:1883 or mqtts://user@host:8883")
+        query = parse_qs(parsed.query)
+        unknown = set(query) - {"ca", "password_file"}
+        if unknown:
+            raise ValueError(f"broker URL: unknown option(s) {sorted(unknown)}; known: ca, password_file")
+        password = parsed.password
+        if password is None and "password_file" in query:
+            password = Path(query["password_file"][0]).read_text().strip()
+        if password is None and parsed.username:
+            password = environ.get(PASSWORD_ENV) or None
+        tls = parsed.scheme == "mqtts"
+        ca = query["ca"][0] if "ca" in query else None
+        if ca is not None and not Path(ca).is_file():
+            raise ValueError(f"broker URL: certificate authority file {ca} does not exist")
+        return cls(parsed.hostname, parsed.port or (8883 if tls else 1883), parsed.username, password, tls, ca)
+
+    @staticmethod
+    def _hide(url: str) -> str:
+        parsed = urlparse(url)
+        return url.replace(f":{parsed.password}@", ":***@") if parsed.password else url
+
+    def apply(self, client: mqtt.Client) -> None:
+        """Credentials and TLS (certificate and host name checked) on a paho client."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(ca_certs=self.ca_file)
 
     def __str__(self) -> str:  # never shows the password
-        return f"mqtt://{self.host}:{self.port}"
+        user = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 
 
 def publish(
@@ -59,8 +97,7 @@ def publish(
         client_id=f"{client_prefix}-{uuid.uuid4().hex[:8]}",
         protocol=mqtt.MQTTv311,
     )
-    if address.username:
-        client.username_pw_set(address.username, address.password)
+    address.apply(client)
     try:
         client.connect(address.host, address.port, keepalive=30)
     except OSError as exc:

@@ -44,8 +44,7 @@ class BoardFeed:
             client_id=client_id or f"kraamwacht-board-{uuid.uuid4().hex[:8]}",
             protocol=mqtt.MQTTv311,
         )
-        if broker.username:
-            self.client.username_pw_set(broker.username, broker.password)
+        broker.apply(self.client)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_: self.connected.clear()
         self.client.on_message = self._on_message

@@ -121,8 +121,7 @@ class AlertWatcher:
         self.clock, self.say = clock, say
         self.seen: dict[str, tuple[str, str, str]] = {}
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-        if address.username:
-            self.client.username_pw_set(address.username, address.password)
+        address.apply(self.client)
         self.client.on_connect = lambda c, *_: c.subscribe(Topics.alert_state_filter(SITE), qos=1)
         self.client.on_message = self._on_message
         self.client.connect_async(address.host, address.port)

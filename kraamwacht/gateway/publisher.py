@@ -39,8 +39,7 @@ class SpoolPublisher:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"kraamwacht-gateway-{gateway}", protocol=mqtt.MQTTv311
         )
-        if broker.username:
-            self.client.username_pw_set(broker.username, broker.password)
+        broker.apply(self.client)
         status = Topics.gateway_status(site, gateway)
         self.client.will_set(status, json.dumps({"state": "offline"}), qos=1, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -95,8 +95,7 @@ class Service:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
-        if options.broker.username:
-            self.client.username_pw_set(options.broker.username, options.broker.password)
+        options.broker.apply(self.client)
         self.client.will_set(status_topic(options.site), json.dumps({"state": "offline"}), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message

@@ -1,0 +1,205 @@
+"""``kraamwacht broker-config``: a mosquitto configuration for a secured deployment.
+
+What it writes into one folder (secrets with mode 600):
+
+* ``mosquitto.conf``: one TLS listener (TLS 1.2+), no anonymous access, the password and ACL
+  files, persistence saved every second;
+* ``ca.crt`` / ``ca.key`` and ``server.crt`` / ``server.key``: a private certificate authority for
+  this deployment and the broker's certificate for the given host names (clients check both);
+* ``passwd``: one account per gateway and a ``serve-SITE`` and ``board-SITE`` account per site,
+  as mosquitto 2 PBKDF2-SHA512 hashes (``$7$``); ``credentials/ACCOUNT`` holds each password;
+* ``acl``: a gateway may only *write* its own site's observations, device status and its own
+  status, and read nothing; serve reads its site's observations, commands and statuses and writes
+  its alerts; the board reads the alerts and statuses of its site and writes commands and typed-in
+  readings. Nothing is shared between sites.
+
+The ACL rules are pure functions of the account (:func:`acl_rules`), tested against a real
+mosquitto in ``tests/integration/test_broker_security.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from kraamwacht.contract import Topics
+
+__all__ = ["Account", "accounts_for", "acl_rules", "mosquitto_password_hash", "write_broker_config"]
+
+Role = Literal["gateway", "serve", "board"]
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes
+CERT_DAYS = 825  # the longest validity clients accept for a server certificate
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    role: Role
+    site: str
+    gateway: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"gw-{self.site}-{self.gateway}" if self.role == "gateway" else f"{self.role}-{self.site}"
+
+
+def accounts_for(sites: list[str], gateways: list[tuple[str, str]]) -> list[Account]:
+    """serve and board accounts per site, and one per ``(site, gateway)``."""
+    for site, _ in gateways:
+        if site not in sites:
+            raise ValueError(f"gateway of site {site!r}: that site is not in --site")
+    out = [Account(role, site) for site in sites for role in ("serve", "board")]  # type: ignore[arg-type]
+    return out + [Account("gateway", site, gateway) for site, gateway in gateways]
+
+
+def acl_rules(account: Account) -> list[str]:
+    """The account's mosquitto ACL lines (``topic read|write PATTERN``)."""
+    s, root = account.site, Topics.ROOT
+    obs = Topics.observations_filter(s)
+    status = f"{root}/{s}/status/serve"
+    if account.role == "gateway":
+        assert account.gateway is not None
+        return [
+            f"topic write {obs}",
+            f"topic write {Topics.device_status_filter(s)}",
+            f"topic write {Topics.gateway_status(s, account.gateway)}",
+        ]
+    if account.role == "serve":
+        return [
+            f"topic read {obs}",
+            f"topic read {Topics.commands(s)}",
+            f"topic read {Topics.gateway_status_filter(s)}",
+            f"topic write {Topics.alert_state_filter(s)}",
+            f"topic write {Topics.alert_events(s)}",
+            f"topic write {Topics.command_results(s)}",
+            f"topic write {Topics.dead_letter(s)}",
+            f"topic readwrite {status}",
+        ]
+    return [  # the board; the doctor uses the board's account
+        f"topic read {Topics.alert_state_filter(s)}",
+        f"topic read {Topics.alert_events(s)}",
+        f"topic read {Topics.command_results(s)}",
+        f"topic read {Topics.device_status_filter(s)}",
+        f"topic read {Topics.gateway_status_filter(s)}",
+        f"topic read {status}",
+        f"topic write {Topics.commands(s)}",
+        f"topic write {obs}",  # bilirubin readings typed in on the board
+    ]
+
+
+def mosquitto_password_hash(password: str, *, salt: bytes | None = None) -> str:
+    """A mosquitto 2 password-file hash: ``$7$ITERATIONS$SALT$HASH`` (PBKDF2-HMAC-SHA512)."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
+    return f"$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def _write_secret(path: Path, data: bytes | str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def _certificates(out: Path, hostnames: list[str]) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(tz=UTC)
+    pem = serialization.Encoding.PEM
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kraamwacht deployment CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )  # key_cert_sign, crl_sign
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in hostnames:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=CERT_DAYS))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    no_password = serialization.NoEncryption()
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    (out / "ca.crt").write_bytes(ca.public_bytes(pem))
+    _write_secret(out / "ca.key", ca_key.private_bytes(pem, pkcs8, no_password))
+    (out / "server.crt").write_bytes(cert.public_bytes(pem))
+    _write_secret(out / "server.key", key.private_bytes(pem, pkcs8, no_password))
+
+
+def write_broker_config(
+    out: Path,
+    *,
+    sites: list[str],
+    gateways: list[tuple[str, str]],
+    hostnames: list[str],
+    port: int = 8883,
+    bind: str = "0.0.0.0",
+    run_as: str | None = None,
+) -> list[Account]:
+    """Write the folder described in the module docstring; returns the accounts made."""
+    accounts = accounts_for(sites, gateways)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "credentials").mkdir(mode=0o700, exist_ok=True)
+    _certificates(out, hostnames)
+    lines = []
+    for account in accounts:
+        password = secrets.token_urlsafe(24)
+        _write_secret(out / "credentials" / account.name, password + "\n")
+        lines.append(f"{account.name}:{mosquitto_password_hash(password)}")
+    _write_secret(out / "passwd", "\n".join(lines) + "\n")
+    acl = ["# written by kraamwacht broker-config: each account sees its own site only", ""]
+    for account in accounts:
+        acl += [f"user {account.name}", *acl_rules(account), ""]
+    (out / "acl").write_text("\n".join(acl))
+    folder = out.resolve()
+    conf = [
+        "# written by kraamwacht broker-config",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {folder / 'passwd'}",
+        f"acl_file {folder / 'acl'}",
+        "persistence true",
+        f"persistence_location {folder}/",
+        "autosave_interval 1",
+        "max_queued_messages 100000",
+        f"listener {port} {bind}",
+        f"cafile {folder / 'ca.crt'}",
+        f"certfile {folder / 'server.crt'}",
+        f"keyfile {folder / 'server.key'}",
+        "tls_version tlsv1.2",
+    ]
+    if run_as:
+        conf.insert(1, f"user {run_as}")
+    (out / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+    return accounts

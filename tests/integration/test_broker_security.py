@@ -1,0 +1,219 @@
+"""The secured deployment against a real mosquitto with ``kraamwacht broker-config``'s output:
+TLS only, no anonymous access, and each account confined to its own site and role."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from kraamwacht.contract import Topics
+from kraamwacht.publish import BrokerAddress
+from tests.integration.conftest import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Secured:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        result = subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(folder), "--site", "s1", "--site", "s2",
+             "--gateway", "s1:gw1", "--gateway", "s2:gw1", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--run-as", "root"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        self.output = result.stdout
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(folder / "mosquitto.conf")], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        wait_for_port(self.port)
+
+    def password(self, account: str) -> str:
+        return (self.folder / "credentials" / account).read_text().strip()
+
+    def url(self, account: str) -> str:
+        return f"mqtts://{account}@127.0.0.1:{self.port}?ca={self.folder / 'ca.crt'}&password_file={self.folder / 'credentials' / account}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[Secured]:
+    broker = Secured(tmp_path / "broker")
+    yield broker
+    broker.stop()
+
+
+class Client:
+    """A paho client that records what it receives and how its connection was answered."""
+
+    def __init__(self, address: BrokerAddress, *, subscribe: str | None = None) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        self.answer: mqtt.ReasonCode | None = None
+        self.connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        address.apply(self.client)
+        self.subscribed = threading.Event()
+
+        def on_connect(client: mqtt.Client, _u: object, _f: object, reason: mqtt.ReasonCode, _p: object) -> None:
+            self.answer = reason
+            self.connected.set()
+            if subscribe and not reason.is_failure:
+                client.subscribe(subscribe, qos=1)
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload))
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+        assert self.connected.wait(10), "no CONNACK"
+        if subscribe and not self.answer.is_failure:
+            assert self.subscribed.wait(10)
+
+    def publish(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        info = self.client.publish(topic, payload, qos=1)
+        info.wait_for_publish(10)
+        return info
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _obs(site: str, seq: int) -> tuple[str, bytes]:
+    body = {"v": 1, "device": "wb-0001", "episode": "ep1", "subject": "m1",
+            "samples": [{"signal": "temperature_c", "value": 36.7, "t": datetime.now(tz=UTC).isoformat(), "seq": seq}]}  # fmt: skip
+    return Topics.observations(site, "ep1", "m1"), json.dumps(body).encode()
+
+
+def test_anonymous_wrong_password_and_plain_tcp_are_refused(secured: Secured) -> None:
+    anonymous = Client(BrokerAddress.parse(f"mqtts://127.0.0.1:{secured.port}?ca={secured.folder / 'ca.crt'}"))
+    assert anonymous.answer.is_failure  # "Not authorized"
+    anonymous.close()
+    wrong = Client(
+        BrokerAddress("127.0.0.1", secured.port, "gw-s1-gw1", "not-the-password", True, str(secured.folder / "ca.crt"))
+    )
+    assert wrong.answer.is_failure
+    wrong.close()
+    assert not _plain_tcp_gets_a_connack(secured.port, "gw-s1-gw1", secured.password("gw-s1-gw1"))
+    untrusted = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    untrusted.tls_set()  # the system's authorities do not know this deployment's CA: the certificate is refused
+    with pytest.raises(ssl.SSLCertVerificationError):
+        untrusted.connect("127.0.0.1", secured.port)
+
+
+def _plain_tcp_gets_a_connack(port: int, user: str, password: str) -> bool:
+    plain = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    plain.username_pw_set(user, password)
+    try:
+        plain.connect("127.0.0.1", port, keepalive=5)
+    except OSError:
+        return False
+    plain.loop_start()
+    deadline = time.monotonic() + 5
+    while not plain.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    plain.loop_stop()
+    return plain.is_connected()
+
+
+def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) -> None:
+    serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")), subscribe=Topics.observations_filter("s1"))
+    serve2 = Client(BrokerAddress.parse(secured.url("serve-s2")), subscribe=Topics.observations_filter("s2"))
+    board1 = Client(BrokerAddress.parse(secured.url("board-s1")), subscribe=f"{Topics.ROOT}/#")
+    spy = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")), subscribe="#")  # tries to read everything
+    gateway = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")))
+    try:
+        assert not gateway.answer.is_failure
+        own = gateway.publish(*_obs("s1", 1))
+        gateway.publish(*_obs("s2", 2))  # another site's topic
+        assert own.rc == mqtt.MQTT_ERR_SUCCESS
+        serve1.publish(
+            Topics.alert_state("s1", "ep1"), b'{"episode": "ep1", "open_alerts": []}'
+        )  # refused for serve? no: its own
+        board1.publish(Topics.commands("s1"), b'{"v": 1}')
+        serve2.publish(Topics.observations("s1", "ep1", "m1"), _obs("s1", 3)[1])  # serve may not write observations
+        time.sleep(2)
+        assert [t for t, _ in serve1.received] == [Topics.observations("s1", "ep1", "m1")]  # only the gateway's own
+        assert serve2.received == []  # the write to site s2 was dropped by the ACL
+        assert spy.received == []  # a gateway reads nothing, not even its own site
+        board_topics = {t for t, _ in board1.received}
+        assert Topics.alert_state("s1", "ep1") in board_topics  # the board reads its site's alerts ...
+        assert Topics.observations("s1", "ep1", "m1") not in board_topics  # ... never the raw observations
+    finally:
+        for c in (serve1, serve2, board1, spy, gateway):
+            c.close()
+
+
+def test_a_board_reads_only_its_own_site(secured: Secured) -> None:
+    board2 = Client(BrokerAddress.parse(secured.url("board-s2")), subscribe=f"{Topics.ROOT}/#")
+    serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")))
+    try:
+        serve1.publish(Topics.alert_state("s1", "ep1"), b'{"episode": "ep1", "open_alerts": []}')
+        serve1.publish(Topics.alert_events("s1"), b"{}")
+        time.sleep(1.5)
+        assert board2.received == []
+    finally:
+        board2.close()
+        serve1.close()
+
+
+def test_serve_and_a_typed_in_reading_over_tls_and_no_secret_in_the_logs(secured: Secured, tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KRAAMWACHT_MQTT_PASSWORD": secured.password("serve-s1")}
+    serve_url = (
+        f"mqtts://serve-s1@127.0.0.1:{secured.port}?ca={secured.folder / 'ca.crt'}"  # password from the environment
+    )
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "-v", "serve", "--broker", serve_url, "--site", "s1",
+         "--store", f"sqlite:///{db}", "--state-dir", str(tmp_path / "serve")],
+        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    now = datetime.now(tz=UTC)
+    try:
+        time.sleep(3)
+        entered = subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "-v", "bili", "enter", "--broker", secured.url("board-s1"),
+             "--site", "s1", "--episode", "ep1", "--subject", "b1", "--entered-by", "anna",
+             "--birth", (now - timedelta(hours=40)).isoformat(), "--measured", (now - timedelta(minutes=5)).isoformat(),
+             "--ga-weeks", "39", "--value", "150", "--method", "tcb"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        rows = 0
+        while time.monotonic() < deadline and rows == 0:
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    rows = conn.execute("SELECT count(*) FROM observations").fetchone()[0]
+            time.sleep(0.3)
+        status = subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "status", "--broker", secured.url("board-s1"), "--site", "s1"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        serve.terminate()
+        serve.wait(20)
+    assert entered.returncode == 0, entered.stdout + entered.stderr
+    assert rows == 1  # the board's reading, through TLS and the ACL, stored by serve
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "stored" in json.loads(status.stdout)  # the board's account reads serve's status (the doctor uses it)
+    logs = log.read_text() + entered.stdout + entered.stderr + status.stdout + status.stderr + secured.output
+    for account in ("serve-s1", "board-s1", "gw-s1-gw1"):
+        assert secured.password(account) not in logs  # secrets never in logs or on the screen
+    assert "mqtts://serve-s1@127.0.0.1" in log.read_text()  # the account is named, its password is not
