@@ -113,7 +113,10 @@ def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
 
 @episode_app.command("retention")
 def episode_retention(
-    store: Annotated[str, typer.Option(help="Store URL whose raw data is deleted.")],
+    store: Annotated[
+        list[str],
+        typer.Option(help="Store URL whose raw data is deleted; repeat for serve's ledger and InfluxDB."),
+    ],
     keep_days: Annotated[int, typer.Option(min=0, help="Days after an episode ends that its raw data is kept.")],
     dry_run: Annotated[bool, typer.Option(help="Only say what would be deleted.")] = False,
     board_dir: BoardDir = DEFAULT_DIR,
@@ -126,18 +129,23 @@ def episode_retention(
     from datetime import timedelta
 
     from kraamwacht.episodes import EpisodeRegistry
-    from kraamwacht.storage import open_store
+    from kraamwacht.storage import StoreError, open_store
 
     now = clock.utcnow()
     due = EpisodeRegistry(board_dir / "episodes.db").ended_before(now - timedelta(days=keep_days))
-    target = open_store(store)
-    for episode in due:
-        typer.echo(
-            f"{'would delete' if dry_run else 'deleting'} the raw data of {episode.episode} (ended {episode.ended_at:%Y-%m-%d})"
-        )
-        if not dry_run:
-            target.delete_episode(episode.episode, before=now + timedelta(days=1))
-    typer.echo(f"{len(due)} episode(s) past {keep_days} days after care ended")
+    try:
+        targets = [open_store(url) for url in store]
+        for episode in due:
+            typer.echo(
+                f"{'would delete' if dry_run else 'deleting'} the raw data of {episode.episode} (ended {episode.ended_at:%Y-%m-%d})"
+            )
+            if not dry_run:
+                for target in targets:
+                    target.delete_episode(episode.episode, before=now + timedelta(days=1))
+    except (StoreError, ValueError) as exc:
+        typer.echo(f"error: {exc} (nothing more deleted; run it again when the store is back)", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{len(due)} episode(s) past {keep_days} days after care ended, in {len(store)} store(s)")
 
 
 @episode_app.command("end")

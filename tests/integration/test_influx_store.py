@@ -72,3 +72,44 @@ def test_influxdb_client_v2_write_reaches_the_server(victoria_metrics: str) -> N
     assert sum(len(s["values"]) for s in series if s["metric"]["__name__"] == "kraamwacht_value") == 30
     assert ("kraamwacht_seq", "heart_rate_bpm") in values
     store.close()
+
+
+def test_retention_deletes_an_ended_episode_in_the_ledger_and_in_influxdb(influxdb: str, tmp_path) -> None:
+    """The AVG/GDPR retention run on a deployment with InfluxDB: both of serve's stores, one command."""
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from kraamwacht.cli import app
+    from kraamwacht.contract import Observation
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.storage.sqlite import SqliteStore
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
+    for name in ("old", "active"):
+        registry.add(
+            name, site="s1", mother=f"m-{name}", newborn=f"b-{name}", birth_at=now - timedelta(days=60), ga_weeks=39.0
+        )
+    registry.end("old", at=now - timedelta(days=40))
+    batch = [
+        Observation(episode=name, subject=f"m-{name}", device=f"wb-{name}", signal="temperature_c", value=36.8,
+                    unit="Cel", device_time=now - timedelta(days=50, minutes=k), receive_time=now, seq=k)
+        for name in ("old", "active") for k in range(10)
+    ]  # fmt: skip
+    influx_url = f"influx+v1://{influxdb.removeprefix('http://')}/kraamwacht"
+    influx = open_store(influx_url)
+    ledger = SqliteStore(tmp_path / "outbox.db")
+    influx.write(batch)
+    ledger.write(batch)
+    result = CliRunner().invoke(app, ["episode", "retention", "--store", f"sqlite:///{tmp_path / 'outbox.db'}",
+                                      "--store", influx_url, "--keep-days", "30", "--board-dir", str(tmp_path / "board")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "in 2 store(s)" in result.output
+    assert influx.subjects() == [("active", "m-active")]
+    assert ledger.subjects() == [("active", "m-active")]
+    assert influx.read(subject="m-active")["temperature_c"][0].size == 10  # the active episode is untouched
+    down = CliRunner().invoke(app, ["episode", "retention", "--store", "influx+v1://127.0.0.1:9/kraamwacht",
+                                    "--keep-days", "30", "--board-dir", str(tmp_path / "board")])  # fmt: skip
+    assert down.exit_code == 2
+    assert "run it again" in down.output
