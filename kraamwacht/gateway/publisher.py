@@ -24,13 +24,25 @@ __all__ = ["SpoolPublisher"]
 _LOGGER = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 10.0
 IDLE_S = 0.2
+# Live, one message per wearable per second instead of one per reading: fewer messages for the
+# broker to queue while serve is away (mosquitto drops beyond max_queued_messages; see the README).
+BATCH_S = 1.0
+MAX_BATCH_SAMPLES = 5000  # a backlog (after an outage) drains in full batches without waiting
 
 
 class SpoolPublisher:
     def __init__(
-        self, spool: Spool, broker: BrokerAddress, *, site: str, gateway: str, board: StatusBoard | None = None
+        self,
+        spool: Spool,
+        broker: BrokerAddress,
+        *,
+        site: str,
+        gateway: str,
+        board: StatusBoard | None = None,
+        batch_s: float = BATCH_S,
     ) -> None:
         self.spool = spool
+        self.batch_s = batch_s
         self.board = board
         self.site = site
         self.gateway = gateway
@@ -58,10 +70,13 @@ class SpoolPublisher:
                 if not self._connected.wait(IDLE_S):
                     continue
                 self._publish_statuses()
-                batch = self.spool.next_messages()
+                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
                 if not batch:
                     stop.wait(IDLE_S)
                     continue
+                if sum(len(m.ids) for m in batch) < MAX_BATCH_SAMPLES:
+                    stop.wait(self.batch_s)  # live: gather a second's readings into one message per device
+                    batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
                 sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
                 for message, info in sent:
                     try:

@@ -42,6 +42,13 @@ __all__ = ["Service", "ServiceOptions", "status_topic"]
 
 _LOGGER = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
+# Unacknowledged messages the broker should send at once (MQTT 5 Receive Maximum; with 3.1.1,
+# mosquitto's max_inflight_messages). Messages are acknowledged only after they are stored.
+RECEIVE_MAXIMUM = 100
+# Messages waiting in serve's memory at most (each at most MAX_MESSAGE_BYTES). A bound of serve's
+# own: mosquitto 2.0.11 was measured handing out far more than the Receive Maximum once
+# acknowledgements flow (1,600 unacknowledged with a maximum of 20).
+INBOX_MAX = 200
 PUBLISH_TIMEOUT_S = 10.0
 
 
@@ -80,7 +87,9 @@ class Service:
             rebuild_h=options.rebuild_h,
             episode_of=registry.get if registry else None,
         )
-        self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue()
+        # bounded: when it is full, paho's reading thread waits, the socket stops being read and
+        # the rest of a flood waits in the broker (TCP back-pressure), not in serve's memory
+        self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue(maxsize=INBOX_MAX)
         self.notifier = Notifier(options.notify_urls) if options.notify_urls else None
         self.forwarder = Forwarder(self.store, open_store(options.forward_url)) if options.forward_url else None
         self._pushes: queue.Queue[list] = queue.Queue()
@@ -100,6 +109,18 @@ class Service:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = lambda *_args: self._connected.clear()
+        # everything serve publishes goes out on a second connection, so that waiting for its
+        # PUBACKs never depends on the reading thread, which may be waiting for room in the inbox
+        self.out = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"{options.client_id or f'kraamwacht-serve-{options.site}'}-out",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        )
+        options.broker.apply(self.out)
+        self.out.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._out_connected = threading.Event()
+        self.out.on_connect = lambda *_args: self._out_connected.set()
+        self.out.on_disconnect = lambda *_args: self._out_connected.clear()
 
     # --- paho callbacks: they only hand work to the main loop ---------------------------------------
     def _on_connect(
@@ -122,9 +143,12 @@ class Service:
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = RECEIVE_MAXIMUM  # the broker's flow control bounds what waits in memory
             self.client.connect(address.host, address.port, keepalive=30, clean_start=False, properties=props)
         else:
             self.client.connect(address.host, address.port, keepalive=30)
+        self.out.connect_async(address.host, address.port, keepalive=30)
+        self.out.loop_start()
         self.client.loop_start()
         if self.notifier is not None:
             threading.Thread(target=self._push_loop, name="second-channel", daemon=True).start()
@@ -133,7 +157,7 @@ class Service:
             forwarding = threading.Thread(target=self.forwarder.run, args=(stop,), name="forward-to-store", daemon=True)
             forwarding.start()
         try:
-            if not self._connected.wait(10):
+            if not (self._connected.wait(10) and self._out_connected.wait(10)):
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
             now = clock.utcnow()
             states = {episode: self.core.alert_state(episode, now=now) for episode in self.core.episodes()}
@@ -155,6 +179,8 @@ class Service:
                 forwarding.join(timeout=10)
             self.client.disconnect()
             self.client.loop_stop()
+            self.out.disconnect()
+            self.out.loop_stop()
             self.store.close()
             self.event_log.close()
 
@@ -213,7 +239,8 @@ class Service:
                 if stop.is_set():
                     return False
                 _LOGGER.warning("delivery failed (%s); retrying when the broker is back", exc)
-                self._connected.wait(1.0)
+                self._out_connected.wait(1.0)
+                stop.wait(0.5)
 
     def _publish_events(self, events: list) -> None:
         for event in events:
@@ -248,7 +275,7 @@ class Service:
 
     def _publish(self, topic: str, payload: bytes | dict, *, retain: bool = False) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        info = self.client.publish(topic, data, qos=1, retain=retain)
+        info = self.out.publish(topic, data, qos=1, retain=retain)
         try:
             info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
         except (RuntimeError, ValueError) as exc:  # paho: not connected, or the queue is full

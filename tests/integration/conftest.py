@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kraamwacht.broker_config import MAX_QUEUED_MESSAGES
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -59,6 +61,7 @@ class Mosquitto:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {folder}/\nautosave_interval 1\nuser root\n"
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}\n"  # as kraamwacht broker-config writes it
         )
         self.proc: subprocess.Popen | None = None
 
