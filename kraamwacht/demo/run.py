@@ -65,12 +65,13 @@ def _free_port() -> int:
 
 def _wait_port(host: str, port: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while True:  # at least once: a timeout of 0 asks whether something listens now
         with socket.socket() as s:
             if s.connect_ex((host, port)) == 0:
                 return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.1)
-    return False
 
 
 class Processes:
@@ -138,7 +139,7 @@ class AlertWatcher:
             if self.seen.get(alert["alert_id"]) != key:
                 self.seen[alert["alert_id"]] = key
                 label = self.labels.get(state.get("episode", ""), state.get("episode", "?"))
-                who = f" by {key[3]}" if key[3] else ""
+                who = f" by {key[3]}" if key[3] and key[2] == "acknowledged" else ""
                 self.say(
                     f"  [{_clock_text(self.clock)}] {label}: {alert['level']} {alert['rule']} {alert['status']}{who}"
                     f" — {alert['message_en']}"
@@ -163,7 +164,7 @@ def prepare(options: DemoOptions, cast: list[Member], clock: Clock) -> Path:
         (out / sub).mkdir(parents=True)
     # serve's embedded store; with InfluxDB it is serve's ledger and outbox, forwarded from there
     ledger = out / "serve" / ("outbox.db" if options.store else "kraamwacht.db")
-    store = SqliteStore(ledger)
+    store = SqliteStore(ledger, outbox=options.store is not None)  # with InfluxDB: forwarded like live data
     try:
         for member in cast:
             store.write(history_observations(member, until_s=clock.now()))
@@ -240,6 +241,11 @@ def run_demo(options: DemoOptions) -> int:
     watcher: AlertWatcher | None = None
     failed = False
     try:
+        busy = [f"{what} port {port} (use {flag})" for what, port, flag in
+                (("the board's", options.board_port, "--port"), ("the embedded broker's", options.broker_port, "--broker-port"))
+                if (what != "the embedded broker's" or options.broker is None) and _wait_port("127.0.0.1", port, 0)]  # fmt: skip
+        if busy:
+            raise RuntimeError(f"already in use: {'; '.join(busy)}")
         if options.broker is None:
             procs.start("broker", "broker", "--port", str(options.broker_port))
             if not _wait_port("127.0.0.1", options.broker_port, 15):
@@ -262,7 +268,7 @@ def run_demo(options: DemoOptions) -> int:
         say(f"  {len(cast)} families, a day of history stored; logs in {out / 'logs'}")
         say(f"  time-lapse ×{options.time_lapse:g} starts in {options.start_in_s:g} s: one minute is then one second")
         say("  what happens (clock minutes after the start): Kamer 3's sensor comes loose at +10;"
-            " Kamer 2's temperature rise is a warning near +40 (acknowledge it on Meldingen) and the fever"
+            " Kamer 2's temperature rise is a warning near +50 (acknowledge it on Meldingen) and the fever"
             " escalates it near +70; Kamer 4's bilirubin readings at +30 and +75. Ctrl-C stops everything.")  # fmt: skip
         started = time.monotonic()
         while not stop.is_set():

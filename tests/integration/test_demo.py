@@ -5,11 +5,13 @@ their own alerts; the board answers; Ctrl-C stops everything with exit status 0.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -89,3 +91,41 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
         except RuntimeError:
             continue
         raise AssertionError(f"port {port} still answers after Ctrl-C")
+
+
+def test_demo_says_which_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "demo", "--out-dir", str(tmp_path / "demo"), "--port", str(port),
+             "--broker-port", str(free_port())],
+            env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"already in use: the board's port {port} (use --port)" in result.stdout
+
+
+def test_demo_on_a_real_mosquitto_and_influxdb(mosquitto: str, influx_server, tmp_path: Path) -> None:
+    """The same command pointed at real servers: samples and the stored history reach InfluxDB."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kraamwacht.cli", "demo", "--out-dir", str(tmp_path / "demo"), "--broker", mosquitto,
+         "--store", f"influx+v1://127.0.0.1:{influx_server.port}/kraamwacht", "--port", str(free_port()),
+         "--start-in-s", "5", "--run-for-s", "40"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "broker exit" not in result.stdout  # no embedded broker was started
+    assert "gateway exit 0, sim exit 0, serve exit 0, board exit 0" in result.stdout
+    assert influx_server.count() > 4 * 2 * 24 * 60  # a day of history per mother, forwarded from serve's ledger
+    live = json.loads(
+        urllib.request.urlopen(
+            f"{influx_server.base}/query?db=kraamwacht&q="
+            + urllib.parse.quote('SELECT count("value") FROM "kraamwacht" WHERE "device" = \'wb-0002\''),
+            timeout=10,
+        ).read()
+    )
+    assert live["results"][0]["series"][0]["values"][0][1] > 20  # the live readings through the gateway
