@@ -91,6 +91,7 @@ def acl_rules(account: Account) -> list[str]:
         f"topic read {status}",
         f"topic write {Topics.commands(s)}",
         f"topic write {obs}",  # bilirubin readings typed in on the board
+        "topic read $SYS/broker/publish/messages/dropped",  # for the doctor: did the broker drop anything?
     ]
 
 

@@ -35,6 +35,7 @@ class Finding:
 @dataclass
 class Snapshot:
     broker_error: str | None = None
+    broker_dropped: int | None = None  # mosquitto's $SYS count of messages it dropped (queue limits)
     serve: dict[str, Any] | None = None
     gateways: dict[str, str] = field(default_factory=dict)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -43,6 +44,9 @@ class Snapshot:
     store_newest_s: float | None = None
     users: int | None = None
     episodes: int | None = None
+
+
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"  # retained by mosquitto; amqtt has no such count
 
 
 def _age_s(text: str | None, now: datetime) -> float | None:
@@ -66,6 +70,11 @@ def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
             )
         ]
     out.append(Finding("broker", "ok", "reachable"))
+    if s.broker_dropped:
+        out.append(Finding("broker queue", "error",
+                           f"the broker dropped {s.broker_dropped} messages since it started (queue limits): samples it "
+                           "acknowledged to a gateway may never have reached serve",
+                           "set max_queued_messages 1000000 (kraamwacht broker-config does) and keep serve running"))  # fmt: skip
     if s.serve is None:
         out.append(Finding("serve", "error", "no status from serve", "start `kraamwacht serve` for this site"))
     else:
@@ -157,7 +166,9 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
         except ValueError:
             body = msg.payload.decode(errors="replace").strip()
         with lock:
-            if msg.topic == serve_topic and isinstance(body, dict):
+            if msg.topic == DROPPED_TOPIC and isinstance(body, int):
+                snap.broker_dropped = body
+            elif msg.topic == serve_topic and isinstance(body, dict):
                 snap.serve = body
             elif mqtt.topic_matches_sub(Topics.gateway_status_filter(site), msg.topic):
                 state = body.get("state") if isinstance(body, dict) else body
@@ -169,7 +180,12 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
     broker.apply(client)
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe(
-        [(serve_topic, 1), (Topics.gateway_status_filter(site), 1), (Topics.device_status_filter(site), 1)]
+        [
+            (serve_topic, 1),
+            (Topics.gateway_status_filter(site), 1),
+            (Topics.device_status_filter(site), 1),
+            (DROPPED_TOPIC, 0),
+        ]
     )
     try:
         client.connect(broker.host, broker.port)

@@ -161,16 +161,22 @@ def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) 
 
 
 def test_a_board_reads_only_its_own_site(secured: Secured) -> None:
+    from kraamwacht.doctor import DROPPED_TOPIC
+
     board2 = Client(BrokerAddress.parse(secured.url("board-s2")), subscribe=f"{Topics.ROOT}/#")
     serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")))
+    doctor = Client(BrokerAddress.parse(secured.url("board-s1")), subscribe=DROPPED_TOPIC)
+    gateway = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")), subscribe=DROPPED_TOPIC)
     try:
         serve1.publish(Topics.alert_state("s1", "ep1"), b'{"episode": "ep1", "open_alerts": []}')
         serve1.publish(Topics.alert_events("s1"), b"{}")
         time.sleep(1.5)
         assert board2.received == []
+        assert [t for t, _ in doctor.received] == [DROPPED_TOPIC]  # the doctor's one $SYS read
+        assert gateway.received == []
     finally:
-        board2.close()
-        serve1.close()
+        for c in (board2, serve1, doctor, gateway):
+            c.close()
 
 
 def test_serve_and_a_typed_in_reading_over_tls_and_no_secret_in_the_logs(secured: Secured, tmp_path: Path) -> None:

@@ -45,3 +45,41 @@ def test_doctor_says_what_is_wrong(mosquitto: str, tmp_path: Path) -> None:
     nothing = doctor("--broker", f"mqtt://127.0.0.1:{free_port()}")
     assert nothing.returncode == 1
     assert "cannot reach the broker" in nothing.stdout
+
+
+def test_doctor_notices_a_broker_that_dropped_messages(tmp_path: Path) -> None:
+    """mosquitto with its default-sized queue drops what a persistent session cannot hold: the
+    gateway had its PUBACK, serve never gets them. The doctor reads mosquitto's own count."""
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    from tests.integration.conftest import wait_for_port
+
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 5\nuser root\n"
+    )
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        away = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="serve-away", clean_session=False)
+        away.connect("127.0.0.1", port)
+        away.subscribe(f"kraamwacht/v1/{SITE}/+/+/obs", qos=1)
+        away.loop_start()
+        time.sleep(0.5)
+        away.loop_stop()
+        away.disconnect()  # a persistent session whose client is away, as serve after a crash
+        broker = Broker(f"mqtt://127.0.0.1:{port}")
+        for _ in range(20):
+            broker.publish(f"kraamwacht/v1/{SITE}/ep1/m1/obs", b"{}")
+        broker.close()
+        time.sleep(11)  # mosquitto updates $SYS every 10 s
+        found = doctor("--broker", f"mqtt://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert found.returncode == 1
+    assert "the broker dropped 15 messages" in found.stdout
+    assert "max_queued_messages 1000000" in found.stdout

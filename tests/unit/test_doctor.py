@@ -53,3 +53,5 @@ def test_problems_are_named_with_their_fix() -> None:
     assert levels(Snapshot(serve={"state": "offline"}))["serve"] == "error"  # its last will
     assert levels(Snapshot(serve={"state": "stopped"}))["serve"] == "error"  # stopped cleanly
     assert levels(Snapshot())["serve"] == "error"  # no status at all
+    assert levels(Snapshot(broker_dropped=17))["broker queue"] == "error"  # mosquitto dropped messages
+    assert "broker queue" not in levels(Snapshot(broker_dropped=0))
