@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_serve import free_port, start_mosquitto  # noqa: E402
 from kraamwacht.contract import Topics  # noqa: E402
+from kraamwacht.firmware_sim.control import control as simulator_control  # noqa: E402
 from kraamwacht.gateway.registry import Registry  # noqa: E402
 
 SITE = "bench"
@@ -44,9 +45,7 @@ def cpu_s(pid: int) -> float:
 
 
 def control(port: int, command: str) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall((command + "\n").encode())
-        return sock.makefile().readline().strip()
+    return simulator_control(port, command, timeout_s=30)
 
 
 def cli(*args: str, log: Path) -> subprocess.Popen:

@@ -20,6 +20,7 @@ from kraamwacht import __version__
 from kraamwacht.cli_bili import app as bili_app
 from kraamwacht.cli_board import dashboard as board_dashboard
 from kraamwacht.cli_board import episode_app, user_app
+from kraamwacht.cli_options import DEFAULT_BROKER, BrokerUrl
 from kraamwacht.errors import KraamwachtError
 
 app = typer.Typer(
@@ -336,7 +337,7 @@ def sweep(
 
 @app.command()
 def serve(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrl = DEFAULT_BROKER,
     site: Annotated[str, typer.Option(help="The site whose observations this service handles.")] = "site1",
     store: Annotated[
         str, typer.Option(help="Where samples are stored: sqlite:///FILE (the embedded store).")
@@ -441,7 +442,7 @@ def gateway_list(state_dir: _STATE = Path("kraamwacht-gateway")) -> None:
 
 @gateway_app.command("run")
 def gateway_run(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrl = DEFAULT_BROKER,
     site: Annotated[str, typer.Option(help="Site id (for the gateway's status topic).")] = "site1",
     gateway_id: Annotated[str, typer.Option("--id", help="This gateway's id.")] = "gw1",
     ble: Annotated[
@@ -631,7 +632,7 @@ def broker(
 
 @app.command()
 def status(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrl = DEFAULT_BROKER,
     site: Annotated[str, typer.Option(help="The site to ask about.")] = "site1",
     timeout_s: Annotated[float, typer.Option(help="How long to wait for the status.")] = 5.0,
 ) -> None:
@@ -673,7 +674,7 @@ def status(
 
 @app.command()
 def doctor(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrl = DEFAULT_BROKER,
     site: Annotated[str, typer.Option(help="The site to check.")] = "site1",
     store: Annotated[str | None, typer.Option(help="Store URL to check (what serve writes).")] = None,
     board_dir: Annotated[Path | None, typer.Option(help="The board's folder (users, episodes).")] = None,

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
+from kraamwacht.cli_options import BrokerUrl
 from kraamwacht.contract import (
     BilirubinMethod,
     format_time,
@@ -185,7 +186,7 @@ def assess_command(
 
 @app.command("enter")
 def enter_command(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")],
+    broker: BrokerUrl,
     site: Annotated[str, typer.Option(help="Site id (pseudonymous).")],
     episode: Annotated[str, typer.Option(help="Care episode id.")],
     subject: Annotated[str, typer.Option(help="The newborn's pseudonymous id.")],

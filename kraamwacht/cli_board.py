@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
+from kraamwacht.cli_options import DEFAULT_BROKER, BrokerUrl
 from kraamwacht.contract import parse_time
 
 user_app = typer.Typer(help="Board users (passwords are stored hashed).", no_args_is_help=True)
@@ -21,7 +22,7 @@ DEFAULT_DIR = Path("kraamwacht-board")
 
 
 def dashboard(
-    broker: Annotated[str, typer.Option(help="mqtt://host:port of the broker.")] = "mqtt://127.0.0.1:1883",
+    broker: BrokerUrl = DEFAULT_BROKER,
     site: Annotated[str, typer.Option(help="Site id.")] = "site1",
     store: Annotated[
         str, typer.Option(help="Store URL (what serve writes).")

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from kraamwacht import clock
+from kraamwacht.signal.config import AlertConfig
 
 __all__ = ["Finding", "Snapshot", "judge", "look"]
 
+_ALERTS = AlertConfig()
 SERVE_STALE_S = 30.0  # serve publishes its status every 5 s
-DEVICE_SILENT_S = 15 * 60.0  # as the stale-data alert
-BATTERY_LOW_PCT = 15
+DEVICE_SILENT_S = _ALERTS.stale_warning_min * 60.0  # as the stale-data alert
+BATTERY_LOW_PCT = _ALERTS.battery_low_pct  # as the low-battery alert
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"  # retained by mosquitto; amqtt has no such count
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +47,6 @@ class Snapshot:
     store_newest_s: float | None = None
     users: int | None = None
     episodes: int | None = None
-
-
-DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"  # retained by mosquitto; amqtt has no such count
 
 
 def _age_s(text: str | None, now: datetime) -> float | None:

@@ -31,6 +31,7 @@ from kraamwacht.contract import Topics, manual_bilirubin_message
 from kraamwacht.dashboard.auth import UserStore
 from kraamwacht.demo.cast import Member, demo_cast, history_observations
 from kraamwacht.episodes import EpisodeRegistry
+from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
 from kraamwacht.publish import BrokerAddress, publish
 from kraamwacht.storage.sqlite import SqliteStore
@@ -120,7 +121,7 @@ class AlertWatcher:
     def __init__(self, address: BrokerAddress, cast: list[Member], clock: Clock, say: Callable[[str], None]) -> None:
         self.labels = {m.episode: m.label for m in cast}
         self.clock, self.say = clock, say
-        self.seen: dict[str, tuple[str, str, str]] = {}
+        self.seen: dict[str, tuple[str, str, str, str]] = {}  # alert id: (rule, level, status, acknowledged by)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         address.apply(self.client)
         self.client.on_connect = lambda c, *_: c.subscribe(Topics.alert_state_filter(SITE), qos=1)
@@ -215,10 +216,7 @@ def script(cast: list[Member], *, broker: BrokerAddress, control_port: int) -> l
 
 
 def _control(port: int, command: str) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall((command + "\n").encode())
-        answer = sock.makefile().readline().strip()
-    if answer != "ok":
+    if (answer := control(port, command, timeout_s=5)) != "ok":
         raise RuntimeError(f"simulator refused {command!r}: {answer}")
 
 
@@ -241,9 +239,10 @@ def run_demo(options: DemoOptions) -> int:
     watcher: AlertWatcher | None = None
     failed = False
     try:
-        busy = [f"{what} port {port} (use {flag})" for what, port, flag in
-                (("the board's", options.board_port, "--port"), ("the embedded broker's", options.broker_port, "--broker-port"))
-                if (what != "the embedded broker's" or options.broker is None) and _wait_port("127.0.0.1", port, 0)]  # fmt: skip
+        wanted = [("the board's", options.board_port, "--port")]
+        if options.broker is None:
+            wanted.append(("the embedded broker's", options.broker_port, "--broker-port"))
+        busy = [f"{what} port {port} (use {flag})" for what, port, flag in wanted if _wait_port("127.0.0.1", port, 0)]
         if busy:
             raise RuntimeError(f"already in use: {'; '.join(busy)}")
         if options.broker is None:

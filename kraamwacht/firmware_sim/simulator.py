@@ -2,14 +2,15 @@
 
 * the air is :class:`~kraamwacht.firmware_sim.air.Air`; every wearable is a bumble controller +
   device with a GATT server (:class:`~kraamwacht.firmware_sim.wearable.Wearable`), sending its
-  scenario in real time (device time = wall time, so the data is valid for the contract);
+  scenario on the shared clock (:mod:`kraamwacht.clock`: wall time, or the demo's time-lapse);
 * an HCI server on TCP (H4 framing): every TCP client, i.e. a gateway, gets a **new**
   :class:`~kraamwacht.firmware_sim.air.GatewayController` on the air; when the client goes away its
   links are dropped (the wearables see 0x08 and advertise again) and the controller is removed. The
   stock ``tcp-server`` transport keeps one controller forever, so a second gateway run found nothing;
-* a control port for tests and the demo, one command a line, one answer a line:
+* a control port for tests and the demo, one command a line, one answer a line (the client is
+  :func:`kraamwacht.firmware_sim.control.control`):
 
-  ``stats``                      JSON per serial: sent, lost_in_air, unheard, buffered, present, battery
+  ``stats``                      JSON per serial: sent, lost_in_air, unheard, buffered, garbled, present, battery
   ``pause`` / ``resume``         stop (answered when nothing is in flight) and restart all measurements
   ``disconnect SERIAL``          the wearable ends its link (central sees 0x13)
   ``vanish SERIAL [SECONDS]``    out of range: silent now, link lost after the supervision timeout (0x08)

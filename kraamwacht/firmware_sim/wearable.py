@@ -41,7 +41,7 @@ from kraamwacht.firmware_sim.gatt_encode import (
     heart_rate_measurement,
     temperature_measurement,
 )
-from kraamwacht.firmware_sim.physiology import MotherScenario
+from kraamwacht.firmware_sim.physiology import AMBIENT_C, MotherScenario
 
 __all__ = ["BATTERY", "CURRENT_TIME", "HEALTH_THERMOMETER", "HEART_RATE", "Faults", "Wearable"]
 
@@ -51,7 +51,7 @@ HEART_RATE = "180D"
 BATTERY = "180F"
 CURRENT_TIME = "1805"
 DEVICE_INFORMATION = "180A"
-ROOM_C = 24.0  # a loose sensor cools towards the room (skin-facing thermistor, off the body)
+ROOM_C = AMBIENT_C  # a loose sensor cools towards the room (skin-facing thermistor, off the body)
 LOOSE_TAU_S = 300.0
 
 

@@ -114,6 +114,16 @@ def ieee11073_float(raw: bytes) -> float:
     return mantissa * 10.0**exponent
 
 
+def _date_time(what: str, year: int, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
+    """A GATT Date Time (0x2A08) field, or :class:`DecodeError` naming the impossible date."""
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise DecodeError(
+            DecodeReason.BAD_TIMESTAMP, f"{what} {year}-{month}-{day} {hour}:{minute}:{second}: {exc}"
+        ) from exc
+
+
 def decode_temperature(data: bytes) -> TemperatureReading:
     if len(data) < 5:
         raise DecodeError(DecodeReason.TOO_SHORT, f"temperature measurement of {len(data)} bytes, at least 5 needed")
@@ -129,14 +139,8 @@ def decode_temperature(data: bytes) -> TemperatureReading:
     offset = 5
     timestamp = None
     if flags & 0x02:
-        year, month, day, hour, minute, second = struct.unpack_from("<HBBBBB", data, offset)
+        timestamp = _date_time("time stamp", *struct.unpack_from("<HBBBBB", data, offset))
         offset += 7
-        try:
-            timestamp = datetime(year, month, day, hour, minute, second)
-        except ValueError as exc:
-            raise DecodeError(
-                DecodeReason.BAD_TIMESTAMP, f"time stamp {year}-{month}-{day} {hour}:{minute}:{second}: {exc}"
-            ) from exc
     temperature_type = None
     if flags & 0x04:
         code = data[offset]
@@ -193,13 +197,8 @@ def decode_current_time(data: bytes) -> datetime:
             DecodeReason.TOO_SHORT if len(data) < 10 else DecodeReason.TOO_LONG,
             f"current time of {len(data)} bytes, 10 expected",
         )
-    year, month, day, hour, minute, second, weekday, fraction, _adjust = struct.unpack("<HBBBBBBBB", data)
-    try:
-        at = datetime(year, month, day, hour, minute, second)
-    except ValueError as exc:
-        raise DecodeError(
-            DecodeReason.BAD_TIMESTAMP, f"current time {year}-{month}-{day} {hour}:{minute}:{second}: {exc}"
-        ) from exc
+    *date_time, weekday, fraction, _adjust = struct.unpack("<HBBBBBBBB", data)
+    at = _date_time("current time", *date_time)
     if weekday not in (0, at.isoweekday()):  # 0 means unknown
         raise DecodeError(DecodeReason.BAD_TIMESTAMP, f"day of week {weekday} does not match {at.date()}")
     return at + timedelta(seconds=fraction / 256)

@@ -70,13 +70,13 @@ class SpoolPublisher:
                 if not self._connected.wait(IDLE_S):
                     continue
                 self._publish_statuses()
-                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
-                if not batch:
+                waiting = len(self.spool)
+                if not waiting:
                     stop.wait(IDLE_S)
                     continue
-                if sum(len(m.ids) for m in batch) < MAX_BATCH_SAMPLES:
+                if waiting < MAX_BATCH_SAMPLES:
                     stop.wait(self.batch_s)  # live: gather a second's readings into one message per device
-                    batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
+                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
                 sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
                 for message, info in sent:
                     try:

@@ -97,9 +97,10 @@ class Service:
         self.started_at = clock.utcnow()
         v5 = options.mqtt_version == "5"
         self._v5 = v5
+        client_id = options.client_id or f"kraamwacht-serve-{options.site}"
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=options.client_id or f"kraamwacht-serve-{options.site}",
+            client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
             manual_ack=True,
@@ -113,7 +114,7 @@ class Service:
         # PUBACKs never depends on the reading thread, which may be waiting for room in the inbox
         self.out = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"{options.client_id or f'kraamwacht-serve-{options.site}'}-out",
+            client_id=f"{client_id}-out",
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
         )
         options.broker.apply(self.out)
@@ -143,7 +144,7 @@ class Service:
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = SESSION_EXPIRY_S
-            props.ReceiveMaximum = RECEIVE_MAXIMUM  # the broker's flow control bounds what waits in memory
+            props.ReceiveMaximum = RECEIVE_MAXIMUM  # asked of the broker; the inbox's bound is serve's own
             self.client.connect(address.host, address.port, keepalive=30, clean_start=False, properties=props)
         else:
             self.client.connect(address.host, address.port, keepalive=30)

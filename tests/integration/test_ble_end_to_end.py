@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from kraamwacht.firmware_sim.control import control
 from tests.integration.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +25,7 @@ def _cli(*args: str, log: Path) -> subprocess.Popen:
 
 
 def _control(port: int, command: str) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall((command + "\n").encode())
-        return sock.makefile().readline().strip()
+    return control(port, command, timeout_s=5)
 
 
 def _stored(db: Path) -> list[tuple[str, str, int, float]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from kraamwacht.clock import ENV, Clock
+from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
 from tests.integration.conftest import InfluxServer, Mosquitto, free_port, wait_for_port
 
@@ -92,9 +92,7 @@ class Plant:
         self.procs[name].wait(10)
 
     def control(self, command: str) -> str:
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=10) as sock:
-            sock.sendall((command + "\n").encode())
-            return sock.makefile().readline().strip()
+        return control(self.control_port, command, timeout_s=10)
 
     def stats(self) -> dict[str, dict]:
         return json.loads(self.control("stats"))
