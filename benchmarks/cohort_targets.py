@@ -31,7 +31,7 @@ def run(n: int, seed: int, cfg: DetectorConfig, interval_s: float) -> tuple[Repo
     for s in cohort:
         samples = s.wearable_samples(s.start_s, s.end_s, interval_s=interval_s)
         result = detect(samples, cfg, subject=s.subject)
-        ours += [Alarm(s.subject, e.time.timestamp(), e.rule) for e in result.events if e.event == "raised"]
+        ours += [Alarm(s.subject, e.time.timestamp(), e.rule) for e in result.transitions if e.kind == "raised"]
         coverage[s.subject] = coverage_of(
             s.subject, result.frame.time_s, result.frame.temp_c, epoch_s=cfg.epoch.epoch_s
         )

@@ -78,6 +78,8 @@ def acl_rules(account: Account) -> list[str]:
             f"topic read {Topics.gateway_status_filter(s)}",
             f"topic write {Topics.alert_state_filter(s)}",
             f"topic write {Topics.alert_events(s)}",
+            f"topic write {Topics.baseline_filter(s)}",
+            f"topic write {Topics.policy(s)}",
             f"topic write {Topics.command_results(s)}",
             f"topic write {Topics.dead_letter(s)}",
             f"topic readwrite {status}",
@@ -85,6 +87,8 @@ def acl_rules(account: Account) -> list[str]:
     return [  # the board; the doctor uses the board's account
         f"topic read {Topics.alert_state_filter(s)}",
         f"topic read {Topics.alert_events(s)}",
+        f"topic read {Topics.baseline_filter(s)}",
+        f"topic read {Topics.policy(s)}",
         f"topic read {Topics.command_results(s)}",
         f"topic read {Topics.device_status_filter(s)}",
         f"topic read {Topics.gateway_status_filter(s)}",

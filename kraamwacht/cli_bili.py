@@ -13,14 +13,14 @@ from kraamwacht import clock
 from kraamwacht.cli_options import BrokerUrl
 from kraamwacht.contract import (
     BilirubinMethod,
+    Severity,
     format_time,
     manual_bilirubin_message,
     parse_time,
 )
 from kraamwacht.errors import KraamwachtError
-from kraamwacht.signal.jaundice import (
+from kraamwacht.jaundice import (
     Advice,
-    AdviceLevel,
     Baby,
     Reading,
     RiskFactor,
@@ -102,7 +102,7 @@ def _print(advice: Advice, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(_advice_json(advice), ensure_ascii=False, indent=2))
         return
-    colour = {AdviceLevel.URGENT: "red", AdviceLevel.WARNING: "yellow", AdviceLevel.OK: "green"}[advice.level]
+    colour = {Severity.URGENT: "red", Severity.WARNING: "yellow", Severity.OK: "green"}[advice.level]
     age_nl = f"{advice.age_h:.1f}".replace(".", ",")
     typer.secho(f"{advice.level.value.upper()} ({advice.standard.title}, leeftijd {age_nl} uur)", fg=colour, bold=True)
     typer.echo(advice.summary_nl())

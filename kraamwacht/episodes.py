@@ -7,7 +7,6 @@ her page opens in. Birth time and gestation are what the jaundice thresholds nee
 
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 import threading
@@ -16,12 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kraamwacht import clock
-from kraamwacht.contract import ID_PATTERN, format_time, parse_time
+from kraamwacht.contract import format_time, is_pseudo_id, parse_time
 
 __all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
 
 LANGUAGES = ("nl", "en", "ar", "tr")
-_ID = re.compile(ID_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,7 @@ class EpisodeRegistry:
         label: str = "",
     ) -> Episode:
         for name, value in (("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)):
-            if not _ID.match(value):
+            if not is_pseudo_id(value):
                 raise ValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
         if not 22.0 <= ga_weeks <= 45.0:
             raise ValueError(f"gestational age {ga_weeks} weeks is outside 22–45")

@@ -13,9 +13,9 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 
 from kraamwacht.contract import BilirubinMethod
+from kraamwacht.jaundice import MG_DL_TO_UMOL_L, Baby, Reading, Standard, thresholds
+from kraamwacht.jaundice._tables import bhutani
 from kraamwacht.replay import SweepRow
-from kraamwacht.signal.jaundice import MG_DL_TO_UMOL_L, Baby, Reading, Standard, thresholds
-from kraamwacht.signal.jaundice._tables import bhutani
 
 __all__ = ["plot_nomogram", "plot_sweep"]
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import AlertEvent, parse_time
 from kraamwacht.recordings import Recording
-from kraamwacht.signal import DetectorConfig, detect
+from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label, Report, evaluate
 
 __all__ = ["ReplayResult", "SweepRow", "parse_grid", "replay", "sweep"]
@@ -39,7 +40,7 @@ def replay(
         role = (subjects or {}).get(subject, {}).get("role") or "mother"
         if role != "mother":
             continue
-        result = detect(recordings[subject], cfg, subject=subject)
+        result = detect_alerts(recordings[subject], cfg, subject=subject)
         samples += result.n_samples
         frame = result.frame
         if frame.epoch.size == 0:

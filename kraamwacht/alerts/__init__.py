@@ -1,12 +1,26 @@
-"""Alert lifecycle core: detector output → alert transitions and their bilingual messages.
+"""Alerts: the rule registry, rule transitions → alert events, jaundice alerts, and the lifecycle.
 
-Pure code (no I/O, no clock): the service and replay both feed it. The full lifecycle
-(acknowledge, snooze, escalation on no response, stale data) builds on these transitions.
+Pure code (no I/O, no clock). Below it: ``kraamwacht.signal`` (which rule changed, on which
+numbers) and ``kraamwacht.jaundice`` (bilirubin advice); above it: serve, replay and the board.
 """
 
-# last: the jaundice module reaches into kraamwacht.signal, which itself imports the names above
+from kraamwacht.alerts._events import AlertDetection, AlertMonitor, alert_events, detect_alerts
 from kraamwacht.alerts._jaundice import jaundice_events
-from kraamwacht.alerts._messages import RULES, Rule, render
-from kraamwacht.alerts._tracker import Level, TrackerState, Transition, track
+from kraamwacht.alerts._lifecycle import AlertBook, AlertRecord, Command, Outcome
+from kraamwacht.alerts._rules import RULES, Rule, display_name, render
 
-__all__ = ["RULES", "Level", "Rule", "TrackerState", "Transition", "jaundice_events", "render", "track"]
+__all__ = [
+    "RULES",
+    "AlertBook",
+    "AlertDetection",
+    "AlertMonitor",
+    "AlertRecord",
+    "Command",
+    "Outcome",
+    "Rule",
+    "alert_events",
+    "detect_alerts",
+    "display_name",
+    "jaundice_events",
+    "render",
+]

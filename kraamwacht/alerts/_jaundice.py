@@ -10,20 +10,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kraamwacht.alerts._tracker import Level, TrackerState, track
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel
-from kraamwacht.signal.jaundice import Advice, AdviceLevel
+from kraamwacht.contract import AlertEvent, AlertEventKind
+from kraamwacht.jaundice import Advice
+from kraamwacht.signal import TrackerState, track
 
 __all__ = ["jaundice_events"]
-
-_LEVEL = {AdviceLevel.OK: 0, AdviceLevel.WARNING: 1, AdviceLevel.URGENT: 2}
 
 
 def jaundice_events(
     subject: str, advices: Sequence[Advice], *, state: TrackerState, first_index: int = 0
 ) -> tuple[list[AlertEvent], TrackerState]:
     """Alert events for consecutive readings ``first_index ..`` of one baby."""
-    levels = np.array([_LEVEL[a.level] for a in advices], dtype=np.int8)
+    levels = np.array([a.level.rank for a in advices], dtype=np.int8)
     transitions, state = track(levels, start_epoch=first_index, state=state, resolve_after=1, min_reraise=0)
     events = []
     for tr in transitions:
@@ -44,7 +42,7 @@ def jaundice_events(
                 subject=subject,
                 alert_id=f"{subject}:jaundice:{tr.number}",
                 event=AlertEventKind(tr.kind),
-                level=AlertLevel.URGENT if tr.level is Level.URGENT else AlertLevel.WARNING,
+                level=tr.level,
                 category="clinical",
                 rule=advice.rule,
                 message=prefix_nl + advice.summary_nl(),

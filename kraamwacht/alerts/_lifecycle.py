@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel, format_time, parse_time
+from kraamwacht.alerts._rules import RULES, render
+from kraamwacht.contract import AlertEvent, AlertEventKind, Severity, format_time, parse_time
 from kraamwacht.signal.config import AlertConfig
 
 __all__ = ["AlertBook", "AlertRecord", "Command", "Outcome"]
@@ -105,7 +106,7 @@ class AlertBook:
             record.values = dict(event.values)
             record.status = "open"  # an escalation needs a new acknowledgement
             record.last_notified_at = notified
-            if record.snoozed_level is not None and _rank(record.snoozed_level) < _rank(record.level):
+            if record.snoozed_level is not None and Severity(record.snoozed_level) < Severity(record.level):
                 record.snoozed_until = record.snoozed_level = None  # a snooze never silences a higher level
         elif record is not None and event.event is AlertEventKind.RESOLVED:
             record.status = "resolved"
@@ -167,8 +168,7 @@ class AlertBook:
         if record is None:
             return []
         record.status = "resolved"
-        return [self._event(record, AlertEventKind.RESOLVED, received_at, "Opgeheven: er komen weer gegevens binnen.",
-                            "Resolved: data is arriving again.", {})]  # fmt: skip
+        return [self._event(record, AlertEventKind.RESOLVED, received_at, *render("no_data", "resolved", {}), {})]
 
     def tick(self, now: datetime) -> list[AlertEvent]:
         """Escalate, repeat and detect stale data as time passes."""
@@ -200,7 +200,7 @@ class AlertBook:
 
     def restore(self, event: AlertEvent) -> None:
         """Re-apply a published event from the event log (restart: the book comes back as it was)."""
-        episode = str(event.values.get("episode", ""))
+        episode = event.episode or str(event.values.get("episode", ""))  # event logs before the field: in values
         if event.event in (AlertEventKind.RAISED, AlertEventKind.ESCALATED, AlertEventKind.RESOLVED):
             if event.rule == "no_data":
                 self._restore_stale(episode, event)
@@ -255,16 +255,16 @@ class AlertBook:
         record = self.records.get(alert_id)
         active = record is not None and record.status != "resolved"
         if not active and pct <= self.cfg.battery_low_pct:
-            nl = f"Batterij van sensor {device} bijna leeg: {pct:.0f} % (technisch). Laad of vervang de sensor."
-            en = f"Battery of sensor {device} low: {pct:.0f} % (technical). Charge or replace the sensor."
+            values = {"battery_pct": pct, "device": device}
+            nl, en = render("low_battery", "raised", values)
             record = AlertRecord(alert_id, episode, subject, "technical", "low_battery", "warning", "open", at, nl, en,
-                                 {"battery_pct": pct, "device": device}, "kraamwacht defaults.toml [alerts] battery_*", at)  # fmt: skip
+                                 values, RULES["low_battery"].source, at)  # fmt: skip
             self.records[alert_id] = record
             return [self._event(record, AlertEventKind.RAISED, at, nl, en, {})]
         if active and record is not None and pct > self.cfg.battery_ok_pct:
             record.status = "resolved"
-            return [self._event(record, AlertEventKind.RESOLVED, at, f"Opgeheven: batterij {pct:.0f} %.", f"Resolved: battery {pct:.0f} %.",
-                                {"battery_pct": pct})]  # fmt: skip
+            texts = render("low_battery", "resolved", {"battery_pct": pct})
+            return [self._event(record, AlertEventKind.RESOLVED, at, *texts, {"battery_pct": pct})]
         return []
 
     def on_gateway(self, gateway: str, *, online: bool, at: datetime) -> list[AlertEvent]:
@@ -273,16 +273,15 @@ class AlertBook:
         record = self.records.get(alert_id)
         active = record is not None and record.status != "resolved"
         if not online and not active:
-            nl = f"Gateway {gateway} is offline (technisch): er komen geen metingen van deze locatie binnen. Controleer stroom en internet."
-            en = f"Gateway {gateway} is offline (technical): no measurements arrive from this location. Check power and internet."
+            nl, en = render("gateway_offline", "raised", {"gateway": gateway})
             record = AlertRecord(alert_id, "site", f"gateway-{gateway}", "technical", "gateway_offline", "urgent", "open", at, nl, en,
-                                 {"gateway": gateway}, "MQTT last will of the gateway", at)  # fmt: skip
+                                 {"gateway": gateway}, RULES["gateway_offline"].source, at)  # fmt: skip
             self.records[alert_id] = record
             return [self._event(record, AlertEventKind.RAISED, at, nl, en, {})]
         if online and active and record is not None:
             record.status = "resolved"
-            return [self._event(record, AlertEventKind.RESOLVED, at, f"Opgeheven: gateway {gateway} is weer online.",
-                                f"Resolved: gateway {gateway} is online again.", {})]  # fmt: skip
+            texts = render("gateway_offline", "resolved", {"gateway": gateway})
+            return [self._event(record, AlertEventKind.RESOLVED, at, *texts, {})]
         return []
 
     # --- stale data: a technical alert per subject ---------------------------------------------------
@@ -305,16 +304,15 @@ class AlertBook:
             record = self._stale_record(key)
             if level is None:
                 continue
-            text_nl = f"Geen gegevens van de sensor sinds {age_min:.0f} min (technisch, geen klinische bevinding). Controleer sensor en gateway."
-            text_en = f"No data from the sensor for {age_min:.0f} min (technical, not a clinical finding). Check the sensor and gateway."
+            text_nl, text_en = render("no_data", "raised", {"minutes_without_data": age_min})
             if record is None:
                 self._stale_count[key] = self._stale_count.get(key, 0) + 1
                 alert_id = f"{key[1]}:no_data:{self._stale_count[key]}"
                 record = AlertRecord(alert_id, key[0], key[1], "technical", "no_data", level, "open", now, text_nl, text_en,
-                                     {"minutes_without_data": round(age_min, 1)}, "kraamwacht defaults.toml [alerts] stale_*", now)  # fmt: skip
+                                     {"minutes_without_data": round(age_min, 1)}, RULES["no_data"].source, now)  # fmt: skip
                 self.records[alert_id] = record
                 out.append(self._event(record, AlertEventKind.RAISED, now, text_nl, text_en, {}))
-            elif _rank(level) > _rank(record.level):
+            elif Severity(level) > Severity(record.level):
                 record.level, record.message, record.message_en, record.status = level, text_nl, text_en, "open"
                 record.last_notified_at = now
                 out.append(self._event(record, AlertEventKind.ESCALATED, now, text_nl, text_en, {}))
@@ -330,7 +328,7 @@ class AlertBook:
     # --- output ---------------------------------------------------------------------------------------
     def open_alerts(self, episode: str) -> list[dict[str, Any]]:
         records = [r for r in self.records.values() if r.episode == episode and r.status != "resolved"]
-        records.sort(key=lambda r: (-_rank(r.level), r.category != "clinical", r.raised_at))
+        records.sort(key=lambda r: (-Severity(r.level).rank, r.category != "clinical", r.raised_at))
         return [r.as_json() for r in records]
 
     def _event(
@@ -341,13 +339,13 @@ class AlertBook:
             subject=record.subject,
             alert_id=record.alert_id,
             event=kind,
-            level=AlertLevel(record.level),
+            level=Severity(record.level),
             category=record.category,  # type: ignore[arg-type]
             rule=record.rule,
             message=nl,
             message_en=en,
-            values={**{k: v for k, v in record.values.items() if isinstance(v, int | float | str) or v is None}, **extra,
-                    "episode": record.episode},
+            values={**{k: v for k, v in record.values.items() if isinstance(v, int | float | str) or v is None}, **extra},
+            episode=record.episode,
             source=record.source,
         )  # fmt: skip
 
@@ -355,7 +353,3 @@ class AlertBook:
         self._commands[command_id] = None
         while len(self._commands) > _MAX_REMEMBERED_COMMANDS:
             self._commands.pop(next(iter(self._commands)))
-
-
-def _rank(level: str) -> int:
-    return {"warning": 1, "urgent": 2}[level]

@@ -25,6 +25,8 @@ import numpy as np
 import streamlit as st
 
 from kraamwacht import clock
+from kraamwacht.alerts import display_name
+from kraamwacht.contract import Severity
 from kraamwacht.dashboard.auth import User, UserStore, can, session_expired
 from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
 from kraamwacht.dashboard.feed import BoardFeed
@@ -40,7 +42,6 @@ from kraamwacht.dashboard.model import (
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode, EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
-from kraamwacht.signal.config import AlertConfig
 from kraamwacht.storage import open_store
 
 
@@ -224,8 +225,6 @@ def overview_page() -> None:
 
 # --- Meldingen ------------------------------------------------------------------------------------
 
-_SNOOZE = AlertConfig()
-
 
 @functools.cache
 def _beep() -> str:
@@ -244,8 +243,7 @@ def _open_alerts() -> list[tuple[Episode, dict[str, Any]]]:
     for e in episodes().active(CFG.site):
         for alert in (feed().state(e.episode) or {}).get("open_alerts", []):
             out.append((e, alert))
-    order = {"urgent": 0, "warning": 1}
-    out.sort(key=lambda item: (order.get(item[1].get("level"), 2), item[1].get("raised_at", "")))
+    out.sort(key=lambda item: (-Severity(item[1].get("level", "warning")).rank, item[1].get("raised_at", "")))
     return out
 
 
@@ -278,18 +276,25 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
         seen_by = f"{_('gezien door')} {alert.get('acknowledged_by')}"
         status = {"open": "open", "acknowledged": seen_by, "snoozed": _("gesnoozed")}
         shown = status.get(alert.get("status"), alert.get("status"))
-        st.markdown(f"{badge} **{episode.label or episode.episode}** · {alert.get('rule')} · {shown}")
+        rule = display_name(str(alert.get("rule")), st.session_state.get("lang", "nl"))
+        st.markdown(f"{badge} **{episode.label or episode.episode}** · {rule} · {shown}")
         st.markdown(message(alert))
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
         if ack.button(_("Gezien"), key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
             _show_result(feed().command("acknowledge", key, actor=user.name))
-        choices = list(_SNOOZE.snooze_choices_min)
-        limit = _SNOOZE.snooze_max_urgent_min if level == "urgent" else _SNOOZE.snooze_max_warning_min
-        allowed = [c for c in choices if c <= limit]
+        policy = feed().policy  # serve's own policy: the board offers only what serve accepts
+        limit = (
+            0.0
+            if policy is None
+            else policy.snooze_max_urgent_min
+            if level == "urgent"
+            else policy.snooze_max_warning_min
+        )
+        allowed = [c for c in (policy.snooze_choices_min if policy else ()) if c <= limit]
         chosen = minutes.selectbox(
             "min", allowed, key=f"min-{key}", label_visibility="collapsed", format_func=lambda m: f"{m} min"
         )
-        if snooze.button(_("Snooze"), key=f"snz-{key}"):
+        if snooze.button(_("Snooze"), key=f"snz-{key}", disabled=not allowed):
             _show_result(feed().command("snooze", key, actor=user.name, duration_min=int(chosen)))
         text = note.text_input(_("Notitie"), key=f"note-{key}", label_visibility="collapsed", placeholder=_("Notitie"))
         if note.button(_("Notitie opslaan"), key=f"save-{key}") and text.strip():

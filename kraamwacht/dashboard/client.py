@@ -13,19 +13,17 @@ import pandas as pd
 import streamlit as st
 
 from kraamwacht import clock
-from kraamwacht.contract import BilirubinMethod, manual_bilirubin_message
+from kraamwacht.contract import BaselineMessage, BilirubinMethod, manual_bilirubin_message
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
+from kraamwacht.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
-from kraamwacht.signal import detect
-from kraamwacht.signal.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
-from kraamwacht.storage.sqlite import SqliteStore
 
-__all__ = ["BiliEntry", "check_bili_entry", "client_view"]
+__all__ = ["BiliEntry", "chart_frames", "check_bili_entry", "client_view"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +55,41 @@ def check_bili_entry(
     return reading, advice
 
 
+def chart_frames(
+    series: dict[str, tuple[Any, Any]], baseline: BaselineMessage | None, *, step: str = "5min"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Temperature and heart-rate chart data: measured means per ``step`` beside serve's baseline.
+
+    The baseline, its band (+ the rise rule's reference allowance ``rise_k_c``) and the fever line
+    on the skin scale (``fever_core_c`` − serve's skin → core offset) are exactly what serve runs
+    with; nothing is recomputed here.
+    """
+
+    def measured(signal: str, name: str) -> pd.Series:
+        t, v = series.get(signal, ((), ()))
+        index = pd.to_datetime(pd.Series(t, dtype="float64"), unit="s", utc=True)
+        return pd.Series(list(v), index=index, name=name, dtype="float64").resample(step).mean()
+
+    temp = measured("temperature_c", "gemeten °C").to_frame()
+    hr = measured("heart_rate_bpm", "hartslag /min").to_frame()
+    if baseline is not None and baseline.t_s:
+        index = pd.to_datetime(pd.Series(baseline.t_s, dtype="float64"), unit="s", utc=True)
+        base = pd.Series(baseline.baseline_skin_c, index=index, dtype="float64")
+        band = f"basislijn + {fmt_number(baseline.rise_k_c, 2)} °C"
+        fever = baseline.fever_core_c - baseline.skin_to_core_offset_c
+        extra = pd.DataFrame(
+            {"basislijn °C": base, band: base + baseline.rise_k_c, f"koortsgrens (huid) {fmt_number(fever)} °C": fever}
+        )
+        temp = temp.join(extra, how="outer")
+        hr = hr.join(
+            pd.Series(baseline.hr_baseline_bpm, index=index, dtype="float64", name="basislijn /min"), how="outer"
+        )
+    return temp, hr
+
+
 def _readings(store: Any, episode: Episode) -> list[Reading]:
     """The newborn's readings with their method (TcB or serum), as serve judges them."""
-    if isinstance(store, SqliteStore):
-        rows = store.bilirubin(episode.newborn)
-    else:  # other stores keep no method: TcB, the stricter reading of the two (the +50 margin applies)
-        t, v = store.read(subject=episode.newborn, signals=["bilirubin_umol_l"]).get("bilirubin_umol_l", ((), ()))
-        rows = [(a, b, None) for a, b in zip(t, v, strict=True)]
+    rows = store.bilirubin(episode.newborn)
     return [
         Reading(datetime.fromtimestamp(float(t_s), tz=UTC), float(value), BilirubinMethod(method or "tcb"))
         for t_s, value, method in rows
@@ -81,31 +107,20 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
         if not any(len(t) for t, _ in series.values()):
             st.info(_("Nog geen metingen van de moeder."))
         else:
-            result = detect(series, subject=episode.mother)
-            f = result.frame
-            index = pd.to_datetime(f.time_s, unit="s", utc=True)
-            st.markdown("**Temperatuur (oksel) met haar eigen basislijn**")
-            st.line_chart(
-                pd.DataFrame(
-                    {"gemeten °C": f.temp_c, "basislijn °C": f.baseline_c, "basislijn + 0,5 °C": f.baseline_c + 0.5},
-                    index=index,
-                ),
-                height=260,
-            )
+            temp, hr = chart_frames(series, feed.baseline(episode.episode, episode.mother))
+            st.markdown("**Temperatuur (huid, oksel) met haar eigen basislijn zoals de meldingendienst die berekent**")
+            st.line_chart(temp, height=260)
             st.markdown("**Hartslag**")
-            st.line_chart(
-                pd.DataFrame({"hartslag /min": f.hr_bpm, "basislijn /min": f.hr_baseline_bpm}, index=index), height=200
-            )
-            loose = int(f.sensor_loose.sum())
-            if loose:
-                st.caption(f"Sensor mogelijk los in {loose} meetperiodes (technisch).")
+            st.line_chart(hr, height=200)
+            if feed.baseline(episode.episode, episode.mother) is None:
+                st.caption(_("De basislijn van de meldingendienst is nog niet ontvangen."))
         state = feed.state(episode.episode) or {}
         st.markdown("**Open meldingen**")
         for alert in state.get("open_alerts", []):
             st.markdown(f"- {alert.get('raised_at', '')}: {message(alert)}")
         if not state.get("open_alerts"):
             st.caption(_("Geen."))
-        events = [e for e in feed.events if (e.get("values") or {}).get("episode") == episode.episode]
+        events = [e for e in feed.events if e.get("episode") == episode.episode]
         if events:
             st.markdown("**Tijdlijn**")
             for e in events[-20:]:

@@ -1,9 +1,9 @@
 """The board's reads from storage: newest values and sparklines for many mothers at once.
 
-On the embedded SQLite store these are index seeks and one-minute range scans per mother (a
-board with 200 episodes must not read 200 × 6 hours of 1 Hz samples on every refresh: the first
-version did, with aggregate queries, and took 22 s); on another store it falls back to the
-:class:`~kraamwacht.storage.SampleStore` protocol over the last 30 minutes.
+Through the :class:`~kraamwacht.storage.SampleStore` interface only, so the board works the same
+on every store: newest values and one-minute means per mother (on SQLite index seeks and range
+scans, on InfluxDB ``LAST``/``MEAN``). A board with 200 episodes must not read 200 × 6 hours of
+1 Hz samples on every refresh: the first version did, with aggregate queries, and took 22 s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from kraamwacht.storage import SampleStore
-from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["SPARK_CHARS", "latest_values", "sparkline", "temperature_trend"]
 
@@ -28,17 +27,10 @@ def latest_values(
     if not subjects:
         return out
     since = (now - window).timestamp()
-    if isinstance(store, SqliteStore):
-        for subject in subjects:  # one index seek per subject and signal
-            for signal in SIGNALS:
-                if (newest := store.latest(subject, signal, since_s=since)) is not None:
-                    out[subject][signal] = newest
-        return out
-    for subject in subjects:
-        series = store.read(subject=subject, signals=SIGNALS, start=now - timedelta(minutes=30))
-        for signal, (t, v) in series.items():
-            if len(t):
-                out[subject][signal] = (float(t[-1]), float(v[-1]))
+    for subject in subjects:  # one index seek per subject and signal
+        for signal in SIGNALS:
+            if (newest := store.latest(subject, signal, since_s=since)) is not None:
+                out[subject][signal] = newest
     return out
 
 
@@ -48,7 +40,7 @@ def temperature_trend(
     """subject → mean temperature of the last minute of each ``step_min`` step over the last ``hours``
     (steps without data left out)."""
     out: dict[str, list[float]] = {s: [] for s in subjects}
-    if not subjects or not isinstance(store, SqliteStore):
+    if not subjects:
         return out
     start = now.timestamp() - hours * 3600
     for subject in subjects:  # the mean of one minute at each step: index range scans, not 6 h of samples

@@ -1,4 +1,4 @@
-"""The board's MQTT side: the latest alert state per episode, device statuses, and commands.
+"""The board's MQTT side: alert states, device statuses, serve's baselines and policy, and commands.
 
 serve publishes each episode's alert state retained, so a board that (re)connects has the whole
 picture at once; this feed keeps the newest of each in memory (one per process, shared by all
@@ -13,15 +13,18 @@ import json
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
+from pydantic import ValidationError
 
 from kraamwacht import clock
-from kraamwacht.contract import CommandMessage, Topics
+from kraamwacht.contract import BaselineMessage, CommandMessage, PolicyMessage, Topics
 from kraamwacht.publish import BrokerAddress
 
 __all__ = ["BoardFeed", "CommandResult"]
+
+_M = TypeVar("_M", BaselineMessage, PolicyMessage)
 
 
 class CommandResult(dict[str, Any]):
@@ -36,6 +39,8 @@ class BoardFeed:
         self.alert_states: dict[str, dict[str, Any]] = {}
         self.device_status: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []  # alert events seen since start, newest last (bounded)
+        self.baselines: dict[tuple[str, str], BaselineMessage] = {}  # (episode, subject) → serve's baseline
+        self.policy: PolicyMessage | None = None  # the alert policy serve enforces (None until it said)
         self._results: dict[str, CommandResult] = {}
         self._lock = threading.Condition()
         self.connected = threading.Event()
@@ -59,6 +64,8 @@ class BoardFeed:
                 (Topics.alert_events(self.site), 1),
                 (Topics.command_results(self.site), 1),
                 (Topics.device_status_filter(self.site), 1),
+                (Topics.baseline_filter(self.site), 1),
+                (Topics.policy(self.site), 1),
             ]
         )
         self.connected.set()
@@ -79,7 +86,17 @@ class BoardFeed:
                 self.device_status[str(body.get("device"))] = body
             elif mqtt.topic_matches_sub(Topics.alert_state_filter(self.site), message.topic) and "episode" in body:
                 self.alert_states[str(body["episode"])] = body
+            elif mqtt.topic_matches_sub(Topics.baseline_filter(self.site), message.topic):
+                if (baseline := _parsed(BaselineMessage, body)) is not None:
+                    self.baselines[(baseline.episode, baseline.subject)] = baseline
+            elif message.topic == Topics.policy(self.site):
+                self.policy = _parsed(PolicyMessage, body) or self.policy
             self._lock.notify_all()
+
+    def baseline(self, episode: str, subject: str) -> BaselineMessage | None:
+        """serve's baseline series for a mother, if serve has published one."""
+        with self._lock:
+            return self.baselines.get((episode, subject))
 
     def state(self, episode: str) -> dict[str, Any] | None:
         with self._lock:
@@ -121,3 +138,10 @@ class BoardFeed:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def _parsed(model: type[_M], body: dict[str, Any]) -> _M | None:
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        return None  # an older or foreign message: not drawn, never guessed

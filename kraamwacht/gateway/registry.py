@@ -13,13 +13,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from kraamwacht.contract import ID_PATTERN
+from kraamwacht.contract import is_pseudo_id
 
 __all__ = ["Assignment", "Registry"]
-
-import re
-
-_ID = re.compile(ID_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +43,7 @@ class Registry:
 
     def pair(self, serial: str, *, site: str, episode: str, subject: str) -> Assignment:
         for name, value in (("serial", serial), ("site", site), ("episode", episode), ("subject", subject)):
-            if not _ID.match(value):
+            if not is_pseudo_id(value):
                 raise ValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO wearables VALUES (?, ?, ?, ?)", (serial, site, episode, subject))

@@ -4,7 +4,7 @@ what to store, publish and count out.
 Order of work per batch (the shell acknowledges the MQTT messages only after this returns):
 validate every message against the contract → write the accepted samples to the store, which says
 which ones are new → feed only the new ones to the per-subject streaming detectors (the very
-``SubjectMonitor`` that ``kraamwacht replay`` runs in batch) → alert events, left out if the event
+``AlertMonitor`` that ``kraamwacht replay`` runs in batch) → alert events, left out if the event
 log says they were published already, and the alert state of each affected episode. The shell
 records events in the log once the broker has acknowledged them.
 """
@@ -22,14 +22,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from pydantic import ValidationError
 
-from kraamwacht.alerts._jaundice import jaundice_events
-from kraamwacht.alerts._lifecycle import AlertBook, Command
-from kraamwacht.alerts._tracker import TrackerState
+from kraamwacht.alerts import AlertBook, AlertMonitor, Command, jaundice_events
 from kraamwacht.contract import (
     AlertEvent,
+    BaselineMessage,
     BilirubinMethod,
     CommandMessage,
     Observation,
+    PolicyMessage,
     QualityFlag,
     Rejection,
     Signal,
@@ -38,9 +38,10 @@ from kraamwacht.contract import (
     parse_observation_message,
 )
 from kraamwacht.episodes import Episode
+from kraamwacht.jaundice import Baby, Reading, ThresholdError, assess
+from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
-from kraamwacht.signal import DetectorConfig, SubjectMonitor
-from kraamwacht.signal.jaundice import Baby, Reading, ThresholdError, assess
+from kraamwacht.signal import DetectorConfig, TrackerState
 from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
@@ -92,6 +93,7 @@ class Output:
     dead_letters: list[tuple[str, bytes]]
     events: list[AlertEvent]
     alert_states: dict[str, dict[str, object]]  # episode → retained state
+    baselines: dict[tuple[str, str], BaselineMessage] = field(default_factory=dict)  # (episode, subject) → retained
 
 
 class IngestCore:
@@ -112,10 +114,24 @@ class IngestCore:
         self.event_log = events
         self.cfg = cfg or DetectorConfig()
         self.counters = Counters()
-        self._monitors: dict[tuple[str, str], SubjectMonitor] = {}
+        self._monitors: dict[tuple[str, str], AlertMonitor] = {}
         self._last_sample: dict[tuple[str, str], datetime] = {}  # receive time of each subject's latest sample
         self.rebuild_h = rebuild_h
         self.book = AlertBook(self.cfg.alerts)
+        self.baselines = BaselineSeries(self.cfg, keep_h=min(48.0, rebuild_h))
+
+    def policy(self) -> PolicyMessage:
+        """The alert policy this serve enforces, for the board to offer (published retained)."""
+        a = self.cfg.alerts
+        return PolicyMessage(
+            snooze_choices_min=a.snooze_choices_min,
+            snooze_max_warning_min=a.snooze_max_warning_min,
+            snooze_max_urgent_min=a.snooze_max_urgent_min,
+            ack_timeout_warning_min=a.ack_timeout_warning_min,
+            urgent_repeat_min=a.urgent_repeat_min,
+            stale_warning_min=a.stale_warning_min,
+            stale_urgent_min=a.stale_urgent_min,
+        )
 
     # --- start-up ---------------------------------------------------------------------------------
     def rebuild(self, *, now: datetime, hours: float) -> list[AlertEvent]:
@@ -135,6 +151,7 @@ class IngestCore:
             monitor = self._monitor(episode, subject)
             self._last_sample[(episode, subject)] = now
             unseen = self._unseen(episode, monitor.update(series))
+            self.baselines.take((episode, subject), monitor.last_frame)
             for event in unseen:
                 self.book.on_event(episode, event, now=now)
             missed += unseen
@@ -176,7 +193,8 @@ class IngestCore:
                     events += self.book.on_battery(o.episode, o.subject, o.device, o.value, at=o.receive_time)
             events += self._detect(fresh, now=batch[-1].received_at)
             events += self._jaundice(fresh, now=batch[-1].received_at)
-        return Output(dead, events, self._states(events, now=batch[-1].received_at))
+        now = batch[-1].received_at
+        return Output(dead, events, self._states(events, now=now), self.baselines.changed(now=now))
 
     def gateway_status(self, topic: str, payload: bytes, *, now: datetime) -> Output:
         """A gateway's retained status (``online`` / ``offline``, the latter also as its last will)."""
@@ -237,7 +255,7 @@ class IngestCore:
         return result, Output([], events, states)
 
     def _states(self, events: Sequence[AlertEvent], *, now: datetime) -> dict[str, dict[str, object]]:
-        touched = {str(e.values.get("episode")) for e in events if e.values.get("episode")}
+        touched = {e.episode for e in events if e.episode}
         return {episode: self.alert_state(episode, now=now) for episode in touched}
 
     def _detect(self, observations: Iterable[Observation], *, now: datetime) -> list[AlertEvent]:
@@ -258,6 +276,7 @@ class IngestCore:
             late_before = monitor.late_samples
             arrays = {s: (np.array(t), np.array(v)) for s, (t, v) in signals.items()}
             events = self._unseen(episode, monitor.update(arrays))
+            self.baselines.take((episode, subject), monitor.last_frame)
             self.counters.late_for_detection += monitor.late_samples - late_before
             for event in events:
                 self.book.on_event(episode, event, now=now)
@@ -310,7 +329,9 @@ class IngestCore:
             subject=subject, signals=DETECTED_SIGNALS, start=before - timedelta(hours=self.rebuild_h), end=before
         )
         if earlier:
-            for event in self._unseen(episode, monitor.update(earlier)):
+            events = self._unseen(episode, monitor.update(earlier))
+            self.baselines.take((episode, subject), monitor.last_frame)
+            for event in events:
                 self.book.on_event(episode, event, now=now)
 
     def _prune(self, now: datetime) -> None:
@@ -321,16 +342,17 @@ class IngestCore:
         self.book.prune(before=horizon)
         for key in [k for k, seen in self._last_sample.items() if seen < horizon]:
             self._monitors.pop(key, None)
+            self.baselines.forget(key)
             del self._last_sample[key]
 
-    def _monitor(self, episode: str, subject: str) -> SubjectMonitor:
+    def _monitor(self, episode: str, subject: str) -> AlertMonitor:
         key = (episode, subject)
         if key not in self._monitors:
-            self._monitors[key] = SubjectMonitor(self.cfg, subject=subject)
+            self._monitors[key] = AlertMonitor(self.cfg, subject=subject)
         return self._monitors[key]
 
     def _unseen(self, episode: str, events: Sequence[AlertEvent]) -> list[AlertEvent]:
-        tagged = [e.model_copy(update={"values": {**e.values, "episode": episode}}) for e in events]
+        tagged = [e.model_copy(update={"episode": episode}) for e in events]
         fresh = self.event_log.unseen(tagged)
         return [e for e, new in zip(tagged, fresh, strict=True) if new]
 

@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -162,7 +163,8 @@ class Service:
                 raise ConnectionError(f"no connection to the broker at {address} within 10 s")
             now = clock.utcnow()
             states = {episode: self.core.alert_state(episode, now=now) for episode in self.core.episodes()}
-            self._deliver(Output([], missed, states), [], stop)
+            policy = (Topics.policy(self.options.site), self.core.policy().model_dump_json().encode())
+            self._deliver(Output([], missed, states, self.core.baselines.changed(now=now)), [], stop, retained=[policy])
             last_status = last_tick = 0.0
             while not stop.is_set():
                 batch = self._take_batch()
@@ -226,12 +228,29 @@ class Service:
             if qos > 0:
                 self.client.ack(mid, qos)
 
-    def _deliver(self, output: Output, extra: list[tuple[str, bytes]], stop: threading.Event) -> bool:
+    def _deliver(
+        self,
+        output: Output,
+        extra: list[tuple[str, bytes]],
+        stop: threading.Event,
+        *,
+        retained: Sequence[tuple[str, bytes]] = (),
+    ) -> bool:
         """Publish what a batch produced; retry while the broker is away. False if stopped first."""
+        site = self.options.site
+        retained = [
+            *retained,
+            *(
+                (Topics.baseline(site, ep, subj), m.model_dump_json().encode())
+                for (ep, subj), m in output.baselines.items()
+            ),
+        ]
         while True:
             try:
                 for topic, payload in [*output.dead_letters, *extra]:
                     self._publish(topic, payload)
+                for topic, payload in retained:
+                    self._publish(topic, payload, retain=True)
                 self._publish_events(output.events)
                 for episode, state in output.alert_states.items():
                     self._publish(Topics.alert_state(self.options.site, episode), state, retain=True)

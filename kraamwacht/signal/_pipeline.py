@@ -16,9 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from kraamwacht.alerts import RULES, Level, TrackerState, track
-from kraamwacht.alerts import render as render_message
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel
+from kraamwacht.contract import Severity
 from kraamwacht.signal._circadian import circadian_offset_c
 from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means
 from kraamwacht.signal._filters import (
@@ -32,16 +30,55 @@ from kraamwacht.signal._filters import (
     warmup_then_ewma,
     window_cusum,
 )
+from kraamwacht.signal._tracker import TrackerState, track
 from kraamwacht.signal.config import DetectorConfig
 
-__all__ = ["Detection", "EpochFrame", "MonitorState", "SubjectMonitor", "detect", "process_epochs"]
+__all__ = [
+    "GROUPS",
+    "RULE_GROUPS",
+    "Detection",
+    "EpochFrame",
+    "MonitorState",
+    "RuleTransition",
+    "SubjectMonitor",
+    "detect",
+    "process_epochs",
+]
 
 TEMPERATURE = "temperature_c"
 HEART_RATE = "heart_rate_bpm"
 SIGNALS = (TEMPERATURE, HEART_RATE)
 GROUPS = ("temperature", "heart_rate", "sensor")
+# every rule the core can decide, with its group (one open alert per group); words live in kraamwacht.alerts
+RULE_GROUPS = {
+    "temp_rise": "temperature",
+    "temp_rise_hr": "temperature",
+    "fever": "temperature",
+    "tachycardia": "heart_rate",
+    "tachycardia_severe": "heart_rate",
+    "sensor_loose": "sensor",
+}
 
 FloatArray = NDArray[np.float64]
+Values = dict[str, float | int | str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTransition:
+    """One step of a rule group's alert (raised, escalated, resolved) with the numbers behind it.
+
+    The core says *what* changed and on which numbers; ``kraamwacht.alerts`` turns it into an
+    alert event with words, category and source.
+    """
+
+    time: datetime  # end of the epoch in which it happened
+    subject: str
+    group: str  # one of GROUPS: one open alert per group at a time
+    number: int  # which alert of the group (1, 2, ...)
+    kind: str  # "raised" | "escalated" | "resolved"
+    level: Severity
+    rule: str
+    values: Values
 
 
 def _alpha(tau: float) -> float:
@@ -163,7 +200,7 @@ class EpochFrame:
 
 def process_epochs(
     bins: EpochBins, state: MonitorState, cfg: DetectorConfig, *, subject: str
-) -> tuple[EpochFrame, list[AlertEvent], MonitorState]:
+) -> tuple[EpochFrame, list[RuleTransition], MonitorState]:
     """Run the whole pipeline over consecutive epochs ``bins.start ..`` with carried ``state``."""
     tc, rc, fc, sc, hc = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate
     n = bins.n
@@ -266,9 +303,9 @@ def process_epochs(
             return "tachycardia_severe" if severe_active[i] else "tachycardia"
         return "sensor_loose"
 
-    def values_at(group: str, rule: str, i: int) -> dict[str, float | int | str | None]:
+    def values_at(group: str, rule: str, i: int) -> Values:
         epoch_min = epoch_s / 60.0
-        values: dict[str, float | int | str | None] = {
+        values: Values = {
             "temp_c": _num(temp_s[i]),
             "core_c": _num(temp_s[i] + tc.axillary_to_core_offset_c) if present[i] else None,
             "baseline_core_c": _num(base[i] + circ[i] + tc.axillary_to_core_offset_c),
@@ -294,41 +331,27 @@ def process_epochs(
             values |= {"duration_min": int(loose_runs[i]) * epoch_min}
         return values
 
-    events: list[AlertEvent] = []
+    transitions: list[RuleTransition] = []
     trackers = dict(state.trackers)
     rules = dict(state.rules)
     for group in GROUPS:
-        transitions, trackers[group] = track(
+        steps, trackers[group] = track(
             levels[group],
             start_epoch=bins.start,
             state=trackers[group],
             resolve_after=cfg.alerts.resolve_after_epochs,
             min_reraise=cfg.alerts.min_reraise_epochs,
         )
-        for tr in transitions:
+        for tr in steps:
             i = tr.epoch - bins.start
             if tr.kind != "resolved":
                 rules[group] = rule_at(group, i)
             rule = rules[group]
             values = values_at(group, rule, i)
             values["alert_duration_min"] = (tr.epoch - tr.raised_at) * epoch_s / 60.0
-            text_nl, text_en = render_message(rule, tr.kind, values)
-            events.append(
-                AlertEvent(
-                    time=datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC),
-                    subject=subject,
-                    alert_id=f"{subject}:{group}:{tr.number}",
-                    event=AlertEventKind(tr.kind),
-                    level=AlertLevel.URGENT if tr.level is Level.URGENT else AlertLevel.WARNING,
-                    category=RULES[rule].category,  # type: ignore[arg-type]
-                    rule=rule,
-                    message=text_nl,
-                    message_en=text_en,
-                    values=values,
-                    source=RULES[rule].source,
-                )
-            )
-    events.sort(key=lambda e: (e.time, GROUPS.index(RULES[e.rule].group)))
+            time = datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC)
+            transitions.append(RuleTransition(time, subject, group, tr.number, tr.kind, tr.level, rule, values))
+    transitions.sort(key=lambda t: (t.time, GROUPS.index(t.group)))
 
     frame = EpochFrame(
         epoch=epochs,
@@ -367,7 +390,7 @@ def process_epochs(
         trackers=trackers,
         rules=rules,
     )
-    return frame, events, new_state
+    return frame, transitions, new_state
 
 
 def _num(x: float) -> float | None:
@@ -394,7 +417,7 @@ class Detection:
 
     subject: str
     frame: EpochFrame
-    events: list[AlertEvent]
+    transitions: list[RuleTransition]
     n_samples: int
     n_ignored: int
 
@@ -445,14 +468,14 @@ def detect(
     state = MonitorState.initial(cfg)
     if first is None or last is None:
         empty = EpochBins(first or 0, {s: np.zeros(0) for s in SIGNALS}, {s: np.zeros(0, np.int64) for s in SIGNALS})
-        frame, events, _ = process_epochs(empty, state, cfg, subject=subject)
-        return Detection(subject, frame, events, n_samples, n_ignored)
+        frame, transitions, _ = process_epochs(empty, state, cfg, subject=subject)
+        return Detection(subject, frame, transitions, n_samples, n_ignored)
     n = last - first + 1
     sums, counts = {}, {}
     for signal, (t_s, value) in arrays.items():
         sums[signal], counts[signal] = bin_samples(t_s, value, start=first, n=n, epoch_s=epoch_s)
-    frame, events, _ = process_epochs(EpochBins(first, sums, counts), state, cfg, subject=subject)
-    return Detection(subject, frame, events, n_samples, n_ignored)
+    frame, transitions, _ = process_epochs(EpochBins(first, sums, counts), state, cfg, subject=subject)
+    return Detection(subject, frame, transitions, n_samples, n_ignored)
 
 
 class SubjectMonitor:
@@ -485,22 +508,24 @@ class SubjectMonitor:
         """Samples that arrived after their epoch was closed (not used for detection)."""
         return self._accumulator.late
 
-    def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[AlertEvent]:
-        """Add samples ``{signal: (t_s, value)}`` that arrived together; returns the alert
-        transitions this made final. Signals other than temperature and heart rate are ignored."""
+    def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[RuleTransition]:
+        """Add samples ``{signal: (t_s, value)}`` that arrived together; return the rule transitions they made final.
+
+        Signals other than temperature and heart rate are ignored.
+        """
         for signal, (t_s, value) in samples.items():
             if signal in SIGNALS:
                 self._accumulator.add(signal, t_s, value)
         return self._run(self._accumulator.close_ready())
 
-    def flush(self) -> list[AlertEvent]:
+    def flush(self) -> list[RuleTransition]:
         """Close all open epochs (end of a recording)."""
         return self._run(self._accumulator.flush())
 
-    def _run(self, bins: EpochBins | None) -> list[AlertEvent]:
+    def _run(self, bins: EpochBins | None) -> list[RuleTransition]:
         if bins is None or bins.n == 0:
             return []
-        frame, events, self.state = process_epochs(bins, self.state, self.cfg, subject=self.subject)
+        frame, transitions, self.state = process_epochs(bins, self.state, self.cfg, subject=self.subject)
         self.epochs_closed += bins.n
         self.last_frame = frame
-        return events
+        return transitions

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kraamwacht.signal._pipeline import RULE_GROUPS
+
 __all__ = ["TEMPERATURE_RULES", "Alarm", "Coverage", "Label", "Report", "evaluate"]
 
-TEMPERATURE_RULES = frozenset({"temp_rise", "temp_rise_hr", "fever"})
+TEMPERATURE_RULES = frozenset(rule for rule, group in RULE_GROUPS.items() if group == "temperature")
 _DAY_S = 86_400.0
 
 

@@ -49,6 +49,18 @@ class SampleStore(Protocol):
         """``{signal: (device_time_s, value)}`` of one subject, ordered by time."""
         ...
 
+    def latest(self, subject: str, signal: str, *, since_s: float) -> tuple[float, float] | None:
+        """``(time_s, value)`` of the subject's newest sample of ``signal`` after ``since_s``; None without one."""
+        ...
+
+    def mean(self, subject: str, signal: str, *, start_s: float, end_s: float) -> float | None:
+        """Mean of ``signal`` in ``[start_s, end_s)``; None without samples."""
+        ...
+
+    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
+        """A newborn's bilirubin readings ``(time_s, µmol/L, method)`` in time order."""
+        ...
+
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
         """``(episode, subject)`` pairs that have data."""
         ...

@@ -133,6 +133,35 @@ class InfluxStore:
             out[series["tags"]["signal"]] = (values[:, 0] / 1000.0, values[:, 1])
         return out
 
+    def latest(self, subject: str, signal: str, *, since_s: float) -> tuple[float, float] | None:
+        """``(time_s, value)`` of the newest sample after ``since_s`` (InfluxQL ``LAST``)."""
+        rows = self._rows(
+            f'SELECT LAST("value") FROM "{MEASUREMENT}" WHERE "subject" = {_quote(subject)}'
+            f' AND "signal" = {_quote(signal)} AND time > {round(since_s * 1000)}ms'
+        )
+        return None if not rows or rows[0][1] is None else (rows[0][0] / 1000.0, float(rows[0][1]))
+
+    def mean(self, subject: str, signal: str, *, start_s: float, end_s: float) -> float | None:
+        """Mean of ``signal`` in ``[start_s, end_s)`` (InfluxQL ``MEAN``)."""
+        rows = self._rows(
+            f'SELECT MEAN("value") FROM "{MEASUREMENT}" WHERE "subject" = {_quote(subject)}'
+            f' AND "signal" = {_quote(signal)} AND time >= {round(start_s * 1000)}ms AND time < {round(end_s * 1000)}ms'
+        )
+        return None if not rows or rows[0][1] is None else float(rows[0][1])
+
+    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
+        """A newborn's bilirubin readings with their method (a string field), in time order."""
+        rows = self._rows(
+            f'SELECT "value", "method" FROM "{MEASUREMENT}" WHERE "subject" = {_quote(subject)}'
+            " AND \"signal\" = 'bilirubin_umol_l'"
+        )
+        return [(t / 1000.0, float(value), method) for t, value, method in rows]
+
+    def _rows(self, influxql: str) -> list[list]:
+        results = self.query(influxql)
+        series = results[0].get("series", []) if results else []
+        return [row for s in series for row in s["values"]]
+
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
         where = f' WHERE "episode" = {_quote(episode)}' if episode is not None else ""
         results = self.query(f'SHOW SERIES FROM "{MEASUREMENT}"{where}')

@@ -204,12 +204,14 @@ def _stored_fever(tmp_path: Path):
 def test_export_then_replay_reproduces_the_detectors_on_the_recorded_data(tmp_path: Path) -> None:
     import numpy as np
 
-    from kraamwacht.signal import detect
+    from kraamwacht.alerts import detect_alerts
 
     samples = _stored_fever(tmp_path)
     want = [
         e.to_json_dict()
-        for e in detect({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
+        for e in detect_alerts(
+            {s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9"
+        ).events
     ]
     assert want
     url = f"sqlite:///{tmp_path}/live.db"

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel
+from kraamwacht.contract import AlertEvent, AlertEventKind, Severity
 from kraamwacht.service._notify import Notifier, needs_a_person
 
 
 def event(kind: str, level: str = "warning", category: str = "clinical") -> AlertEvent:
     return AlertEvent(
         time=datetime(2026, 11, 23, 9, tzinfo=UTC), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind(kind),
-        level=AlertLevel(level), category=category, rule="temp_rise", message="Temperatuur stijgt: 37,6 °C",
+        level=Severity(level), category=category, rule="temp_rise", message="Temperatuur stijgt: 37,6 °C",
         message_en="Temperature rising: 37.6 °C", values={}, source="test",
     )  # fmt: skip
 

@@ -17,9 +17,9 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
+from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import Topics
 from kraamwacht.firmware_sim.physiology import MotherScenario
-from kraamwacht.signal import detect
 from kraamwacht.storage.sqlite import SqliteStore
 
 SITE = "s1"
@@ -207,7 +207,7 @@ def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) ->
     wait_online(broker)
     samples, rows = publish_fever(broker)
     assert serve.wait_count(len(rows)) == len(rows)
-    replayed = detect({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
+    replayed = detect_alerts({s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}, subject="m9").events
     # live closes an epoch once the reorder grace has passed; the last minutes stay open
     horizon = datetime.fromtimestamp(rows[-1][0] - 300, tz=UTC)
     want = [(e.alert_id, e.event, e.rule, e.level, e.time.isoformat()) for e in replayed if e.time <= horizon]
@@ -441,3 +441,48 @@ def test_serve_survives_a_broker_restart(tmp_path: Path) -> None:
     finally:
         process.stop()
         broker_process.stop()
+
+
+def test_the_board_draws_the_baseline_serve_computes_with_its_own_config(
+    mosquitto: str, serve: ServeProcess, tmp_path: Path
+) -> None:
+    """One truth: serve runs a non-default --config; the board's chart shows that baseline, not its own."""
+    from kraamwacht.dashboard.client import chart_frames
+    from kraamwacht.dashboard.feed import BoardFeed
+    from kraamwacht.publish import BrokerAddress
+    from kraamwacht.settings import load_detector_config
+    from kraamwacht.signal import detect
+
+    config = tmp_path / "site.toml"
+    config.write_text("[temperature]\ncircadian_amplitude_c = 0.0\n\n[rise]\nk_c = 0.55\n")
+    cfg = load_detector_config(config)
+    feed = BoardFeed(BrokerAddress.parse(mosquitto), SITE)
+    broker = Broker(mosquitto, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start("--config", str(config))
+    wait_online(broker)
+    samples, rows = publish_fever(broker)
+    assert serve.wait_count(len(rows)) == len(rows)
+    arrays = {s: (np.asarray(t), np.asarray(v)) for s, (t, v) in samples.items()}
+    ours = detect(arrays, cfg, subject="m9").frame
+    default = detect(arrays, subject="m9").frame
+    last_point = ours.time_s[(ours.time_s % 600 == 0) & (ours.time_s <= rows[-1][0] - 300)][-1]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # serve publishes its series as epochs close; wait for the last one
+        baseline = feed.baseline("ep9", "m9")
+        if baseline is not None and baseline.t_s and baseline.t_s[-1] >= last_point:
+            break
+        time.sleep(0.2)
+    assert baseline is not None and baseline.t_s, "serve published no baseline for the board"
+    assert (baseline.rise_k_c, baseline.skin_to_core_offset_c) == (0.55, 0.65)
+    at = np.searchsorted(ours.time_s, np.asarray(baseline.t_s))
+    drawn = np.array([np.nan if b is None else b for b in baseline.baseline_skin_c])
+    established = ~np.isnan(drawn)
+    assert established.sum() > 100  # two days of points every 10 min, after the 12 h warm-up
+    np.testing.assert_allclose(drawn[established], ours.baseline_c[at][established], atol=0.001)
+    assert np.nanmax(np.abs(drawn - default.baseline_c[at])) > 0.1  # the board's old default would differ
+    temp, _hr = chart_frames({s: (t, v) for s, (t, v) in arrays.items()}, baseline)
+    assert "basislijn + 0,55 °C" in temp.columns
+    chart = temp["basislijn °C"].dropna()
+    np.testing.assert_allclose(chart.to_numpy(), drawn[established], atol=0.001)
+    feed.close()
+    broker.close()

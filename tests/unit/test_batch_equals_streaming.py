@@ -59,7 +59,7 @@ def test_streaming_in_random_chunks_equals_batch(samples, fractions) -> None:
     cuts = [t[0] + f * (t[-1] - t[0]) for f in fractions]
     batch = detect(samples, FAST, subject="m")
     events, frame = stream(samples, cuts, FAST)
-    assert events == batch.events
+    assert events == batch.transitions
     for name in FRAME_FIELDS:
         np.testing.assert_array_equal(getattr(frame, name), getattr(batch.frame, name), err_msg=name)
     for group, levels in batch.frame.levels.items():
@@ -72,7 +72,7 @@ def test_one_sample_at_a_time_equals_batch() -> None:
     merged = sorted((float(t), s) for s, (ts, _) in samples.items() for t in ts)
     cuts = [t + 1e-3 for t, _ in merged]
     events, _ = stream(samples, cuts, FAST)
-    assert events == detect(samples, FAST, subject="m").events
+    assert events == detect(samples, FAST, subject="m").transitions
     assert events, "the fast fever should raise alerts"
 
 

@@ -22,8 +22,8 @@ from kraamwacht.dashboard.model import (
     sort_cards,
 )
 from kraamwacht.episodes import EpisodeRegistry
+from kraamwacht.jaundice import Baby
 from kraamwacht.plots import plot_nomogram
-from kraamwacht.signal.jaundice import Baby
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

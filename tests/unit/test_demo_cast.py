@@ -10,9 +10,9 @@ import pytest
 
 from kraamwacht.clock import Clock
 from kraamwacht.demo.cast import HISTORY_H, demo_cast, history_observations
+from kraamwacht.jaundice import Baby, Reading, assess
 from kraamwacht.replay import replay
 from kraamwacht.signal import DetectorConfig
-from kraamwacht.signal.jaundice import Baby, Reading, assess
 
 ORIGIN = 1_795_000_000.0
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kraamwacht.alerts import detect_alerts
 from kraamwacht.firmware_sim.physiology import MotherScenario
-from kraamwacht.signal import DetectorConfig, detect
+from kraamwacht.signal import DetectorConfig
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from naive_detector import naive_detect
@@ -27,7 +28,7 @@ def test_naive_per_sample_detector_agrees(kind: str, seed: int) -> None:
             f"{e.alert_id.split(':')[1]}:{e.event}",
             2 if e.level == "urgent" else 1,
         )
-        for e in detect(samples, CFG, subject="m").events
+        for e in detect_alerts(samples, CFG, subject="m").events
     ]
     naive = naive_detect(samples, CFG)
     assert sorted(naive) == sorted(batch)

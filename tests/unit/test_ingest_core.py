@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import Topics
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.service import EventLog, IngestCore, RawMessage
-from kraamwacht.signal import detect
 from kraamwacht.storage.sqlite import SqliteStore
 
 
@@ -47,7 +47,7 @@ def test_an_idle_subject_is_forgotten_and_rebuilt_exactly_when_data_returns(tmp_
         live += out.events
         core.event_log.record(out.events)
     detector = [e for e in live if e.event.value in {"raised", "escalated", "resolved"} and e.rule not in {"no_data"}]
-    replayed = detect({s: (t, v) for s, (t, v) in samples.items()}, subject="m9").events
+    replayed = detect_alerts({s: (t, v) for s, (t, v) in samples.items()}, subject="m9").events
     horizon = datetime.fromtimestamp(samples["temperature_c"][0][-1] - 300, tz=UTC)
     assert [(e.alert_id, e.event, e.time) for e in detector if e.time <= horizon] == [
         (e.alert_id, e.event, e.time) for e in replayed if e.time <= horizon
@@ -77,7 +77,7 @@ def bili_message(value: float, at: datetime, seq: int, *, episode: str = "ep1", 
 def test_bilirubin_raises_a_jaundice_alert_for_a_known_newborn_only(tmp_path: Path) -> None:
     from kraamwacht.contract import BilirubinMethod
     from kraamwacht.episodes import EpisodeRegistry
-    from kraamwacht.signal.jaundice import Baby, Reading, assess
+    from kraamwacht.jaundice import Baby, Reading, assess
 
     now = datetime.now(tz=UTC)
     registry = EpisodeRegistry(tmp_path / "episodes.db")

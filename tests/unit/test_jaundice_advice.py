@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kraamwacht.contract import BilirubinMethod
-from kraamwacht.signal.jaundice import (
+from kraamwacht.contract import BilirubinMethod, Severity
+from kraamwacht.jaundice import (
     MG_DL_TO_UMOL_L,
-    AdviceLevel,
     Baby,
     Reading,
     RiskFactor,
@@ -44,17 +43,17 @@ def rules(advice) -> set[str]:
 
 def test_tsb_at_the_aap_line_is_urgent_and_just_below_is_not() -> None:
     at = assess(reading(60, 18.1, mg_dl=True), BABY)
-    assert (at.level, at.rule) == (AdviceLevel.URGENT, "bili_phototherapy")
+    assert (at.level, at.rule) == (Severity.URGENT, "bili_phototherapy")
     assert "aap2022" in at.summary_nl()
     below = assess(reading(60, 18.0, mg_dl=True), BABY)
-    assert below.level is AdviceLevel.OK
+    assert below.level is Severity.OK
     assert below.distance_umol_l == pytest.approx(0.1 * MG_DL_TO_UMOL_L)
 
 
 def test_nice_line_is_strictly_greater_than() -> None:
-    assert assess(reading(60, 275.0), BABY, standard=NICE).level is AdviceLevel.OK
+    assert assess(reading(60, 275.0), BABY, standard=NICE).level is Severity.OK
     over = assess(reading(60, 275.1), BABY, standard=NICE)
-    assert (over.level, over.rule) == (AdviceLevel.URGENT, "bili_phototherapy")
+    assert (over.level, over.rule) == (Severity.URGENT, "bili_phototherapy")
     assert "nice-cg98" in over.summary_en()
 
 
@@ -62,7 +61,7 @@ def test_escalation_of_care_at_exchange_minus_two() -> None:
     assert "bili_escalation" in rules(assess(reading(60, 23.1, mg_dl=True), BABY))
     assert "bili_escalation" not in rules(assess(reading(60, 23.0, mg_dl=True), BABY))
     # a TcB that high is urgent too: TcB under-reads serum
-    assert assess(reading(60, 23.1, TCB, mg_dl=True), BABY).level is AdviceLevel.URGENT
+    assert assess(reading(60, 23.1, TCB, mg_dl=True), BABY).level is Severity.URGENT
 
 
 def test_nice_exchange_is_strict() -> None:
@@ -73,7 +72,7 @@ def test_nice_exchange_is_strict() -> None:
 def test_aap_rate_of_rise_after_the_first_day() -> None:
     earlier = [reading(40, 10.0, mg_dl=True)]
     at = assess(reading(60, 14.0, mg_dl=True), BABY, earlier=earlier)  # 4 mg/dL in 20 h = 0.2/h
-    assert (at.level, at.rule) == (AdviceLevel.URGENT, "bili_rate")
+    assert (at.level, at.rule) == (Severity.URGENT, "bili_rate")
     assert "0,20 mg/dL per uur" in at.summary_nl()
     below = assess(reading(60, 13.9, mg_dl=True), BABY, earlier=earlier)  # 0.195/h
     assert "bili_rate" not in rules(below)
@@ -103,10 +102,10 @@ def test_nice_rate_of_rise_serum_only_and_strict() -> None:
 
 def test_any_reading_in_the_first_24_hours_is_urgent() -> None:
     early = assess(reading(23.99, 60.0, TCB), BABY)
-    assert (early.level, early.rule) == (AdviceLevel.URGENT, "bili_first_24h")
+    assert (early.level, early.rule) == (Severity.URGENT, "bili_first_24h")
     assert "bili_tcb_invalid" in rules(early)
     assert "kinderarts" in early.summary_nl()
-    assert assess(reading(24.0, 60.0, TCB), BABY).level is AdviceLevel.OK
+    assert assess(reading(24.0, 60.0, TCB), BABY).level is Severity.OK
 
 
 # --- warning: get a serum bilirubin today ------------------------------------------------------------
@@ -114,41 +113,41 @@ def test_any_reading_in_the_first_24_hours_is_urgent() -> None:
 
 def test_nvk_tcb_plus_50_at_the_line() -> None:
     at = assess(reading(60, 225.0, TCB), BABY, standard=NICE)  # 225 + 50 = 275 = line
-    assert (at.level, at.rule) == (AdviceLevel.WARNING, "bili_tcb_margin")
-    assert assess(reading(60, 224.9, TCB), BABY, standard=NICE).level is AdviceLevel.OK
+    assert (at.level, at.rule) == (Severity.WARNING, "bili_tcb_margin")
+    assert assess(reading(60, 224.9, TCB), BABY, standard=NICE).level is Severity.OK
 
 
 def test_aap_tcb_within_3_mg_dl_of_the_line() -> None:
     at = assess(reading(60, 15.1, TCB, mg_dl=True), BABY)  # line 18.1 - 3
     assert "bili_tcb_near_line" in rules(at)
-    assert at.level is AdviceLevel.WARNING
+    assert at.level is Severity.WARNING
     assert "bili_tcb_near_line" not in rules(assess(reading(60, 15.0, TCB, mg_dl=True), BABY))
 
 
 def test_aap_tcb_of_15_mg_dl_or_more() -> None:
     late = Baby(born_at=BORN, ga_weeks=40.0)  # 40w at 200 h: line well above 18 mg/dL
     assert "bili_tcb_high" in rules(assess(reading(200, 15.0, TCB, mg_dl=True), late))
-    assert assess(reading(200, 14.9, TCB, mg_dl=True), late).level is AdviceLevel.OK
+    assert assess(reading(200, 14.9, TCB, mg_dl=True), late).level is Severity.OK
 
 
 def test_nice_tcb_above_250() -> None:
-    assert assess(reading(96, 250.0, TCB), BABY, standard=NICE).level is AdviceLevel.OK
+    assert assess(reading(96, 250.0, TCB), BABY, standard=NICE).level is Severity.OK
     over = assess(reading(96, 250.1, TCB), BABY, standard=NICE)
-    assert (over.level, over.rule) == (AdviceLevel.WARNING, "bili_tcb_high")
+    assert (over.level, over.rule) == (Severity.WARNING, "bili_tcb_high")
 
 
 def test_tcb_during_or_after_phototherapy_is_not_valid() -> None:
     treated = Baby(born_at=BORN, ga_weeks=39.0, phototherapy=True)
     advice = assess(reading(80, 150.0, TCB), treated)
-    assert (advice.level, advice.rule) == (AdviceLevel.WARNING, "bili_tcb_invalid")
+    assert (advice.level, advice.rule) == (Severity.WARNING, "bili_tcb_invalid")
     assert "fototherapie" in advice.summary_nl()
 
 
 def test_risk_factors_use_the_lower_lines() -> None:
     at_risk = Baby(born_at=BORN, ga_weeks=39.0, risk_factors=(RiskFactor.G6PD,))
     # 38w_risk at hour 60 is lower than 18.1: a TSB of 17 mg/dL is urgent only with the risk factor
-    assert assess(reading(60, 17.0, mg_dl=True), at_risk).level is AdviceLevel.URGENT
-    assert assess(reading(60, 17.0, mg_dl=True), BABY).level is AdviceLevel.OK
+    assert assess(reading(60, 17.0, mg_dl=True), at_risk).level is Severity.URGENT
+    assert assess(reading(60, 17.0, mg_dl=True), BABY).level is Severity.OK
 
 
 # --- ok ------------------------------------------------------------------------------------------
@@ -156,7 +155,7 @@ def test_risk_factors_use_the_lower_lines() -> None:
 
 def test_ok_names_the_distance_and_when_to_measure_again() -> None:
     advice = assess(reading(60, 210.0, TCB), BABY)
-    assert advice.level is AdviceLevel.OK
+    assert advice.level is Severity.OK
     assert advice.distance_umol_l == pytest.approx(18.1 * MG_DL_TO_UMOL_L - 260.0)
     assert advice.remeasure_within_h == 24.0
     assert "onder de fototherapiegrens" in advice.summary_nl()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kraamwacht.alerts import TrackerState, jaundice_events
+from kraamwacht.alerts import jaundice_events
 from kraamwacht.contract import BilirubinMethod
-from kraamwacht.signal.jaundice import MG_DL_TO_UMOL_L, Baby, Reading, assess
+from kraamwacht.jaundice import MG_DL_TO_UMOL_L, Baby, Reading, assess
+from kraamwacht.signal import TrackerState
 
 BORN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 BABY = Baby(born_at=BORN, ga_weeks=39.0)

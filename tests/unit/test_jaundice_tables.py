@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kraamwacht.signal.jaundice import (
+from kraamwacht.jaundice import (
     MG_DL_TO_UMOL_L,
     BhutaniZone,
     Standard,
@@ -29,7 +29,7 @@ TABLES = (
 
 
 def rows(name: str) -> tuple[str, list[dict[str, str]]]:
-    text = resources.files("kraamwacht.signal.jaundice").joinpath("tables", name).read_text(encoding="utf-8")
+    text = resources.files("kraamwacht.jaundice").joinpath("tables", name).read_text(encoding="utf-8")
     first, _, body = text.partition("\n")
     return first, list(csv.DictReader(io.StringIO(body)))
 
@@ -44,7 +44,7 @@ def plateau(table: list[dict[str, str]], column: str, index: int) -> float:
 
 @pytest.mark.parametrize("name", TABLES)
 def test_shipped_tables_are_verbatim_copies_with_provenance(name: str) -> None:
-    shipped = resources.files("kraamwacht.signal.jaundice").joinpath("tables", name).read_bytes()
+    shipped = resources.files("kraamwacht.jaundice").joinpath("tables", name).read_bytes()
     assert shipped.startswith(b"# ")
     if SHARED.exists():  # the project's reference folder, beside the checkout in development and CI
         assert shipped == (SHARED / name).read_bytes()

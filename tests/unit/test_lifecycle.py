@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kraamwacht.alerts._lifecycle import AlertBook, Command
-from kraamwacht.contract import AlertEvent, AlertEventKind, AlertLevel
+from kraamwacht.contract import AlertEvent, AlertEventKind, Severity
 from kraamwacht.signal.config import AlertConfig
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def detector_event(
     kind: str = "raised", level: str = "warning", minutes: float = 0, rule: str = "temp_rise"
 ) -> AlertEvent:
     return AlertEvent(
-        time=at(minutes), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind(kind), level=AlertLevel(level),
+        time=at(minutes), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind(kind), level=Severity(level),
         category="clinical", rule=rule, message="Temperatuur stijgt", message_en="Temperature rising",
         values={"core_c": 37.6}, source="test",
     )  # fmt: skip

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kraamwacht.alerts import Level, TrackerState, track
+from kraamwacht.contract import Severity
+from kraamwacht.signal import TrackerState, track
 
 
 def run(levels: list[int], resolve_after: int = 3, min_reraise: int = 5):
@@ -19,7 +20,7 @@ def run(levels: list[int], resolve_after: int = 3, min_reraise: int = 5):
         resolve_after=resolve_after,
         min_reraise=min_reraise,
     )
-    return [(t.epoch, t.kind, int(t.level), t.number) for t in out], state
+    return [(t.epoch, t.kind, t.level.rank, t.number) for t in out], state
 
 
 def test_one_episode_with_flicker_is_one_alert() -> None:
@@ -31,7 +32,7 @@ def test_one_episode_with_flicker_is_one_alert() -> None:
 def test_escalation_and_no_deescalation() -> None:
     events, state = run([1, 2, 1, 1])
     assert events == [(100, "raised", 1, 1), (101, "escalated", 2, 1)]
-    assert state.level is Level.URGENT
+    assert state.level is Severity.URGENT
 
 
 def test_warning_reraise_waits_but_urgent_does_not() -> None:

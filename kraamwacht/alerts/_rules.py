@@ -1,10 +1,18 @@
-"""Alert texts in Dutch and English that name the rule, the numbers and what to do."""
+"""The one registry of every alert rule: group, category, source, display names and texts (nl, en).
+
+A new rule is added here (words) and where it is decided (``signal`` or the lifecycle); a test
+checks that every rule the core can emit has an entry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-__all__ = ["RULES", "Rule", "render"]
+from kraamwacht.jaundice import JAUNDICE_RULES
+from kraamwacht.signal import RULE_GROUPS
+
+__all__ = ["RULES", "Rule", "display_name", "en", "nl", "render"]
 
 Values = Mapping[str, float | int | str | None]
 
@@ -26,33 +34,57 @@ def en(x: float | int | str | None, decimals: int = 1) -> str:
     return f"{x:.{decimals}f}"
 
 
+@dataclass(frozen=True, slots=True)
 class Rule:
-    """A named rule: its alert group, category, and how to phrase it."""
+    """A named rule: its alert group, category, source, display names and how to phrase it.
 
-    def __init__(
-        self,
-        rule_id: str,
-        *,
-        group: str,
-        category: str,
-        source: str,
-        text_nl: Callable[[Values], str],
-        text_en: Callable[[Values], str],
-    ) -> None:
-        self.rule_id = rule_id
-        self.group = group
-        self.category = category
-        self.source = source
-        self.text_nl = text_nl
-        self.text_en = text_en
+    ``text_nl``/``text_en`` are ``None`` for the jaundice rules, whose words come with the advice
+    (``kraamwacht.jaundice``) because they depend on the standard and the reading.
+    """
+
+    rule_id: str
+    group: str
+    category: str
+    source: str
+    name_nl: str
+    name_en: str
+    text_nl: Callable[[Values], str] | None = None
+    text_en: Callable[[Values], str] | None = None
+
+
+def _rule(
+    rule_id: str, *, category: str, source: str, names: tuple[str, str], **texts: Callable[[Values], str]
+) -> Rule:
+    group = RULE_GROUPS.get(rule_id) or _OTHER_GROUPS[rule_id]
+    return Rule(rule_id, group, category, source, names[0], names[1], texts.get("text_nl"), texts.get("text_en"))
+
+
+_OTHER_GROUPS = {
+    "no_data": "no_data",
+    "low_battery": "battery",
+    "gateway_offline": "gateway",
+    **dict.fromkeys(JAUNDICE_RULES, "jaundice"),
+}
+_JAUNDICE_NAMES = {
+    "bili_first_24h": ("Geelzucht in het eerste etmaal", "Jaundice in the first 24 hours"),
+    "bili_phototherapy": ("Bilirubine boven de fototherapiegrens", "Bilirubin above the phototherapy line"),
+    "bili_escalation": ("Bilirubine bij de escalatiegrens", "Bilirubin at the escalation line"),
+    "bili_exchange": ("Bilirubine boven de wisseltransfusiegrens", "Bilirubin above the exchange line"),
+    "bili_rate": ("Bilirubine stijgt snel", "Bilirubin rising fast"),
+    "bili_tcb_margin": ("Huidmeting dicht bij de grens", "TcB close to the line"),
+    "bili_tcb_near_line": ("Huidmeting dicht bij de grens", "TcB close to the line"),
+    "bili_tcb_high": ("Huidmeting hoog", "TcB high"),
+    "bili_tcb_invalid": ("Huidmeting niet bruikbaar", "TcB not usable"),
+    "bili_ok": ("Bilirubine in orde", "Bilirubin fine"),
+}
 
 
 RULES: dict[str, Rule] = {
     r.rule_id: r
     for r in (
-        Rule(
+        _rule(
             "temp_rise",
-            group="temperature",
+            names=("Temperatuur stijgt", "Temperature rising"),
             category="clinical",
             source="personal baseline, window-limited CUSUM (kraamwacht defaults.toml [rise])",
             text_nl=lambda v: (
@@ -64,9 +96,9 @@ RULES: dict[str, Rule] = {
                 f"baseline for {en(v['since_min'], 0)} min. Measure with the thermometer."
             ),
         ),
-        Rule(
+        _rule(
             "temp_rise_hr",
-            group="temperature",
+            names=("Temperatuur en hartslag stijgen", "Temperature and heart rate rising"),
             category="clinical",
             source="temperature rise with concurrent heart-rate rise (kraamwacht defaults.toml [rise], [heart_rate])",
             text_nl=lambda v: (
@@ -80,9 +112,9 @@ RULES: dict[str, Rule] = {
                 "Measure her temperature and call the midwife."
             ),
         ),
-        Rule(
+        _rule(
             "fever",
-            group="temperature",
+            names=("Koorts", "Fever"),
             category="clinical",
             source="fever: core >= 38.0 °C (shared/reference: standard definition; kraamzorg practice)",
             text_nl=lambda v: (
@@ -94,9 +126,9 @@ RULES: dict[str, Rule] = {
                 f"{en(v['duration_min'], 0)} min. Check with the thermometer and contact the midwife."
             ),
         ),
-        Rule(
+        _rule(
             "tachycardia",
-            group="heart_rate",
+            names=("Hartslag verhoogd", "Heart rate raised"),
             category="clinical",
             source="NICE NG51 recently pregnant: heart rate 100–130/min moderate-to-high risk",
             text_nl=lambda v: (
@@ -108,9 +140,9 @@ RULES: dict[str, Rule] = {
                 f"{en(v['duration_min'], 0)} min at rest. Measure her temperature and consult the midwife."
             ),
         ),
-        Rule(
+        _rule(
             "tachycardia_severe",
-            group="heart_rate",
+            names=("Hartslag zeer hoog", "Heart rate very high"),
             category="clinical",
             source="NICE NG51 recently pregnant: heart rate > 130/min high risk",
             text_nl=lambda v: (
@@ -122,9 +154,9 @@ RULES: dict[str, Rule] = {
                 f"{en(v['duration_min'], 0)} min. Call the midwife now."
             ),
         ),
-        Rule(
+        _rule(
             "sensor_loose",
-            group="sensor",
+            names=("Sensor zit los", "Sensor loose"),
             category="technical",
             source="technical: temperature dropped towards ambient (kraamwacht defaults.toml [sensor])",
             text_nl=lambda v: (
@@ -135,6 +167,54 @@ RULES: dict[str, Rule] = {
                 f"Sensor may be loose (technical, not a clinical finding): reading {en(v['temp_c'])} °C for "
                 f"{en(v['duration_min'], 0)} min. Check that the sensor sits well in the armpit."
             ),
+        ),
+        _rule(
+            "no_data",
+            names=("Geen gegevens", "No data"),
+            category="technical",
+            source="kraamwacht defaults.toml [alerts] stale_*",
+            text_nl=lambda v: (
+                f"Geen gegevens van de sensor sinds {nl(v['minutes_without_data'], 0)} min (technisch, geen klinische "
+                "bevinding). Controleer sensor en gateway."
+            ),
+            text_en=lambda v: (
+                f"No data from the sensor for {en(v['minutes_without_data'], 0)} min (technical, not a clinical "
+                "finding). Check the sensor and gateway."
+            ),
+        ),
+        _rule(
+            "low_battery",
+            names=("Batterij bijna leeg", "Battery low"),
+            category="technical",
+            source="kraamwacht defaults.toml [alerts] battery_*",
+            text_nl=lambda v: (
+                f"Batterij van sensor {v['device']} bijna leeg: {nl(v['battery_pct'], 0)} % (technisch). "
+                "Laad of vervang de sensor."
+            ),
+            text_en=lambda v: (
+                f"Battery of sensor {v['device']} low: {en(v['battery_pct'], 0)} % (technical). "
+                "Charge or replace the sensor."
+            ),
+        ),
+        _rule(
+            "gateway_offline",
+            names=("Gateway offline", "Gateway offline"),
+            category="technical",
+            source="MQTT last will of the gateway",
+            text_nl=lambda v: (
+                f"Gateway {v['gateway']} is offline (technisch): er komen geen metingen van deze locatie binnen. "
+                "Controleer stroom en internet."
+            ),
+            text_en=lambda v: (
+                f"Gateway {v['gateway']} is offline (technical): no measurements arrive from this location. "
+                "Check power and internet."
+            ),
+        ),
+        *(
+            _rule(
+                rule, names=names, category="clinical", source="the bilirubin standard in use (AAP 2022 or NICE CG98)"
+            )
+            for rule, names in _JAUNDICE_NAMES.items()
         ),
     )
 }
@@ -152,12 +232,25 @@ _CONDITION_EN = {
     "sensor": "sensor reading normally again ({temp} °C).",
 }
 
+# the device and gateway conditions of the lifecycle: resolved when the condition ends, no duration
+_RESOLVED_CONDITION = {
+    "no_data": ("Opgeheven: er komen weer gegevens binnen.", "Resolved: data is arriving again."),
+    "battery": ("Opgeheven: batterij {battery} %.", "Resolved: battery {battery} %."),
+    "gateway": ("Opgeheven: gateway {gateway} is weer online.", "Resolved: gateway {gateway} is online again."),
+}
+
 
 def render(rule_id: str, kind: str, values: Values) -> tuple[str, str]:
-    """``(dutch, english)`` text for an alert transition."""
+    """``(dutch, english)`` text for a detector's alert transition."""
     rule = RULES[rule_id]
     if kind != "resolved":
+        if rule.text_nl is None or rule.text_en is None:
+            raise KeyError(f"rule {rule_id} takes its words from its advice, not from the registry")
         return rule.text_nl(values), rule.text_en(values)
+    if rule.group in _RESOLVED_CONDITION:
+        text_nl, text_en = _RESOLVED_CONDITION[rule.group]
+        fill = {"battery": nl(values.get("battery_pct"), 0), "gateway": values.get("gateway")}
+        return text_nl.format(**fill), text_en.format(**fill)
     minutes = values.get("alert_duration_min")
     fill_nl = {"core": nl(values.get("core_c")), "hr": nl(values.get("hr_bpm"), 0), "temp": nl(values.get("temp_c"))}
     fill_en = {"core": en(values.get("core_c")), "hr": en(values.get("hr_bpm"), 0), "temp": en(values.get("temp_c"))}
@@ -165,3 +258,11 @@ def render(rule_id: str, kind: str, values: Values) -> tuple[str, str]:
         _RESOLVED_NL.format(minutes=nl(minutes, 0), text=_CONDITION_NL[rule.group].format(**fill_nl)),
         _RESOLVED_EN.format(minutes=en(minutes, 0), text=_CONDITION_EN[rule.group].format(**fill_en)),
     )
+
+
+def display_name(rule_id: str, lang: str = "nl") -> str:
+    """The words a person sees for a rule (never its id); an unknown rule gets a neutral name."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        return "Melding" if lang == "nl" else "Alert"
+    return rule.name_en if lang == "en" else rule.name_nl

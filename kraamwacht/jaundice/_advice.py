@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from kraamwacht.contract import BilirubinMethod
-from kraamwacht.signal.jaundice._tables import MG_DL_TO_UMOL_L
-from kraamwacht.signal.jaundice._thresholds import (
+from kraamwacht.contract import BilirubinMethod, Severity
+from kraamwacht.jaundice._tables import MG_DL_TO_UMOL_L
+from kraamwacht.jaundice._thresholds import (
     BhutaniZone,
     Standard,
     Thresholds,
@@ -39,7 +39,21 @@ from kraamwacht.signal.jaundice._thresholds import (
     thresholds,
 )
 
-__all__ = ["Advice", "AdviceLevel", "Baby", "Reading", "Reason", "RiskFactor", "assess", "check_units"]
+__all__ = ["JAUNDICE_RULES", "Advice", "Baby", "Reading", "Reason", "RiskFactor", "assess", "check_units"]
+
+# every rule an advice can name, in the order of severity they usually carry
+JAUNDICE_RULES = (
+    "bili_first_24h",
+    "bili_exchange",
+    "bili_escalation",
+    "bili_phototherapy",
+    "bili_rate",
+    "bili_tcb_margin",
+    "bili_tcb_near_line",
+    "bili_tcb_high",
+    "bili_tcb_invalid",
+    "bili_ok",
+)
 
 TCB_MARGIN_UMOL_L = 50.0  # NVK: add 50 µmol/L to a TcB value before comparing with the line
 AAP_TCB_WITHIN_MG_DL = 3.0  # AAP 2022: TcB within 3 mg/dL of the phototherapy threshold → TSB
@@ -49,16 +63,6 @@ AAP_RATE_FIRST_DAY_MG_DL_H = 0.3  # AAP 2022, < 24 h of age
 AAP_RATE_LATER_MG_DL_H = 0.2  # AAP 2022, later
 NICE_RATE_UMOL_L_H = 8.5  # NICE CG98: serum bilirubin rising > 8.5 µmol/L/h
 FIRST_DAY_H = 24.0
-
-
-class AdviceLevel(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    URGENT = "urgent"
-
-    @property
-    def rank(self) -> int:
-        return ("ok", "warning", "urgent").index(self.value)
 
 
 class RiskFactor(StrEnum):
@@ -92,7 +96,7 @@ class Reading:
 @dataclass(frozen=True, slots=True)
 class Reason:
     rule: str
-    level: AdviceLevel
+    level: Severity
     text_nl: str
     text_en: str
     source: str
@@ -100,7 +104,7 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Advice:
-    level: AdviceLevel
+    level: Severity
     reasons: tuple[Reason, ...]
     standard: Standard
     age_h: float
@@ -118,17 +122,17 @@ class Advice:
 
     def summary_nl(self) -> str:
         head = {
-            AdviceLevel.URGENT: "DRINGEND: bel nu de verloskundige / kinderarts.",
-            AdviceLevel.WARNING: "Vandaag serumbilirubine (hielprik) laten bepalen.",
-            AdviceLevel.OK: "Geen actie nodig.",
+            Severity.URGENT: "DRINGEND: bel nu de verloskundige / kinderarts.",
+            Severity.WARNING: "Vandaag serumbilirubine (hielprik) laten bepalen.",
+            Severity.OK: "Geen actie nodig.",
         }[self.level]
         return " ".join([head, *(r.text_nl for r in self.reasons)])
 
     def summary_en(self) -> str:
         head = {
-            AdviceLevel.URGENT: "URGENT: call the midwife / paediatrician now.",
-            AdviceLevel.WARNING: "Get a serum bilirubin (heel prick) today.",
-            AdviceLevel.OK: "No action needed.",
+            Severity.URGENT: "URGENT: call the midwife / paediatrician now.",
+            Severity.WARNING: "Get a serum bilirubin (heel prick) today.",
+            Severity.OK: "No action needed.",
         }[self.level]
         return " ".join([head, *(r.text_en for r in self.reasons)])
 
@@ -160,7 +164,7 @@ def assess(
     """Advice for ``reading`` (see the module docstring for the rules and their sources).
 
     ``remeasure_within_h`` is when an ``ok`` advice suggests measuring again if the baby still
-    looks yellow: a kraamwacht default, not a guideline value; set it per local protocol. Raises :class:`~kraamwacht.signal.jaundice.ThresholdError` where the standard has no
+    looks yellow: a kraamwacht default, not a guideline value; set it per local protocol. Raises :class:`~kraamwacht.jaundice.ThresholdError` where the standard has no
     line for this baby (e.g. AAP below 35 weeks) and ``ValueError`` for a reading before birth.
     """
     age = baby.age_h(reading.measured_at)
@@ -172,13 +176,13 @@ def assess(
     tcb = reading.method is BilirubinMethod.TCB
     reasons: list[Reason] = []
 
-    def add(rule: str, level: AdviceLevel, nl: str, en: str, source: str) -> None:
+    def add(rule: str, level: Severity, nl: str, en: str, source: str) -> None:
         reasons.append(Reason(rule, level, nl, en, source))
 
     if age < FIRST_DAY_H:  # a reading this early means jaundice was visible in the first day
         add(
             "bili_first_24h",
-            AdviceLevel.URGENT,
+            Severity.URGENT,
             f"Geelzucht in de eerste 24 uur (leeftijd {age:.0f} uur): direct naar de kinderarts, altijd serumbilirubine.",
             f"Jaundice in the first 24 hours (age {age:.0f} h): refer to the paediatrician now; always a serum bilirubin.",
             "NVK guideline; NICE CG98 (serum within 2 h)",
@@ -188,7 +192,7 @@ def assess(
     if not tcb and line.reaches(value, line.phototherapy_umol_l):
         add(
             "bili_phototherapy",
-            AdviceLevel.URGENT,
+            Severity.URGENT,
             f"Serumbilirubine {_u(value)} {cmp} fototherapiegrens {_u(line.phototherapy_umol_l)} ({standard.value}, {age:.0f} uur).",
             f"Serum bilirubin {_u(value)} {cmp} phototherapy threshold {_u(line.phototherapy_umol_l)} ({standard.value}, {age:.0f} h).",
             standard.title,
@@ -196,7 +200,7 @@ def assess(
     if line.escalation_umol_l is not None and at_or_above(value, line.escalation_umol_l):
         add(
             "bili_escalation",
-            AdviceLevel.URGENT,
+            Severity.URGENT,
             f"Bilirubine {_u(value)} ≥ grens voor escalatie van zorg {_u(line.escalation_umol_l)} (wisseltransfusiegrens − 2 mg/dL).",
             f"Bilirubin {_u(value)} ≥ escalation-of-care threshold {_u(line.escalation_umol_l)} (exchange − 2 mg/dL).",
             "AAP 2022",
@@ -204,7 +208,7 @@ def assess(
     if line.escalation_umol_l is None and above(value, line.exchange_umol_l):
         add(
             "bili_exchange",
-            AdviceLevel.URGENT,
+            Severity.URGENT,
             f"Bilirubine {_u(value)} > wisseltransfusiegrens {_u(line.exchange_umol_l)}.",
             f"Bilirubin {_u(value)} > exchange transfusion threshold {_u(line.exchange_umol_l)}.",
             standard.title,
@@ -213,14 +217,14 @@ def assess(
     distance = line.phototherapy_umol_l - (value + TCB_MARGIN_UMOL_L if tcb else value)
     if tcb:
         reasons += _tcb_reasons(value, baby, line, standard, age)
-    level = max((r.level for r in reasons), key=lambda lv: lv.rank, default=AdviceLevel.OK)
+    level = max((r.level for r in reasons), default=Severity.OK)
     remeasure = None
-    if level is AdviceLevel.OK:
+    if level is Severity.OK:
         margin = line.phototherapy_umol_l - value
         remeasure = remeasure_within_h
         add(
             "bili_ok",
-            AdviceLevel.OK,
+            Severity.OK,
             f"{'TcB' if tcb else 'Serum'} {_u(value)} ligt {_u(margin)} onder de fototherapiegrens {_u(line.phototherapy_umol_l)}"
             + (f" (met de TcB-marge van 50: {_u(distance)})" if tcb else "")
             + f". Meet opnieuw binnen {remeasure:.0f} uur als de baby nog geel ziet.",
@@ -252,7 +256,7 @@ def _rate_reasons(
         out.append(
             Reason(
                 "bili_rate",
-                AdviceLevel.URGENT,
+                Severity.URGENT,
                 f"Snelle stijging: {_nl(rate_mg, 2)} mg/dL per uur ({_nl(rate_umol, 1)} µmol/L/u) sinds de vorige meting "
                 f"{hours:.0f} uur eerder (grens {_nl(limit_mg, 1)} mg/dL/u): verdacht voor hemolyse.",
                 f"Rapid rise: {rate_mg:.2f} mg/dL per hour ({rate_umol:.1f} µmol/L/h) since the previous reading {hours:.0f} h earlier "
@@ -268,7 +272,7 @@ def _rate_reasons(
         out.append(
             Reason(
                 "bili_rate",
-                AdviceLevel.URGENT,
+                Severity.URGENT,
                 f"Serumbilirubine stijgt {_nl(rate_umol, 1)} µmol/L per uur (> {_nl(NICE_RATE_UMOL_L_H, 1)}).",
                 f"Serum bilirubin rising {rate_umol:.1f} µmol/L per hour (> {NICE_RATE_UMOL_L_H}).",
                 "NICE CG98",
@@ -279,7 +283,7 @@ def _rate_reasons(
 
 def _tcb_reasons(value: float, baby: Baby, line: Thresholds, standard: Standard, age: float) -> list[Reason]:
     out: list[Reason] = []
-    warn = AdviceLevel.WARNING
+    warn = Severity.WARNING
     if at_or_above(value + TCB_MARGIN_UMOL_L, line.phototherapy_umol_l):
         out.append(
             Reason(

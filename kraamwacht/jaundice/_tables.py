@@ -54,7 +54,7 @@ class Table:
 
 
 def _load(name: str) -> Table:
-    text = resources.files("kraamwacht.signal.jaundice").joinpath("tables", name).read_text(encoding="utf-8")
+    text = resources.files("kraamwacht.jaundice").joinpath("tables", name).read_text(encoding="utf-8")
     first, _, body = text.partition("\n")
     rows = list(csv.reader(io.StringIO(body)))
     header, data = rows[0], [r for r in rows[1:] if r]

@@ -13,23 +13,18 @@ one step per change, and it gives the same transitions however the epochs are cu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Level", "TrackerState", "Transition", "track"]
+from kraamwacht.contract import Severity
 
-
-class Level(IntEnum):
-    NONE = 0
-    WARNING = 1
-    URGENT = 2
+__all__ = ["TrackerState", "Transition", "track"]
 
 
 @dataclass(frozen=True, slots=True)
 class TrackerState:
-    level: Level = Level.NONE
+    level: Severity = Severity.OK
     clear_since: int | None = None  # epoch from which the condition has been clear
     last_resolved: int | None = None
     raised_at: int | None = None
@@ -40,7 +35,7 @@ class TrackerState:
 class Transition:
     epoch: int
     kind: str  # "raised" | "escalated" | "resolved"
-    level: Level
+    level: Severity
     number: int  # which alert of the group (1, 2, ...)
     raised_at: int
 
@@ -66,23 +61,23 @@ def track(
     level, clear_since, last_resolved = state.level, state.clear_since, state.last_resolved
     raised_at, count = state.raised_at, state.count
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        desired = Level(int(levels[s]))
+        desired = Severity.from_rank(int(levels[s]))
         first, last = start_epoch + s, start_epoch + e - 1
-        if level is Level.NONE:
-            if desired is Level.NONE:
+        if level is Severity.OK:
+            if desired is Severity.OK:
                 continue
             at = first
-            if desired is Level.WARNING and last_resolved is not None:
+            if desired is Severity.WARNING and last_resolved is not None:
                 at = max(first, last_resolved + min_reraise)
             if at <= last:
                 level, count, raised_at, clear_since = desired, count + 1, at, None
                 out.append(Transition(at, "raised", level, count, at))
-        elif desired is Level.NONE:
+        elif desired is Severity.OK:
             clear_since = first if clear_since is None else clear_since
             at = clear_since + resolve_after - 1  # the epoch that completes resolve_after clear epochs
             if at <= last:
                 out.append(Transition(at, "resolved", level, count, raised_at if raised_at is not None else at))
-                level, last_resolved, clear_since = Level.NONE, at, None
+                level, last_resolved, clear_since = Severity.OK, at, None
         else:
             clear_since = None
             if desired > level:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from kraamwacht.signal.jaundice._tables import (
+from kraamwacht.jaundice._tables import (
     AAP_EXCHANGE_AT_336H_MG_DL,
     MG_DL_TO_UMOL_L,
     aap_exchange,

@@ -4,9 +4,9 @@ Pure code: the tables ship inside the package (``tables/``, verbatim copies with
 Compute in µmol/L; accept and show mg/dL at the edges (1 mg/dL = 17.1 µmol/L).
 """
 
-from kraamwacht.signal.jaundice._advice import (
+from kraamwacht.jaundice._advice import (
+    JAUNDICE_RULES,
     Advice,
-    AdviceLevel,
     Baby,
     Reading,
     Reason,
@@ -14,8 +14,8 @@ from kraamwacht.signal.jaundice._advice import (
     assess,
     check_units,
 )
-from kraamwacht.signal.jaundice._tables import MG_DL_TO_UMOL_L
-from kraamwacht.signal.jaundice._thresholds import (
+from kraamwacht.jaundice._tables import MG_DL_TO_UMOL_L
+from kraamwacht.jaundice._thresholds import (
     BhutaniZone,
     Standard,
     ThresholdError,
@@ -25,9 +25,9 @@ from kraamwacht.signal.jaundice._thresholds import (
 )
 
 __all__ = [
+    "JAUNDICE_RULES",
     "MG_DL_TO_UMOL_L",
     "Advice",
-    "AdviceLevel",
     "Baby",
     "BhutaniZone",
     "Reading",

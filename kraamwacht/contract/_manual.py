@@ -1,0 +1,58 @@
+"""Readings typed in by a person, built and checked against the contract before anything is sent."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from kraamwacht.contract._models import ObservationMessage, SampleIn
+from kraamwacht.contract._signals import BilirubinMethod, QualityFlag
+from kraamwacht.contract._topics import Topics
+from kraamwacht.contract._validate import parse_observation_message
+
+__all__ = ["manual_bilirubin_message"]
+
+
+def manual_bilirubin_message(
+    *,
+    site: str,
+    episode: str,
+    subject: str,
+    value_umol_l: float,
+    measured_at: datetime,
+    method: BilirubinMethod,
+    body_site: str,
+    entered_by: str,
+    device: str | None = None,
+    now: datetime,
+) -> tuple[str, bytes]:
+    """A typed-in bilirubin reading as ``(topic, payload)``, checked against this contract.
+
+    The device is ``manual-<entered_by>`` unless named, and its sequence number is the entry time
+    in milliseconds (increasing per person). Raises ``ValueError`` with what the contract refuses,
+    so nothing is sent that serve would dead-letter.
+    """
+    message = ObservationMessage(
+        v=1,
+        device=device or f"manual-{entered_by}",
+        episode=episode,
+        subject=subject,
+        samples=(
+            SampleIn(
+                signal="bilirubin_umol_l",
+                value=round(value_umol_l, 1),
+                t=measured_at,
+                seq=time.time_ns() // 1_000_000,
+                q=(QualityFlag.MANUAL,),
+                method=method,
+                site=body_site,
+                entered_by=entered_by,
+            ),
+        ),
+    )
+    payload = message.model_dump_json().encode()
+    topic = Topics.observations(site, episode, subject)
+    accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
+    if rejected or len(accepted) != 1:
+        raise ValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
+    return topic, payload

@@ -1,0 +1,98 @@
+"""Observations and care episodes as pydantic models: what a gateway sends and serve stores."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kraamwacht.contract._ids import PseudoId
+from kraamwacht.contract._signals import BilirubinMethod, QualityFlag, Role, Signal
+from kraamwacht.contract._time import require_utc
+
+__all__ = [
+    "MAX_SAMPLES_PER_MESSAGE",
+    "CareEpisode",
+    "Model",
+    "Observation",
+    "ObservationMessage",
+    "SampleIn",
+    "Subject",
+]
+
+MAX_SAMPLES_PER_MESSAGE = 1000
+
+
+class Model(BaseModel):
+    """Frozen and strict: an unknown field is an error, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Subject(Model):
+    subject: PseudoId
+    role: Role
+    born_at: datetime | None = None  # newborns: birth time (UTC); mothers: none
+    gestational_age_w: float | None = Field(default=None, ge=20, le=45)
+
+
+class CareEpisode(Model):
+    """A kraamperiode: the mother and her newborn(s), with delivery time and gestational age."""
+
+    episode: PseudoId
+    site: PseudoId
+    delivered_at: datetime
+    gestational_age_w: float = Field(ge=20, le=45)
+    subjects: tuple[Subject, ...]
+
+    @field_validator("delivered_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return require_utc(v)
+
+
+class SampleIn(Model):
+    """One sample on the wire (inside an :class:`ObservationMessage`)."""
+
+    signal: str
+    value: float
+    t: datetime  # device time, UTC
+    seq: int = Field(ge=0)
+    q: tuple[QualityFlag, ...] = ()
+    method: BilirubinMethod | None = None
+    site: str | None = Field(default=None, max_length=32)  # bilirubin: forehead / sternum / heel
+    entered_by: str | None = Field(default=None, max_length=64)
+
+    @field_validator("t")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return require_utc(v)
+
+
+class ObservationMessage(Model):
+    """Payload of ``kraamwacht/v1/<site>/<episode>/<subject>/obs``: several samples of one device."""
+
+    v: Literal[1]
+    device: PseudoId
+    episode: PseudoId
+    subject: PseudoId
+    samples: tuple[SampleIn, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+class Observation(Model):
+    """A validated observation as stored and processed."""
+
+    episode: str
+    subject: str
+    device: str
+    signal: Signal
+    value: float
+    unit: str
+    device_time: datetime
+    receive_time: datetime
+    seq: int
+    quality: tuple[QualityFlag, ...] = ()
+    method: BilirubinMethod | None = None
+    site: str | None = None
+    entered_by: str | None = None

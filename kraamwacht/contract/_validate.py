@@ -1,0 +1,172 @@
+"""Validation of observation messages that never raises on bad input.
+
+:func:`parse_observation_message` returns the accepted observations *and* a :class:`Rejection`
+with a machine-readable :class:`RejectReason` for every sample or message it refused, so the
+caller can log and count each one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from kraamwacht.contract._ids import PseudoId
+from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn
+from kraamwacht.contract._signals import SIGNAL_UNITS, Signal, range_problem
+from kraamwacht.contract._time import format_time
+from kraamwacht.contract._topics import CONTRACT_VERSION, Topics
+
+__all__ = [
+    "FUTURE_TOLERANCE",
+    "MAX_MESSAGE_BYTES",
+    "PAST_LIMIT",
+    "RejectReason",
+    "Rejection",
+    "parse_observation_message",
+    "validate_value",
+]
+
+MAX_MESSAGE_BYTES = 256 * 1024
+FUTURE_TOLERANCE = timedelta(minutes=5)
+PAST_LIMIT = timedelta(days=31)
+
+
+class RejectReason(StrEnum):
+    MESSAGE_TOO_LARGE = "message_too_large"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    SCHEMA = "schema"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    TOPIC_MISMATCH = "topic_mismatch"
+    UNKNOWN_SIGNAL = "unknown_signal"
+    NOT_FINITE = "not_finite"
+    OUT_OF_RANGE = "out_of_range"
+    FUTURE_TIME = "future_time"
+    ANCIENT_TIME = "ancient_time"
+    MISSING_METHOD = "missing_method"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a message or one of its samples was refused; ``index`` is the sample's position."""
+
+    reason: RejectReason
+    detail: str
+    index: int | None = None
+
+
+def validate_value(signal: Signal, value: float) -> Rejection | None:
+    """Range check for one value; None when it is acceptable."""
+    problem = range_problem(signal, value)
+    if problem is None:
+        return None
+    reason = RejectReason.NOT_FINITE if not math.isfinite(value) else RejectReason.OUT_OF_RANGE
+    return Rejection(reason, problem)
+
+
+def parse_observation_message(
+    payload: bytes, *, topic: str | None, receive_time: datetime
+) -> tuple[list[Observation], list[Rejection]]:
+    """Validate one MQTT payload; return what is accepted and why anything was refused.
+
+    A message-level fault (not JSON, wrong schema, wrong version, topic that contradicts the
+    payload) rejects the whole message; a sample-level fault rejects only that sample.
+    """
+    if len(payload) > MAX_MESSAGE_BYTES:
+        return [], [Rejection(RejectReason.MESSAGE_TOO_LARGE, f"{len(payload)} bytes > {MAX_MESSAGE_BYTES}")]
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [Rejection(RejectReason.NOT_UTF8, f"payload is not UTF-8: {exc.reason} at byte {exc.start}")]
+    try:
+        raw = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        return [], [Rejection(RejectReason.NOT_JSON, f"payload is not JSON: {str(exc)[:120]}")]
+    if isinstance(raw, dict) and raw.get("v") not in (None, CONTRACT_VERSION):
+        return [], [Rejection(RejectReason.UNSUPPORTED_VERSION, f"payload version {raw.get('v')!r}, expected 1")]
+    # the envelope first; samples one by one below, so one bad sample does not sink its neighbours
+    try:
+        message = _Envelope.model_validate(raw)
+    except ValidationError as exc:
+        return [], [Rejection(RejectReason.SCHEMA, _schema_detail(exc))]
+    if topic is not None:
+        parsed = Topics.parse_observations(topic)
+        if parsed is None or parsed[1:] != (message.episode, message.subject):
+            detail = f"topic {topic[:120]!r} does not match the payload's episode/subject"
+            return [], [Rejection(RejectReason.TOPIC_MISMATCH, detail)]
+    accepted: list[Observation] = []
+    rejected: list[Rejection] = []
+    for index, item in enumerate(message.samples):
+        result = _validate_sample(item, message, receive_time)
+        if isinstance(result, Rejection):
+            rejected.append(Rejection(result.reason, result.detail, index))
+        else:
+            accepted.append(result)
+    return accepted, rejected
+
+
+class _Envelope(Model):
+    """An :class:`ObservationMessage` whose samples are not yet validated."""
+
+    v: Literal[1]
+    device: PseudoId
+    episode: PseudoId
+    subject: PseudoId
+    samples: tuple[Any, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+
+
+def _validate_sample(item: Any, message: _Envelope, receive_time: datetime) -> Observation | Rejection:
+    try:
+        sample = SampleIn.model_validate(item)
+    except ValidationError as exc:
+        return Rejection(RejectReason.SCHEMA, _schema_detail(exc))
+    try:
+        signal = Signal(sample.signal)
+    except ValueError:
+        known = ", ".join(s.value for s in Signal)
+        return Rejection(RejectReason.UNKNOWN_SIGNAL, f"unknown signal {sample.signal[:40]!r}; known: {known}")
+    problem = validate_value(signal, sample.value)
+    if problem is not None:
+        return problem
+    if sample.t > receive_time + FUTURE_TOLERANCE:
+        ahead = (sample.t - receive_time).total_seconds()
+        return Rejection(
+            RejectReason.FUTURE_TIME, f"device time {format_time(sample.t)} is {ahead:.0f} s after receive time"
+        )
+    if sample.t < receive_time - PAST_LIMIT:
+        return Rejection(
+            RejectReason.ANCIENT_TIME, f"device time {format_time(sample.t)} is more than {PAST_LIMIT.days} days old"
+        )
+    if signal is Signal.BILIRUBIN_UMOL_L and sample.method is None:
+        return Rejection(RejectReason.MISSING_METHOD, "bilirubin needs method 'tcb' or 'tsb'")
+    return Observation(
+        episode=message.episode,
+        subject=message.subject,
+        device=message.device,
+        signal=signal,
+        value=sample.value,
+        unit=SIGNAL_UNITS[signal],
+        device_time=sample.t,
+        receive_time=receive_time.astimezone(UTC),
+        seq=sample.seq,
+        quality=sample.q,
+        method=sample.method,
+        site=sample.site,
+        entered_by=sample.entered_by,
+    )
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in a payload")
+
+
+def _schema_detail(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']}"[:200]
