@@ -472,7 +472,8 @@ def test_the_board_draws_the_baseline_serve_computes_with_its_own_config(
         if baseline is not None and baseline.t_s and baseline.t_s[-1] >= last_point:
             break
         time.sleep(0.2)
-    assert baseline is not None and baseline.t_s, "serve published no baseline for the board"
+    assert baseline is not None, "serve published no baseline for the board"
+    assert baseline.t_s
     assert (baseline.rise_k_c, baseline.skin_to_core_offset_c) == (0.55, 0.65)
     at = np.searchsorted(ours.time_s, np.asarray(baseline.t_s))
     drawn = np.array([np.nan if b is None else b for b in baseline.baseline_skin_c])
