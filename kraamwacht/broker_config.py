@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from kraamwacht.contract import Topics
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["Account", "accounts_for", "acl_rules", "mosquitto_password_hash", "write_broker_config"]
 
@@ -54,7 +55,7 @@ def accounts_for(sites: list[str], gateways: list[tuple[str, str]]) -> list[Acco
     """serve and board accounts per site, and one per ``(site, gateway)``."""
     for site, _ in gateways:
         if site not in sites:
-            raise ValueError(f"gateway of site {site!r}: that site is not in --site")
+            raise InvalidValueError(f"gateway of site {site!r}: that site is not in --site")
     out = [Account(role, site) for site in sites for role in ("serve", "board")]  # type: ignore[arg-type]
     return out + [Account("gateway", site, gateway) for site, gateway in gateways]
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = ["ENV", "Clock", "now", "utcnow"]
 
 ENV = "KRAAMWACHT_TIME_LAPSE"
@@ -27,7 +29,7 @@ class Clock:
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.factor <= 3600.0:
-            raise ValueError(f"time-lapse factor {self.factor} is outside 1–3600")
+            raise InvalidValueError(f"time-lapse factor {self.factor} is outside 1–3600")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Clock:
@@ -38,7 +40,9 @@ class Clock:
             factor, origin = text.split("@")
             return cls(float(factor), float(origin))
         except ValueError as exc:
-            raise ValueError(f"{ENV}={text!r}: expected FACTOR@ORIGIN_UNIX_S, e.g. 60@1795000000 ({exc})") from exc
+            raise InvalidValueError(
+                f"{ENV}={text!r}: expected FACTOR@ORIGIN_UNIX_S, e.g. 60@1795000000 ({exc})"
+            ) from exc
 
     def as_env(self) -> str:
         return f"{self.factor:g}@{self.origin_s:.3f}"

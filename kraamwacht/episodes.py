@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kraamwacht import clock
 from kraamwacht.contract import format_time, is_pseudo_id, parse_time
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
 
@@ -65,15 +66,15 @@ class EpisodeRegistry:
     ) -> Episode:
         for name, value in (("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)):
             if not is_pseudo_id(value):
-                raise ValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
+                raise InvalidValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
         if not 22.0 <= ga_weeks <= 45.0:
-            raise ValueError(f"gestational age {ga_weeks} weeks is outside 22–45")
+            raise InvalidValueError(f"gestational age {ga_weeks} weeks is outside 22–45")
         if language not in LANGUAGES:
-            raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+            raise InvalidValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
         if birth_at.tzinfo is None:
-            raise ValueError("birth time needs a time zone")
+            raise InvalidValueError("birth time needs a time zone")
         if birth_at > clock.utcnow():
-            raise ValueError("birth time is in the future")
+            raise InvalidValueError("birth time is in the future")
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
                        language, label[:40])  # fmt: skip
         with self._lock:

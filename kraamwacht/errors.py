@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "InputFileError", "KraamwachtError"]
+__all__ = ["ConfigError", "InputFileError", "InvalidValueError", "KraamwachtError"]
 
 
 class KraamwachtError(Exception):
     """Root of every error kraamwacht raises on purpose."""
+
+
+class InvalidValueError(KraamwachtError, ValueError):
+    """A value given by a person, a file or a configuration is not acceptable; the message says why.
+
+    Also a ``ValueError``, so pydantic validators and older callers treat it as one.
+    """
 
 
 class InputFileError(KraamwachtError):

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import paho.mqtt.client as mqtt
 
-from kraamwacht.errors import KraamwachtError
+from kraamwacht.errors import InvalidValueError, KraamwachtError
 
 __all__ = ["PASSWORD_ENV", "BrokerAddress", "PublishError", "publish"]
 
@@ -51,11 +51,13 @@ class BrokerAddress:
         """
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
-            raise ValueError(f"broker {cls._hide(url)!r} must look like mqtt://host:1883 or mqtts://user@host:8883")
+            raise InvalidValueError(
+                f"broker {cls._hide(url)!r} must look like mqtt://host:1883 or mqtts://user@host:8883"
+            )
         query = parse_qs(parsed.query)
         unknown = set(query) - {"ca", "password_file"}
         if unknown:
-            raise ValueError(f"broker URL: unknown option(s) {sorted(unknown)}; known: ca, password_file")
+            raise InvalidValueError(f"broker URL: unknown option(s) {sorted(unknown)}; known: ca, password_file")
         password = parsed.password
         if password is None and "password_file" in query:
             password = Path(query["password_file"][0]).read_text().strip()
@@ -64,7 +66,7 @@ class BrokerAddress:
         tls = parsed.scheme == "mqtts"
         ca = query["ca"][0] if "ca" in query else None
         if ca is not None and not Path(ca).is_file():
-            raise ValueError(f"broker URL: certificate authority file {ca} does not exist")
+            raise InvalidValueError(f"broker URL: certificate authority file {ca} does not exist")
         return cls(parsed.hostname, parsed.port or (8883 if tls else 1883), parsed.username, password, tls, ca)
 
     @staticmethod

@@ -10,6 +10,7 @@ import numpy as np
 
 from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import AlertEvent, parse_time
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.recordings import Recording
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label, Report, evaluate
@@ -79,17 +80,17 @@ def parse_grid(specs: Sequence[str], base: DetectorConfig) -> dict[str, list[flo
         key, sep, values = spec.partition("=")
         section, _, name = key.strip().partition(".")
         if not sep or not name or not hasattr(base, section):
-            raise ValueError(f"grid {spec!r} must look like section.key=v1,v2 (e.g. rise.k_c=0.3,0.4)")
+            raise InvalidValueError(f"grid {spec!r} must look like section.key=v1,v2 (e.g. rise.k_c=0.3,0.4)")
         kinds = {f.name: type(getattr(getattr(base, section), f.name)) for f in fields(getattr(base, section))}
         if name not in kinds:
-            raise ValueError(f"unknown parameter {key!r}; known in [{section}]: {sorted(kinds)}")
+            raise InvalidValueError(f"unknown parameter {key!r}; known in [{section}]: {sorted(kinds)}")
         cast = kinds[name]
         try:
             grid[key.strip()] = [cast(float(v)) if cast is int else cast(v) for v in values.split(",") if v.strip()]
         except ValueError as exc:
-            raise ValueError(f"grid {spec!r}: {exc}") from exc
+            raise InvalidValueError(f"grid {spec!r}: {exc}") from exc
         if not grid[key.strip()]:
-            raise ValueError(f"grid {spec!r} has no values")
+            raise InvalidValueError(f"grid {spec!r} has no values")
     return grid
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from kraamwacht.contract._models import Model
 from kraamwacht.contract._time import format_time, require_utc
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["AlertEvent", "AlertEventKind", "CommandMessage", "Severity"]
 
@@ -80,7 +81,7 @@ class AlertEvent(Model):
     @classmethod
     def _an_alert(cls, v: Severity) -> Severity:
         if v is Severity.OK:
-            raise ValueError("an alert event is a warning or urgent, never ok")
+            raise InvalidValueError("an alert event is a warning or urgent, never ok")
         return v
 
     def to_json_dict(self) -> dict[str, Any]:

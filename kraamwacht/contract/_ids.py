@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = ["ID_PATTERN", "PseudoId", "is_pseudo_id", "topic_id"]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # pydantic's (Rust) regex: `$` is the end of the text
@@ -23,5 +25,5 @@ def is_pseudo_id(value: str) -> bool:
 def topic_id(value: str) -> str:
     """``value`` if it may stand in a topic level; ``ValueError`` otherwise."""
     if not is_pseudo_id(value):
-        raise ValueError(f"not a valid pseudonymous id for a topic: {value!r}")
+        raise InvalidValueError(f"not a valid pseudonymous id for a topic: {value!r}")
     return value

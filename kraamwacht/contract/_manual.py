@@ -9,6 +9,7 @@ from kraamwacht.contract._models import ObservationMessage, SampleIn
 from kraamwacht.contract._signals import BilirubinMethod, QualityFlag
 from kraamwacht.contract._topics import Topics
 from kraamwacht.contract._validate import parse_observation_message
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["manual_bilirubin_message"]
 
@@ -54,5 +55,5 @@ def manual_bilirubin_message(
     topic = Topics.observations(site, episode, subject)
     accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
     if rejected or len(accepted) != 1:
-        raise ValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
+        raise InvalidValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
     return topic, payload

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = ["format_time", "format_timestamp", "parse_time", "require_utc"]
 
 
 def require_utc(v: datetime) -> datetime:
     """The same moment in UTC; a time without a zone is refused (its meaning would be a guess)."""
     if v.tzinfo is None:
-        raise ValueError("time must carry a UTC offset (e.g. 2026-11-23T09:00:00Z)")
+        raise InvalidValueError("time must carry a UTC offset (e.g. 2026-11-23T09:00:00Z)")
     return v.astimezone(UTC)
 
 
@@ -32,7 +34,7 @@ def parse_time(text: str, *, what: str = "time") -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(f"{what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T03:00:00Z)") from exc
+        raise InvalidValueError(f"{what} {text!r} is not an ISO 8601 time (e.g. 2026-11-20T03:00:00Z)") from exc
     if moment.tzinfo is None:
-        raise ValueError(f"{what} {text!r} needs Z or a UTC offset")
+        raise InvalidValueError(f"{what} {text!r} needs Z or a UTC offset")
     return moment.astimezone(UTC)

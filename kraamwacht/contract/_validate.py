@@ -21,6 +21,7 @@ from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observat
 from kraamwacht.contract._signals import SIGNAL_UNITS, Signal, range_problem
 from kraamwacht.contract._time import format_time
 from kraamwacht.contract._topics import CONTRACT_VERSION, Topics
+from kraamwacht.errors import InvalidValueError
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -163,7 +164,7 @@ def _validate_sample(item: Any, message: _Envelope, receive_time: datetime) -> O
 
 
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed in a payload")
+    raise InvalidValueError(f"{name} is not allowed in a payload")
 
 
 def _schema_detail(exc: ValidationError) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import bcrypt
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = ["ROLES", "User", "UserStore", "can", "session_expired"]
 
 ROLES = ("kraamverzorgende", "verloskundige", "onderzoeker", "beheerder")
@@ -54,11 +56,11 @@ class UserStore:
 
     def add(self, name: str, password: str, role: str) -> User:
         if not _NAME.match(name):
-            raise ValueError(f"user name {name!r}: 2–32 lower-case letters, digits, . _ -")
+            raise InvalidValueError(f"user name {name!r}: 2–32 lower-case letters, digits, . _ -")
         if role not in ROLES:
-            raise ValueError(f"role {role!r}: use one of {', '.join(ROLES)}")
+            raise InvalidValueError(f"role {role!r}: use one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD:
-            raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+            raise InvalidValueError(f"a password needs at least {MIN_PASSWORD} characters")
         hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
         with self._lock:
             users = self._load()

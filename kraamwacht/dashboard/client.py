@@ -19,6 +19,7 @@ from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -40,18 +41,18 @@ def check_bili_entry(
 ) -> tuple[Reading, Advice]:
     """Validate a typed-in reading and assess it; a ``ValueError`` says what is wrong (nothing is stored)."""
     if entry.measured_at > now + timedelta(minutes=5):
-        raise ValueError("het meetmoment ligt in de toekomst")
+        raise InvalidValueError("het meetmoment ligt in de toekomst")
     if entry.measured_at < episode.birth_at:
-        raise ValueError("het meetmoment ligt vóór de geboorte")
+        raise InvalidValueError("het meetmoment ligt vóór de geboorte")
     umol, hint = check_units(entry.value, entry.unit)
     if hint:
-        raise ValueError(f"{hint} Kies de juiste eenheid.")
+        raise InvalidValueError(f"{hint} Kies de juiste eenheid.")
     reading = Reading(entry.measured_at, umol, entry.method)
     baby = Baby(episode.birth_at, episode.ga_weeks, (), False)
     try:
         advice = assess(reading, baby, earlier=earlier, standard=Standard.AAP2022)
     except ThresholdError as exc:
-        raise ValueError(str(exc)) from exc
+        raise InvalidValueError(str(exc)) from exc
     return reading, advice
 
 

@@ -10,6 +10,8 @@ import math
 import struct
 from datetime import datetime
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = ["battery_level", "current_time", "heart_rate_measurement", "temperature_measurement"]
 
 ARMPIT = 1  # Temperature Type: armpit
@@ -19,7 +21,7 @@ def _float32(value: float, exponent: int = -2) -> bytes:
     """IEEE-11073 FLOAT with a fixed base-10 exponent (0.01 °C resolution at -2)."""
     mantissa = round(value * 10 ** (-exponent))
     if not -(2**23) + 3 <= mantissa <= 2**23 - 3 or not math.isfinite(value):
-        raise ValueError(f"{value!r} does not fit an IEEE-11073 FLOAT at exponent {exponent}")
+        raise InvalidValueError(f"{value!r} does not fit an IEEE-11073 FLOAT at exponent {exponent}")
     return struct.pack("<i", mantissa)[:3] + struct.pack("<b", exponent)
 
 

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy.signal import lfilter
 
 from kraamwacht.contract import format_timestamp
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.signal._circadian import local_hour
 
 __all__ = ["Kind", "MotherScenario", "SpotCheck", "generate_cohort"]
@@ -309,7 +310,7 @@ def generate_cohort(
 ) -> list[MotherScenario]:
     """A labelled cohort: healthy mothers and slow/fast febrile ones, deliveries spread over 30 days."""
     if not 0 <= febrile_fraction <= 1 or not 0 <= fast_share <= 1:
-        raise ValueError("febrile_fraction and fast_share must be within [0, 1]")
+        raise InvalidValueError("febrile_fraction and fast_share must be within [0, 1]")
     rng = np.random.default_rng(seed)
     n_febrile = round(n_subjects * febrile_fraction)
     n_fast = round(n_febrile * fast_share)

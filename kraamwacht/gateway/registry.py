@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kraamwacht.contract import is_pseudo_id
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["Assignment", "Registry"]
 
@@ -44,7 +45,7 @@ class Registry:
     def pair(self, serial: str, *, site: str, episode: str, subject: str) -> Assignment:
         for name, value in (("serial", serial), ("site", site), ("episode", episode), ("subject", subject)):
             if not is_pseudo_id(value):
-                raise ValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
+                raise InvalidValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO wearables VALUES (?, ?, ?, ?)", (serial, site, episode, subject))
         return Assignment(serial, site, episode, subject)

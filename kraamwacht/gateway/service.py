@@ -18,6 +18,7 @@ import socket
 import threading
 from pathlib import Path
 
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.gateway.app import Gateway
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.registry import Registry
@@ -50,7 +51,7 @@ def _backends(ble: str) -> tuple[type | None, type | None]:
 
         bleak_bumble.configure(transport=ble.removeprefix("bumble:"))
         return bleak_bumble.BleakScannerBumble, bleak_bumble.BleakClientBumble
-    raise ValueError(
+    raise InvalidValueError(
         f"--ble {ble!r}: use 'default' (bleak's platform backend) or bumble:<transport>, e.g. bumble:tcp-client:127.0.0.1:9100"
     )
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kraamwacht.contract import ObservationMessage, SampleIn, Topics
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["Spool", "SpooledMessage"]
 
@@ -47,7 +48,7 @@ class SpooledMessage:
 class Spool:
     def __init__(self, path: str | Path, *, max_samples: int = 5_000_000) -> None:
         if max_samples < 1:
-            raise ValueError("max_samples must be >= 1")
+            raise InvalidValueError("max_samples must be >= 1")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_samples = max_samples

@@ -28,6 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kraamwacht.contract import BilirubinMethod, Severity
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.jaundice._tables import MG_DL_TO_UMOL_L
 from kraamwacht.jaundice._thresholds import (
     BhutaniZone,
@@ -169,7 +170,7 @@ def assess(
     """
     age = baby.age_h(reading.measured_at)
     if age < 0:
-        raise ValueError(
+        raise InvalidValueError(
             f"measured {-age:.1f} h before the birth time: check the birth time and the time of measurement"
         )
     value = reading.value_umol_l
@@ -359,10 +360,10 @@ def check_units(value: float, unit: str) -> tuple[float, str | None]:
         suspicious = value > 35
         hint = f"{value:g} mg/dL would be {umol:.0f} µmol/L: was it µmol/L?" if suspicious else None
     else:
-        raise ValueError(f"unknown unit {unit!r}: use umol/L or mg/dL")
+        raise InvalidValueError(f"unknown unit {unit!r}: use umol/L or mg/dL")
     if not math.isfinite(umol) or umol < 0:
-        raise ValueError(f"bilirubin {value!r} {unit} is not a possible value")
+        raise InvalidValueError(f"bilirubin {value!r} {unit} is not a possible value")
     if umol > 1000:
         mixup = f" ({hint})" if hint else ""
-        raise ValueError(f"bilirubin {umol:.0f} µmol/L is above 1,000 µmol/L: not a plausible reading{mixup}")
+        raise InvalidValueError(f"bilirubin {umol:.0f} µmol/L is above 1,000 µmol/L: not a plausible reading{mixup}")
     return umol, hint

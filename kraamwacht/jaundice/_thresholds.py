@@ -16,6 +16,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.jaundice._tables import (
     AAP_EXCHANGE_AT_336H_MG_DL,
     MG_DL_TO_UMOL_L,
@@ -61,7 +62,7 @@ class Standard(StrEnum):
         return {"aap2022": "AAP 2022 (Kemper et al., Pediatrics 2022)", "nice-cg98": "NICE CG98"}[self.value]
 
 
-class ThresholdError(ValueError):
+class ThresholdError(InvalidValueError):
     """The standard has no threshold for this baby (too young a gestation, a negative age)."""
 
 

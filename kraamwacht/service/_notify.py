@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import apprise
 
 from kraamwacht.contract import AlertEvent, AlertEventKind
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["Notifier", "needs_a_person"]
 
@@ -33,7 +34,7 @@ class Notifier:
         for url in urls:
             scheme = urlparse(url).scheme or "?"
             if not self._apprise.add(url):
-                raise ValueError(f"apprise does not accept this {scheme}:// URL")
+                raise InvalidValueError(f"apprise does not accept this {scheme}:// URL")
             self.schemes.append(scheme)
         self.sent = 0
         self.failed = 0

@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import minimum_filter1d
 
+from kraamwacht.errors import InvalidValueError
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
@@ -56,9 +58,9 @@ def trailing_nanmedian(x: FloatArray, *, window: int, history: FloatArray) -> tu
     half the window cannot move a median, which is why it is used before any detector.
     """
     if window < 1:
-        raise ValueError(f"window must be >= 1, got {window=}")
+        raise InvalidValueError(f"window must be >= 1, got {window=}")
     if history.shape != (window - 1,):
-        raise ValueError(f"history must have shape ({window - 1},), got {history.shape=}")
+        raise InvalidValueError(f"history must have shape ({window - 1},), got {history.shape=}")
     full = np.concatenate((history, x))
     if x.size == 0:
         return x.copy(), history.copy()
@@ -99,7 +101,7 @@ def ewma(x: FloatArray, *, alpha: float, zi: float) -> tuple[FloatArray, float]:
     loop costs microseconds.
     """
     if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha=}")
+        raise InvalidValueError(f"alpha must be in (0, 1], got {alpha=}")
     y = np.empty(x.size)
     keep = 1.0 - alpha
     state = zi
@@ -142,7 +144,7 @@ def warmup_then_ewma(
     state : WarmupMeanState
     """
     if warmup < 1:
-        raise ValueError(f"warmup must be >= 1, got {warmup=}")
+        raise InvalidValueError(f"warmup must be >= 1, got {warmup=}")
     n = x.size
     if n == 0:
         return x.copy(), np.zeros(0, dtype=bool), state
@@ -196,9 +198,9 @@ def window_cusum(
         State for the next call.
     """
     if window < 1:
-        raise ValueError(f"window must be >= 1, got {window=}")
+        raise InvalidValueError(f"window must be >= 1, got {window=}")
     if history.size == 0 or history.size > window:
-        raise ValueError(f"history must hold 1..{window} values, got {history.size=}")
+        raise InvalidValueError(f"history must hold 1..{window} values, got {history.size=}")
     c = np.cumsum(np.concatenate((history[-1:], increments)))[1:]
     full = np.concatenate((history, c))
     size = window + 1
@@ -217,7 +219,7 @@ def hysteresis(
     clears a condition.
     """
     if off > on:
-        raise ValueError(f"off must be <= on, got {on=} {off=}")
+        raise InvalidValueError(f"off must be <= on, got {on=} {off=}")
     with np.errstate(invalid="ignore"):
         up = (x > on) if strict else (x >= on)
         down = x < off
@@ -270,7 +272,7 @@ def block_medians(
     sensor's first minutes and arm movements, which is what a baseline needs.
     """
     if block < 1:
-        raise ValueError(f"block must be >= 1, got {block=}")
+        raise InvalidValueError(f"block must be >= 1, got {block=}")
     n = x.size
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0), state
@@ -299,7 +301,7 @@ def rapid_rise(
     and the epochs since the last trigger (state for the next call).
     """
     if lag < 1 or hold < 0:
-        raise ValueError(f"lag must be >= 1 and hold >= 0, got {lag=} {hold=}")
+        raise InvalidValueError(f"lag must be >= 1 and hold >= 0, got {lag=} {hold=}")
     n = x.size
     if n == 0:
         return np.zeros(0, dtype=bool), history.copy(), since

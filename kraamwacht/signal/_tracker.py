@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kraamwacht.contract import Severity
+from kraamwacht.errors import InvalidValueError
 
 __all__ = ["TrackerState", "Transition", "track"]
 
@@ -50,7 +51,7 @@ def track(
 ) -> tuple[list[Transition], TrackerState]:
     """Transitions for the epochs ``start_epoch .. start_epoch + len(levels) - 1``."""
     if resolve_after < 1 or min_reraise < 0:
-        raise ValueError(f"resolve_after must be >= 1 and min_reraise >= 0, got {resolve_after=} {min_reraise=}")
+        raise InvalidValueError(f"resolve_after must be >= 1 and min_reraise >= 0, got {resolve_after=} {min_reraise=}")
     n = levels.size
     if n == 0:
         return [], state

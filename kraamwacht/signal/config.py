@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kraamwacht.errors import InvalidValueError
+
 __all__ = [
     "AlertConfig",
     "ArtefactConfig",
@@ -27,7 +29,7 @@ __all__ = [
 
 def _positive(name: str, value: float) -> None:
     if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise InvalidValueError(f"{name} must be > 0, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,9 @@ class EpochConfig:
     def __post_init__(self) -> None:
         _positive("epoch.epoch_s", self.epoch_s)
         if 3600 % self.epoch_s:
-            raise ValueError(f"epoch.epoch_s must divide an hour (3600 s), got {self.epoch_s!r}")
+            raise InvalidValueError(f"epoch.epoch_s must divide an hour (3600 s), got {self.epoch_s!r}")
         if self.reorder_grace_s < 0:
-            raise ValueError(f"epoch.reorder_grace_s must be >= 0, got {self.reorder_grace_s!r}")
+            raise InvalidValueError(f"epoch.reorder_grace_s must be >= 0, got {self.reorder_grace_s!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +60,11 @@ class TemperatureConfig:
 
     def __post_init__(self) -> None:
         if self.plausible_min_c >= self.plausible_max_c:
-            raise ValueError("temperature.plausible_min_c must be below plausible_max_c")
+            raise InvalidValueError("temperature.plausible_min_c must be below plausible_max_c")
         for name in ("median_epochs", "warmup_h", "baseline_tau_h"):
             _positive(f"temperature.{name}", getattr(self, name))
         if self.baseline_lag_h < 0:
-            raise ValueError("temperature.baseline_lag_h must be >= 0")
+            raise InvalidValueError("temperature.baseline_lag_h must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ class ArtefactConfig:
         _positive("artefact.rapid_rise_c", self.rapid_rise_c)
         _positive("artefact.rapid_rise_epochs", self.rapid_rise_epochs)
         if self.hold_epochs < 0:
-            raise ValueError("artefact.hold_epochs must be >= 0")
+            raise InvalidValueError("artefact.hold_epochs must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +90,14 @@ class RiseConfig:
 
     def __post_init__(self) -> None:
         if self.k_c < 0:
-            raise ValueError(
+            raise InvalidValueError(
                 f"rise.k_c must be >= 0 (a negative reference accumulates on every epoch), got {self.k_c!r}"
             )
         _positive("rise.h_c_epochs", self.h_c_epochs)
         _positive("rise.window_epochs", self.window_epochs)
         _positive("rise.persist_epochs", self.persist_epochs)
         if not 0.0 < self.clear_fraction <= 1.0:
-            raise ValueError(f"rise.clear_fraction must be in (0, 1], got {self.clear_fraction!r}")
+            raise InvalidValueError(f"rise.clear_fraction must be in (0, 1], got {self.clear_fraction!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,7 @@ class FeverConfig:
 
     def __post_init__(self) -> None:
         if self.clear_core_c > self.core_c:
-            raise ValueError("fever.clear_core_c must not exceed fever.core_c")
+            raise InvalidValueError("fever.clear_core_c must not exceed fever.core_c")
         _positive("fever.persist_epochs", self.persist_epochs)
 
 
@@ -137,7 +139,7 @@ class HeartRateConfig:
 
     def __post_init__(self) -> None:
         if self.severe_bpm < self.tachycardia_bpm:
-            raise ValueError("heart_rate.severe_bpm must be >= heart_rate.tachycardia_bpm")
+            raise InvalidValueError("heart_rate.severe_bpm must be >= heart_rate.tachycardia_bpm")
         for name in (
             "median_epochs",
             "tachycardia_persist_epochs",
@@ -165,15 +167,15 @@ class AlertConfig:
     def __post_init__(self) -> None:
         _positive("alerts.resolve_after_epochs", self.resolve_after_epochs)
         if self.min_reraise_epochs < 0:
-            raise ValueError("alerts.min_reraise_epochs must be >= 0")
+            raise InvalidValueError("alerts.min_reraise_epochs must be >= 0")
         for name in ("ack_timeout_warning_min", "urgent_repeat_min", "stale_warning_min", "stale_urgent_min"):
             _positive(f"alerts.{name}", getattr(self, name))
         if self.stale_urgent_min < self.stale_warning_min:
-            raise ValueError("alerts.stale_urgent_min must be >= alerts.stale_warning_min")
+            raise InvalidValueError("alerts.stale_urgent_min must be >= alerts.stale_warning_min")
         if not 0 <= self.battery_low_pct < self.battery_ok_pct <= 100:
-            raise ValueError("alerts.battery_low_pct must be below alerts.battery_ok_pct, both within 0-100")
+            raise InvalidValueError("alerts.battery_low_pct must be below alerts.battery_ok_pct, both within 0-100")
         if not self.snooze_choices_min or min(self.snooze_choices_min) <= 0:
-            raise ValueError("alerts.snooze_choices_min must list positive durations")
+            raise InvalidValueError("alerts.snooze_choices_min must list positive durations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,22 +199,22 @@ class DetectorConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         for section, values in data.items():
             if section not in known:
-                raise ValueError(f"unknown config section [{section}]; known: {sorted(known)}")
+                raise InvalidValueError(f"unknown config section [{section}]; known: {sorted(known)}")
             current = getattr(base, section)
             if not isinstance(values, Mapping):
-                raise ValueError(f"config section [{section}] must be a table")
+                raise InvalidValueError(f"config section [{section}] must be a table")
             fields = {f.name: f for f in dataclasses.fields(current)}
             converted: dict[str, Any] = {}
             for key, value in values.items():
                 if key not in fields:
-                    raise ValueError(f"unknown key {section}.{key}; known: {sorted(fields)}")
+                    raise InvalidValueError(f"unknown key {section}.{key}; known: {sorted(fields)}")
                 expected = type(getattr(current, key))
                 if expected is float and isinstance(value, int) and not isinstance(value, bool):
                     value = float(value)
                 if expected is tuple and isinstance(value, list):
                     value = tuple(value)
                 if not isinstance(value, expected) or isinstance(value, bool):
-                    raise ValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
+                    raise InvalidValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
                 converted[key] = value
             sections[section] = dataclasses.replace(current, **converted)
         return dataclasses.replace(base, **sections)
@@ -223,7 +225,7 @@ class DetectorConfig:
         for dotted, value in overrides.items():
             section, _, key = dotted.partition(".")
             if not key:
-                raise ValueError(f"override {dotted!r} must be 'section.key'")
+                raise InvalidValueError(f"override {dotted!r} must be 'section.key'")
             nested.setdefault(section, {})[key] = value
         return DetectorConfig.from_mapping(nested, base=self)
 

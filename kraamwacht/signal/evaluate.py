@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kraamwacht.errors import InvalidValueError
 from kraamwacht.signal._pipeline import RULE_GROUPS
 
 __all__ = ["TEMPERATURE_RULES", "Alarm", "Coverage", "Label", "Report", "evaluate"]
@@ -99,7 +100,7 @@ def evaluate(
     Subjects without a label are counted as not febrile. ``rules=None`` evaluates every rule.
     """
     if onset_tolerance_h < 0 or post_reference_h < 0:
-        raise ValueError("onset_tolerance_h and post_reference_h must be >= 0")
+        raise InvalidValueError("onset_tolerance_h and post_reference_h must be >= 0")
     by_subject: dict[str, list[Alarm]] = {s: [] for s in coverage}
     for alarm in alarms:
         if alarm.subject in by_subject and (rules is None or alarm.rule in rules):

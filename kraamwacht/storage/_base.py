@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kraamwacht.contract import Observation
-from kraamwacht.errors import KraamwachtError
+from kraamwacht.errors import InvalidValueError, KraamwachtError
 
 __all__ = ["SampleStore", "StoreError", "WriteResult", "open_store"]
 
@@ -80,7 +80,7 @@ def open_store(url: str) -> SampleStore:
 
         path = parsed.path if not parsed.netloc else parsed.netloc + parsed.path
         if not path:
-            raise ValueError(f"store {url!r}: give a file, e.g. sqlite:///var/lib/kraamwacht/kraamwacht.db")
+            raise InvalidValueError(f"store {url!r}: give a file, e.g. sqlite:///var/lib/kraamwacht/kraamwacht.db")
         return SqliteStore(path)
     if parsed.scheme in {"influx+v1", "influx+v2"}:
         from kraamwacht.storage.influx import InfluxStore
@@ -90,11 +90,11 @@ def open_store(url: str) -> SampleStore:
         if parsed.scheme == "influx+v1":
             database = parsed.path.strip("/")
             if not database:
-                raise ValueError(f"store {url!r}: name the database, e.g. influx+v1://127.0.0.1:8086/kraamwacht")
+                raise InvalidValueError(f"store {url!r}: name the database, e.g. influx+v1://127.0.0.1:8086/kraamwacht")
             return InfluxStore(base, database=database, api="v1", token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"))
         bucket = query.get("bucket")
         if not bucket:
-            raise ValueError(f"store {url!r}: add ?org=...&bucket=...")
+            raise InvalidValueError(f"store {url!r}: add ?org=...&bucket=...")
         return InfluxStore(
             base,
             database=bucket,
@@ -102,6 +102,6 @@ def open_store(url: str) -> SampleStore:
             org=query.get("org", "kraamwacht"),
             token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"),
         )
-    raise ValueError(
+    raise InvalidValueError(
         f"unknown store {url!r}: use sqlite:///FILE, influx+v2://HOST:PORT?org=&bucket= or influx+v1://HOST:PORT/DB"
     )
