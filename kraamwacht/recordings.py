@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from kraamwacht.contract import SIGNAL_RANGES, AlertEvent, Signal, format_timestamp, parse_time
+from kraamwacht.contract import AlertEvent, Signal, format_timestamp, out_of_range, parse_time, range_problem
 from kraamwacht.errors import InputFileError
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label
 
@@ -205,10 +205,9 @@ def _parse_columns(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray, NDArray
     known = frame["signal"].isin([s.value for s in Signal]).to_numpy()
     problems = np.isnan(times) | ~np.isfinite(values) | ~known | (frame["subject"].str.len() == 0).to_numpy()
     ranged = np.zeros(len(frame), dtype=bool)
-    for signal, (low, high) in SIGNAL_RANGES.items():
+    for signal in Signal:
         rows = (frame["signal"] == signal.value).to_numpy()
-        with np.errstate(invalid="ignore"):
-            ranged |= rows & ((values < low) | (values > high))
+        ranged |= rows & out_of_range(signal, values)
     return times, values, problems | ranged
 
 
@@ -228,8 +227,7 @@ def _row_reasons(
         elif not np.isfinite(values[index]):
             reasons[index] = f"value {row['value'][:40]!r} is not a finite number"
         else:
-            low, high = SIGNAL_RANGES[Signal(row["signal"])]
-            reasons[index] = f"{row['signal']} {values[index]:g} outside {low:g}–{high:g}"
+            reasons[index] = range_problem(Signal(row["signal"]), float(values[index])) or "out of range"
     return reasons
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -128,3 +130,24 @@ def sweep(
         )
         rows.append(SweepRow(overrides, report))
     return rows
+
+
+SWEEP_METRICS = (
+    "sensitivity",
+    "lead_h_median",
+    "lead_h_q1",
+    "lead_h_q3",
+    "false_alarms_per_subject_day",
+    "ppv",
+    "alarms",
+)
+
+
+def write_sweep_table(path: Path, parameters: Sequence[str], rows: Sequence[SweepRow]) -> None:
+    """The sweep as CSV: one row per setting, its parameter values, then :data:`SWEEP_METRICS`."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*parameters, *SWEEP_METRICS])
+        for row in rows:
+            values = row.report.as_dict()
+            writer.writerow([*row.overrides.values(), *(values[m] for m in SWEEP_METRICS)])

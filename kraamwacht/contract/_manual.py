@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from kraamwacht.contract._models import ObservationMessage, SampleIn
 from kraamwacht.contract._signals import BilirubinMethod, QualityFlag
 from kraamwacht.contract._topics import Topics
-from kraamwacht.contract._validate import parse_observation_message
+from kraamwacht.contract._validate import _schema_detail, parse_observation_message
 from kraamwacht.errors import InvalidValueError
 
 __all__ = ["manual_bilirubin_message"]
@@ -33,24 +35,27 @@ def manual_bilirubin_message(
     in milliseconds (increasing per person). Raises ``ValueError`` with what the contract refuses,
     so nothing is sent that serve would dead-letter.
     """
-    message = ObservationMessage(
-        v=1,
-        device=device or f"manual-{entered_by}",
-        episode=episode,
-        subject=subject,
-        samples=(
-            SampleIn(
-                signal="bilirubin_umol_l",
-                value=round(value_umol_l, 1),
-                t=measured_at,
-                seq=time.time_ns() // 1_000_000,
-                q=(QualityFlag.MANUAL,),
-                method=method,
-                site=body_site,
-                entered_by=entered_by,
+    try:
+        message = ObservationMessage(
+            v=1,
+            device=device or f"manual-{entered_by}",
+            episode=episode,
+            subject=subject,
+            samples=(
+                SampleIn(
+                    signal="bilirubin_umol_l",
+                    value=round(value_umol_l, 1),
+                    t=measured_at,
+                    seq=time.time_ns() // 1_000_000,
+                    q=(QualityFlag.MANUAL,),
+                    method=method,
+                    site=body_site,
+                    entered_by=entered_by,
+                ),
             ),
-        ),
-    )
+        )
+    except ValidationError as exc:  # an id or field the contract refuses: said in one line
+        raise InvalidValueError(_schema_detail(exc)) from exc
     payload = message.model_dump_json().encode()
     topic = Topics.observations(site, episode, subject)
     accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)

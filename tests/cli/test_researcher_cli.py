@@ -101,7 +101,7 @@ def _bad_copy(tmp_path: Path, rows: list[str]) -> Path:
         ("2026-07-04T08:00:00Z,m0002,temperature_c,warm", "not a finite number"),
         ("2026-07-04T08:00:00Z,m0002,temperature_c,nan", "not a finite number"),
         ("2026-07-04T08:00:00Z,m0002,glucose,5", "unknown signal"),
-        ("2026-07-04T08:00:00Z,m0002,heart_rate_bpm,400", "outside 25–250"),
+        ("2026-07-04T08:00:00Z,m0002,heart_rate_bpm,400", "outside the plausible range 25–250"),
         ("2026-07-04T08:00:00Z,m0002,temperature_c,36.5,extra", "wrong number of fields"),
     ],
 )

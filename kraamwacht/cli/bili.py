@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
-from kraamwacht.cli_options import BrokerUrl
+from kraamwacht.cli._options import BrokerUrl
 from kraamwacht.contract import (
     BilirubinMethod,
     Severity,
@@ -25,7 +25,6 @@ from kraamwacht.jaundice import (
     Reading,
     RiskFactor,
     Standard,
-    ThresholdError,
     assess,
     check_units,
 )
@@ -40,14 +39,14 @@ class RefusedError(KraamwachtError):
 def _time(text: str, what: str) -> datetime:
     try:
         return parse_time(text, what=what)
-    except ValueError as exc:
+    except KraamwachtError as exc:
         raise RefusedError(str(exc)) from exc
 
 
 def _value(value: float, unit: str, confirm_unit: bool) -> float:
     try:
         umol, hint = check_units(value, unit)
-    except ValueError as exc:
+    except KraamwachtError as exc:
         raise RefusedError(str(exc)) from exc
     if hint and not confirm_unit:
         raise RefusedError(
@@ -93,7 +92,7 @@ def _advise(
     earlier = _previous(previous, unit, confirm_unit)
     try:
         advice = assess(reading, baby, earlier=earlier, standard=standard)
-    except (ThresholdError, ValueError) as exc:
+    except KraamwachtError as exc:
         raise RefusedError(str(exc)) from exc
     return baby, reading, earlier, advice
 
@@ -225,7 +224,7 @@ def enter_command(
             device=device,
             now=clock.utcnow(),
         )
-    except (RefusedError, ValueError) as exc:
+    except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)
         raise typer.Exit(code=2) from None
     _print(advice, as_json=False)

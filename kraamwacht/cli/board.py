@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
-from kraamwacht.cli_options import DEFAULT_BROKER, BrokerUrl
+from kraamwacht.cli._options import DEFAULT_BROKER, BrokerUrl
 from kraamwacht.contract import parse_time
+from kraamwacht.errors import KraamwachtError
 
 user_app = typer.Typer(help="Board users (passwords are stored hashed).", no_args_is_help=True)
 episode_app = typer.Typer(help="Care episodes shown on the board.", no_args_is_help=True)
@@ -64,7 +65,7 @@ def user_add(
     )
     try:
         user = UserStore(board_dir / "users.json").add(name, password, role)
-    except ValueError as exc:
+    except KraamwachtError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"user {user.name} ({user.role}) saved")
@@ -98,7 +99,7 @@ def episode_add(
             episode, site=site, mother=mother, newborn=newborn, birth_at=parse_time(birth, what="--birth"),
             ga_weeks=ga_weeks, language=language, label=label,
         )  # fmt: skip
-    except (ValueError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
+    except (KraamwachtError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
@@ -130,7 +131,7 @@ def episode_retention(
     from datetime import timedelta
 
     from kraamwacht.episodes import EpisodeRegistry
-    from kraamwacht.storage import StoreError, open_store
+    from kraamwacht.storage import open_store
 
     now = clock.utcnow()
     due = EpisodeRegistry(board_dir / "episodes.db").ended_before(now - timedelta(days=keep_days))
@@ -143,7 +144,7 @@ def episode_retention(
             if not dry_run:
                 for target in targets:
                     target.delete_episode(episode.episode, before=now + timedelta(days=1))
-    except (StoreError, ValueError) as exc:
+    except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing more deleted; run it again when the store is back)", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{len(due)} episode(s) past {keep_days} days after care ended, in {len(store)} store(s)")
