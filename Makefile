@@ -31,9 +31,13 @@ research-demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## make lint: ruff on everything; docstring rules and strict mypy on the functional core
+CORE := kraamwacht/contract kraamwacht/signal kraamwacht/alerts kraamwacht/jaundice kraamwacht/errors.py
 lint: $(STAMP)
 	$(BIN)/ruff check kraamwacht tests benchmarks
 	$(BIN)/ruff format --check kraamwacht tests benchmarks
+	$(BIN)/ruff check --select D --ignore D401,D105 $(CORE)
+	$(BIN)/mypy $(CORE)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_signal.py

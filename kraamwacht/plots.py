@@ -90,7 +90,7 @@ def plot_nomogram(
     ax.set_xlabel("leeftijd (uur)")
     ax.set_ylabel("bilirubine (µmol/L)")
     risk_text = "met risicofactoren" if risk else "zonder risicofactoren"
-    ax.set_title(f"Bilirubine-nomogram: {baby.ga_weeks:g} weken, {risk_text} — {standard.title}")
+    ax.set_title(f"Bilirubine-nomogram: {baby.ga_weeks:g} weken, {risk_text} — {standard.citation}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
     fig.text(

@@ -34,7 +34,7 @@ def alert_events(transitions: Iterable[RuleTransition]) -> list[AlertEvent]:
                 alert_id=f"{tr.subject}:{tr.group}:{tr.number}",
                 event=AlertEventKind(tr.kind),
                 level=tr.level,
-                category=rule.category,  # type: ignore[arg-type]
+                category=rule.category,
                 rule=tr.rule,
                 message=text_nl,
                 message_en=text_en,

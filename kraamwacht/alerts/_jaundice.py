@@ -48,7 +48,7 @@ def jaundice_events(
                 message=prefix_nl + advice.summary_nl(),
                 message_en=prefix_en + advice.summary_en(),
                 values=values,
-                source=advice.standard.title,
+                source=advice.standard.citation,
             )
         )
     return events, state

@@ -39,6 +39,8 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """A command's result: accepted or refused with the reason, and the events it caused."""
+
     accepted: bool
     reason: str
     events: tuple[AlertEvent, ...] = ()
@@ -46,6 +48,8 @@ class Outcome:
 
 @dataclass(slots=True)
 class AlertRecord:
+    """One alert as the book keeps it: level, status, texts, who acknowledged it, and its audit trail."""
+
     alert_id: str
     episode: str
     subject: str
@@ -74,6 +78,8 @@ class AlertRecord:
 
 
 class AlertBook:
+    """Every alert of a site and what people did with them (see the module docstring)."""
+
     def __init__(self, cfg: AlertConfig | None = None) -> None:
         self.cfg = cfg or AlertConfig()
         self.records: dict[str, AlertRecord] = {}
@@ -124,7 +130,12 @@ class AlertBook:
             return Outcome(False, f"no alert {command.alert_id!r}")
         if record.status == "resolved":
             return Outcome(False, f"alert {command.alert_id} is already resolved")
-        entry = {"time": format_time(now), "actor": command.actor, "action": command.action, "note": command.note}
+        entry: dict[str, Any] = {
+            "time": format_time(now),
+            "actor": command.actor,
+            "action": command.action,
+            "note": command.note,
+        }
         if command.action == "acknowledge":
             record.status, record.acknowledged_by, record.acknowledged_at = "acknowledged", command.actor, now
             record.snoozed_until = record.snoozed_level = None
@@ -153,8 +164,8 @@ class AlertBook:
             record.audit.append(entry)
             self._remember(command.command_id)
             return Outcome(True, "noted")
-        else:
-            return Outcome(False, f"unknown action {command.action!r}")
+        else:  # the contract allows no other action; a Command built by hand might
+            return Outcome(False, f"unknown action {command.action!r}")  # type: ignore[unreachable]
         record.audit.append(entry)
         self._remember(command.command_id)
         return Outcome(True, "applied", (event,))
@@ -255,7 +266,7 @@ class AlertBook:
         record = self.records.get(alert_id)
         active = record is not None and record.status != "resolved"
         if not active and pct <= self.cfg.battery_low_pct:
-            values = {"battery_pct": pct, "device": device}
+            values: dict[str, float | int | str | None] = {"battery_pct": pct, "device": device}
             nl, en = render("low_battery", "raised", values)
             record = AlertRecord(alert_id, episode, subject, "technical", "low_battery", "warning", "open", at, nl, en,
                                  values, RULES["low_battery"].source, at)  # fmt: skip
@@ -340,7 +351,7 @@ class AlertBook:
             alert_id=record.alert_id,
             event=kind,
             level=Severity(record.level),
-            category=record.category,  # type: ignore[arg-type]
+            category=record.category,
             rule=record.rule,
             message=nl,
             message_en=en,

@@ -103,7 +103,9 @@ def _print(advice: Advice, as_json: bool) -> None:
         return
     colour = {Severity.URGENT: "red", Severity.WARNING: "yellow", Severity.OK: "green"}[advice.level]
     age_nl = f"{advice.age_h:.1f}".replace(".", ",")
-    typer.secho(f"{advice.level.value.upper()} ({advice.standard.title}, leeftijd {age_nl} uur)", fg=colour, bold=True)
+    typer.secho(
+        f"{advice.level.value.upper()} ({advice.standard.citation}, leeftijd {age_nl} uur)", fg=colour, bold=True
+    )
     typer.echo(advice.summary_nl())
     typer.echo(advice.summary_en())
     for note in advice.notes:

@@ -196,7 +196,7 @@ def assess(
             Severity.URGENT,
             f"Serumbilirubine {_u(value)} {cmp} fototherapiegrens {_u(line.phototherapy_umol_l)} ({standard.value}, {age:.0f} uur).",
             f"Serum bilirubin {_u(value)} {cmp} phototherapy threshold {_u(line.phototherapy_umol_l)} ({standard.value}, {age:.0f} h).",
-            standard.title,
+            standard.citation,
         )
     if line.escalation_umol_l is not None and at_or_above(value, line.escalation_umol_l):
         add(
@@ -212,7 +212,7 @@ def assess(
             Severity.URGENT,
             f"Bilirubine {_u(value)} > wisseltransfusiegrens {_u(line.exchange_umol_l)}.",
             f"Bilirubin {_u(value)} > exchange transfusion threshold {_u(line.exchange_umol_l)}.",
-            standard.title,
+            standard.citation,
         )
     reasons += _rate_reasons(reading, baby, earlier, standard, age)
     distance = line.phototherapy_umol_l - (value + TCB_MARGIN_UMOL_L if tcb else value)
@@ -232,7 +232,7 @@ def assess(
             f"{'TcB' if tcb else 'Serum'} {_u(value)} is {_u(margin)} below the phototherapy threshold {_u(line.phototherapy_umol_l)}"
             + (f" ({_u(distance)} with the TcB margin of 50)" if tcb else "")
             + f". Measure again within {remeasure:.0f} h if the baby still looks yellow.",
-            f"{standard.title}; re-measure interval: kraamwacht default, set per local protocol",
+            f"{standard.citation}; re-measure interval: kraamwacht default, set per local protocol",
         )
     zone = bhutani_zone(age, value, ga_weeks=baby.ga_weeks)
     notes = [f"Bhutani-zone: {zone.value} (Bhutani 1999, gedigitaliseerde curve)"] if zone else []

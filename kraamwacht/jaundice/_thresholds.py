@@ -58,7 +58,7 @@ class Standard(StrEnum):
     NICE_CG98 = "nice-cg98"
 
     @property
-    def title(self) -> str:
+    def citation(self) -> str:
         return {"aap2022": "AAP 2022 (Kemper et al., Pediatrics 2022)", "nice-cg98": "NICE CG98"}[self.value]
 
 
@@ -117,7 +117,7 @@ def thresholds(
             exchange * MG_DL_TO_UMOL_L,
             (exchange - ESCALATION_BELOW_EXCHANGE_MG_DL) * MG_DL_TO_UMOL_L,
             inclusive=True,
-            source=standard.title,
+            source=standard.citation,
         )
     if completed_w < NICE_MIN_GA_W:
         raise ThresholdError(
@@ -127,7 +127,7 @@ def thresholds(
     age = min(age_h, float(table.age_h[-1]))
     photo = float(np.interp(age, table.age_h, table.columns["phototherapy_umol_l"]))
     exchange = float(np.interp(age, table.age_h, table.columns["exchange_umol_l"]))
-    return Thresholds(standard, age_h, photo, exchange, None, inclusive=False, source=standard.title)
+    return Thresholds(standard, age_h, photo, exchange, None, inclusive=False, source=standard.citation)
 
 
 def _hour_row(age_h: float, hours: np.ndarray) -> int:

@@ -71,13 +71,12 @@ def bin_samples(
             sums[filled] = np.add.reduceat(q, bounds[:-1][filled] - bounds[0])
         if np.isfinite(sums).all():
             return sums, counts
-    idx = epoch_index(t_s, epoch_s)
-    idx -= start
+    idx = epoch_index(t_s, epoch_s) - start
     keep = idx.view(np.uint64) < n  # negative indices wrap to huge unsigned values
     keep &= np.isfinite(value)
     idx = idx[keep]
     q = np.rint(value[keep] * QUANTUM_PER_UNIT)
-    sums = np.bincount(idx, weights=q, minlength=n)
+    sums = np.bincount(idx, weights=q, minlength=n).astype(np.float64, copy=False)
     counts = np.bincount(idx, minlength=n).astype(np.int64, copy=False)
     return sums, counts
 

@@ -76,7 +76,7 @@ def _row_nanmedian(rows: FloatArray) -> FloatArray:
     lo = np.maximum((n_valid - 1) // 2, 0)
     hi = np.maximum(n_valid // 2, 0)
     index = np.arange(ordered.shape[0])
-    y = 0.5 * (ordered[index, lo] + ordered[index, hi])
+    y: FloatArray = 0.5 * (ordered[index, lo] + ordered[index, hi])
     y[n_valid == 0] = np.nan
     return y
 
@@ -171,7 +171,7 @@ def warmup_then_ewma(
 
 def window_cusum(
     increments: FloatArray, *, window: int, history: FloatArray
-) -> tuple[FloatArray, IntArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Window-limited one-sided CUSUM, vectorised (Lai 1995).
 
     ``S[n] = max over j in [n-window, n] of sum(increments[j+1..n])``, computed in closed form as
@@ -201,7 +201,7 @@ def window_cusum(
         raise InvalidValueError(f"window must be >= 1, got {window=}")
     if history.size == 0 or history.size > window:
         raise InvalidValueError(f"history must hold 1..{window} values, got {history.size=}")
-    c = np.cumsum(np.concatenate((history[-1:], increments)))[1:]
+    c: NDArray[np.float64] = np.cumsum(np.concatenate((history[-1:], increments)))[1:]
     full = np.concatenate((history, c))
     size = window + 1
     # trailing window [i - window, i]: shift the centred filter by half its size

@@ -25,6 +25,8 @@ __all__ = ["TrackerState", "Transition", "track"]
 
 @dataclass(frozen=True, slots=True)
 class TrackerState:
+    """What the tracker carries between chunks: the open alert, its clear run and the count."""
+
     level: Severity = Severity.OK
     clear_since: int | None = None  # epoch from which the condition has been clear
     last_resolved: int | None = None
@@ -34,6 +36,8 @@ class TrackerState:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
+    """A change of one group's alert at an epoch: raised, escalated or resolved."""
+
     epoch: int
     kind: str  # "raised" | "escalated" | "resolved"
     level: Severity

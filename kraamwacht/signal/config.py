@@ -34,6 +34,8 @@ def _positive(name: str, value: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class EpochConfig:
+    """Epoch length and how long an epoch waits for late samples (``[epoch]``)."""
+
     epoch_s: int = 60
     reorder_grace_s: int = 120
 
@@ -47,6 +49,8 @@ class EpochConfig:
 
 @dataclass(frozen=True, slots=True)
 class TemperatureConfig:
+    """Skin temperature cleaning, circadian term and personal baseline (``[temperature]``)."""
+
     plausible_min_c: float = 30.0
     plausible_max_c: float = 43.0
     median_epochs: int = 9
@@ -69,6 +73,8 @@ class TemperatureConfig:
 
 @dataclass(frozen=True, slots=True)
 class ArtefactConfig:
+    """Rapid rises that are artefacts (a shower, a sensor put back on) (``[artefact]``)."""
+
     rapid_rise_c: float = 0.4
     rapid_rise_epochs: int = 5
     hold_epochs: int = 45
@@ -82,6 +88,8 @@ class ArtefactConfig:
 
 @dataclass(frozen=True, slots=True)
 class RiseConfig:
+    """The early-rise rule: a window-limited CUSUM above the personal baseline (``[rise]``)."""
+
     k_c: float = 0.4
     h_c_epochs: float = 10.0
     window_epochs: int = 480
@@ -102,6 +110,8 @@ class RiseConfig:
 
 @dataclass(frozen=True, slots=True)
 class FeverConfig:
+    """The fever rule on the estimated core temperature (``[fever]``)."""
+
     core_c: float = 38.0
     clear_core_c: float = 37.8
     persist_epochs: int = 30
@@ -114,6 +124,8 @@ class FeverConfig:
 
 @dataclass(frozen=True, slots=True)
 class SensorConfig:
+    """The loose-sensor rule, a technical condition (``[sensor]``)."""
+
     loose_drop_c: float = 2.0
     persist_epochs: int = 10
 
@@ -124,6 +136,8 @@ class SensorConfig:
 
 @dataclass(frozen=True, slots=True)
 class HeartRateConfig:
+    """Heart-rate cleaning, baseline and the tachycardia bands (``[heart_rate]``)."""
+
     plausible_min_bpm: float = 30.0
     plausible_max_bpm: float = 220.0
     median_epochs: int = 15
@@ -152,6 +166,8 @@ class HeartRateConfig:
 
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
+    """Alert lifecycle: resolve and re-raise times, acknowledgement, snoozes, stale data (``[alerts]``)."""
+
     resolve_after_epochs: int = 60
     min_reraise_epochs: int = 360
     ack_timeout_warning_min: float = 30.0

@@ -35,6 +35,8 @@ _DAY_S = 86_400.0
 
 @dataclass(frozen=True, slots=True)
 class Alarm:
+    """A raised alert as scored: subject, time and rule."""
+
     subject: str
     time_s: float
     rule: str
@@ -42,6 +44,8 @@ class Alarm:
 
 @dataclass(frozen=True, slots=True)
 class Label:
+    """A subject's truth: febrile or not, the onset and the reference measurement's time."""
+
     subject: str
     febrile: bool
     onset_s: float | None = None
@@ -61,6 +65,8 @@ class Coverage:
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """Alarm quality over a cohort (sensitivity, lead time, false alarms per subject-day, PPV)."""
+
     subjects: int
     febrile: int
     febrile_with_reference: int
@@ -79,6 +85,7 @@ class Report:
     missed: tuple[str, ...]
 
     def as_dict(self) -> dict[str, float | int | list[str]]:
+        """The report as plain values (JSON, CSV)."""
         out: dict[str, float | int | list[str]] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
