@@ -111,7 +111,7 @@ def main() -> None:
             try:
                 results.append(measure(n, args.runs, folder, port))
             finally:
-                broker.terminate()
+                broker.stop()
     base = results[0]
     print(f"{os.cpu_count()} cores; {args.runs} renders each; 6 h of temperature + heart rate every 5 s per mother")
     print("| episodes | Overzicht render, median (max) | store reads for all cards | × render vs 10 |")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,11 @@ import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_serve import free_port, start_mosquitto  # noqa: E402
+from benchmarks.bench_serve import start_mosquitto  # noqa: E402
 from kraamwacht.contract import Topics  # noqa: E402
 from kraamwacht.firmware_sim.control import control as simulator_control  # noqa: E402
 from kraamwacht.gateway.registry import Registry  # noqa: E402
+from kraamwacht.waiting import free_port, wait_for_port  # noqa: E402
 
 SITE = "bench"
 TICK_S = os.sysconf("SC_CLK_TCK")
@@ -55,22 +55,12 @@ def cli(*args: str, log: Path) -> subprocess.Popen:
     )
 
 
-def wait_port(port: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"port {port} not open after {timeout_s} s")
-
-
 def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, float]:
     hci, ctl = free_port(), free_port()
     sim = cli(
         "sim", "--wearables", str(n), "--hci-port", str(hci), "--control-port", str(ctl), log=folder / f"sim{n}.log"
     )
-    wait_port(ctl, 120)
+    wait_for_port(ctl, timeout_s=120)
     registry = Registry(folder / f"gw{n}" / "registry.db")
     for i in range(1, n + 1):
         registry.pair(f"{i:04d}", site=SITE, episode=f"ep{i}", subject=f"m{i}")
@@ -141,7 +131,7 @@ def main() -> None:
         try:
             results = [run(n, args.seconds, folder, port) for n in sizes]
         finally:
-            broker.terminate()
+            broker.stop()
     base = results[0]
     print(
         f"{os.cpu_count()} cores; {args.seconds:.0f} s measured per run; temperature + heart rate at 1 Hz per wearable"

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from kraamwacht.contract import Topics  # noqa: E402
 from kraamwacht.storage.sqlite import SqliteStore  # noqa: E402
+from kraamwacht.testing import Mosquitto  # noqa: E402
 
 SITE = "bench"
 SUBJECTS = 100
@@ -43,22 +42,11 @@ SAMPLES_PER_MESSAGE = 100
 GRACE_S = 120
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    conf = folder / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nmax_queued_messages 0\n"
-    )
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return proc, port
+def start_mosquitto(folder: Path) -> tuple[Mosquitto, int]:
+    """A mosquitto without persistence or a queue limit, as the benchmarks measured it."""
+    broker = Mosquitto(folder, persistence=False, max_queued_messages=0)
+    broker.start()
+    return broker, broker.port
 
 
 def client(port: int, name: str) -> mqtt.Client:
@@ -220,7 +208,7 @@ def main() -> None:
             flat = flat_out(port, folder / "b", args.burst)
             print(f"serve flat out {flat / 1e3:.1f} k samples/s", flush=True)
         finally:
-            broker.terminate()
+            broker.stop()
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = f"""## Ingest service
 

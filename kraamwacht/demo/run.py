@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
 from kraamwacht.publish import BrokerAddress, publish
 from kraamwacht.storage.sqlite import SqliteStore
+from kraamwacht.waiting import free_port, port_open
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -56,23 +56,6 @@ class DemoOptions:
     broker_port: int = 1883
     run_for_s: float | None = None  # stop by itself after this many real seconds (tests)
     say: Callable[[str], None] = field(default=print)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(host: str, port: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while True:  # at least once: a timeout of 0 asks whether something listens now
-        with socket.socket() as s:
-            if s.connect_ex((host, port)) == 0:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)
 
 
 class Processes:
@@ -232,7 +215,7 @@ def run_demo(options: DemoOptions) -> int:
     broker_url = options.broker or f"mqtt://127.0.0.1:{options.broker_port}"
     broker = BrokerAddress.parse(broker_url)
     store = options.store or f"sqlite:///{ledger.resolve()}"
-    hci, control = _free_port(), _free_port()
+    hci, control = free_port(), free_port()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -242,19 +225,23 @@ def run_demo(options: DemoOptions) -> int:
         wanted = [("the board's", options.board_port, "--port")]
         if options.broker is None:
             wanted.append(("the embedded broker's", options.broker_port, "--broker-port"))
-        busy = [f"{what} port {port} (use {flag})" for what, port, flag in wanted if _wait_port("127.0.0.1", port, 0)]
+        busy = [
+            f"{what} port {port} (use {flag})"
+            for what, port, flag in wanted
+            if port_open("127.0.0.1", port, timeout_s=0)
+        ]
         if busy:
             raise RuntimeError(f"already in use: {'; '.join(busy)}")
         if options.broker is None:
             procs.start("broker", "broker", "--port", str(options.broker_port))
-            if not _wait_port("127.0.0.1", options.broker_port, 15):
+            if not port_open("127.0.0.1", options.broker_port, timeout_s=15):
                 raise RuntimeError(f"the embedded broker did not listen on port {options.broker_port}")
         procs.start("serve", "serve", "--broker", broker_url, "--site", SITE, "--store", store,
                     "--state-dir", str(out / "serve"), "--episodes", str(out / "board" / "episodes.db"),
                     "--mqtt-version", "5" if options.broker else "3.1.1")  # fmt: skip
         procs.start("sim", "sim", "--demo-cast", "--interval-s", f"{options.interval_s:g}", "--buffer", "600",
                     "--hci-port", str(hci), "--control-port", str(control))  # fmt: skip
-        if not _wait_port("127.0.0.1", control, 60):
+        if not port_open("127.0.0.1", control, timeout_s=60):
             raise RuntimeError("the emulated wearables did not start (see logs/sim.log)")
         procs.start("gateway", "gateway", "run", "--broker", broker_url, "--site", SITE,
                     "--ble", f"bumble:tcp-client:127.0.0.1:{hci}", "--state-dir", str(out / "gateway"))  # fmt: skip

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,76 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from kraamwacht.broker_config import MAX_QUEUED_MESSAGES
+from kraamwacht.testing import Mosquitto, mosquitto_binary
+from kraamwacht.waiting import free_port, wait_for_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
+__all__ = ["Mosquitto", "free_port", "wait_for_port"]  # the tests import them from here too
 
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[str]:
     """A fresh mosquitto on a free local port; yields its mqtt:// URL."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
+    if mosquitto_binary() is None:
         pytest.fail("mosquitto is not installed: apt-get install mosquitto (.ci/run does this)")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\nlog_dest stderr\n")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    broker = Mosquitto(tmp_path / "mosquitto", persistence=False)
+    broker.start()
     try:
-        wait_for_port(port)
-        yield f"mqtt://127.0.0.1:{port}"
+        yield broker.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-class Mosquitto:
-    """A mosquitto that keeps sessions across its own restart (persistence), on a fixed port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.conf = folder / "m.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\nautosave_interval 1\nuser root\n"
-            f"max_queued_messages {MAX_QUEUED_MESSAGES}\n"  # as kraamwacht broker-config writes it
-        )
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(10)
-
-    def kill(self) -> None:
-        """kill -9: what was not yet saved (autosave_interval 1 s) is gone with it."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        broker.stop()
 
 
 def _wait_http(url: str, timeout_s: float = 20.0) -> None:

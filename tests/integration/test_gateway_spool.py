@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.publish import BrokerAddress
+from kraamwacht.waiting import wait_for
 from tests.integration.conftest import Mosquitto
 
 T0 = datetime.now(tz=UTC) - timedelta(hours=1)
@@ -47,15 +48,6 @@ def fill(spool: Spool, devices: int, per_device: int) -> None:
     for d in range(devices):
         samples = [("temperature_c", 36.5, T0 + timedelta(seconds=i), ()) for i in range(per_device)]
         spool.append(site="s1", episode="ep1", subject=f"m{d}", device=f"wb{d}", samples=samples)
-
-
-def wait_for(predicate, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_spool_numbers_persist_and_evicts_oldest_first(tmp_path: Path) -> None:

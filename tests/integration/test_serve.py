@@ -21,6 +21,7 @@ from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import Topics
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.storage.sqlite import SqliteStore
+from kraamwacht.waiting import wait_for
 
 SITE = "s1"
 
@@ -240,16 +241,6 @@ def test_live_alerts_equal_replay_alerts(mosquitto: str, serve: ServeProcess) ->
     ]
     assert [x for x in again if datetime.fromisoformat(x[4]) <= horizon] == live
     broker.close()
-
-
-def wait_for(predicate, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_restart(
