@@ -3,7 +3,7 @@
 It runs in a thread with its own asyncio loop. amqtt speaks MQTT 3.1.1 only (serve connects with
 ``--mqtt-version 3.1.1``), has no shared subscriptions, keeps no offline queue for anonymous
 clients and little across its own restart: the guarantees that need a broker to hold messages
-while serve is down (persistent sessions) need mosquitto. See the README's guarantees table.
+while serve is down (persistent sessions) need mosquitto. See docs/serve.md's guarantees table.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
     earlier = _readings(store, episode)
     st.caption(
         f"Geboren {episode.birth_at:%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
-        f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Grenzen: AAP 2022 (zie README)."
+        f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Grenzen: AAP 2022 (zie docs/jaundice.md)."
     )
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "nomogram.png"

@@ -25,7 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 10.0
 IDLE_S = 0.2
 # Live, one message per wearable per second instead of one per reading: fewer messages for the
-# broker to queue while serve is away (mosquitto drops beyond max_queued_messages; see the README).
+# broker to queue while serve is away (mosquitto drops beyond max_queued_messages; see docs/guarantees.md).
 BATCH_S = 1.0
 MAX_BATCH_SAMPLES = 5000  # a backlog (after an outage) drains in full batches without waiting
 

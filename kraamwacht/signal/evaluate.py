@@ -1,6 +1,6 @@
 """Alarm quality against labelled fevers: pure functions, ``nan`` where a metric is undefined.
 
-Definitions (also in the README):
+Definitions (also in docs/research.md, "What the numbers mean"):
 
 * **alarm**: a ``raised`` alert event of one of the evaluated rules (escalations and repeats of an
   open alert are not new alarms);
