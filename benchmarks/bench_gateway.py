@@ -60,7 +60,7 @@ def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, flo
     sim = cli(
         "sim", "--wearables", str(n), "--hci-port", str(hci), "--control-port", str(ctl), log=folder / f"sim{n}.log"
     )
-    wait_for_port(ctl, timeout_s=120)
+    wait_for_port(ctl, 120)
     registry = Registry(folder / f"gw{n}" / "registry.db")
     for i in range(1, n + 1):
         registry.pair(f"{i:04d}", site=SITE, episode=f"ep{i}", subject=f"m{i}")

@@ -49,7 +49,7 @@ def wait_for(
         time.sleep(interval_s)
 
 
-def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout_s: float = 10.0) -> None:
+def wait_for_port(port: int, timeout_s: float = 10.0, *, host: str = "127.0.0.1") -> None:
     """Return once something listens on ``host:port``; ``TimeoutError`` after ``timeout_s``."""
     if not port_open(host, port, timeout_s=timeout_s, interval_s=0.05):
         raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s:g} s")

@@ -113,3 +113,36 @@ def test_retention_deletes_an_ended_episode_in_the_ledger_and_in_influxdb(influx
                                     "--keep-days", "30", "--board-dir", str(tmp_path / "board")])  # fmt: skip
     assert down.exit_code == 2
     assert "run it again" in down.output
+
+
+def test_the_board_reads_influxdb_as_it_reads_the_embedded_store(influxdb: str, tmp_path) -> None:
+    """The board's reads go through the store interface only: the same answers on InfluxDB and SQLite."""
+    from kraamwacht.dashboard.data import latest_values, temperature_trend
+    from kraamwacht.storage.sqlite import SqliteStore
+
+    batch = [*observations(40), bilirubin()]
+    influx = open_store(f"influx+v1://{influxdb.removeprefix('http://')}/kraamwacht")
+    embedded = SqliteStore(tmp_path / "k.db")
+    for store in (influx, embedded):
+        store.write(batch)
+    now = T0 + timedelta(minutes=5)
+    answers = []
+    for store in (influx, embedded):
+        answers.append(
+            (
+                latest_values(store, ["m1"], now=now),
+                temperature_trend(store, ["m1"], now=T0 + timedelta(seconds=60), hours=1, step_min=1),
+                store.bilirubin("baby1"),
+                store.mean("m1", "temperature_c", start_s=T0.timestamp(), end_s=T0.timestamp() + 10),
+            )
+        )
+    latest, trend, bili, mean = answers[0]
+    assert latest == answers[1][0]
+    assert latest["m1"]["temperature_c"] == (T0.timestamp() + 38, 36.38)
+    assert trend == answers[1][1]
+    assert trend["m1"], "a sparkline on InfluxDB is not empty"
+    assert bili == answers[1][2] == [(T0.timestamp(), 210.0, "tcb")]
+    assert mean == pytest.approx(answers[1][3])
+    assert mean == pytest.approx(36.04)
+    influx.close()
+    embedded.close()
