@@ -42,7 +42,7 @@ def dashboard(
         "KRAAMWACHT_BOARD_DIR": str(board_dir),
         "KRAAMWACHT_SESSION_MIN": str(session_min),
     }
-    app = Path(__file__).parent / "dashboard" / "app.py"
+    app = Path(__file__).parents[1] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",
                str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     os.execve(sys.executable, command, env)  # become the board: a signal to this process reaches it
