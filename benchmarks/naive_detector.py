@@ -88,21 +88,40 @@ class _HourlyBaseline:
         self.levels[block] = level if self.count >= self.warmup else NAN
 
 
+class _Carry:
+    """The last value, carried at most ``max_gap`` epochs."""
+
+    def __init__(self, max_gap: int) -> None:
+        self.max_gap, self.value, self.age = max_gap, NAN, 1 << 30
+
+    def __call__(self, x: float) -> tuple[float, float]:
+        if math.isnan(x):
+            self.age += 1
+        else:
+            self.value, self.age = x, 0
+        return (self.value, float(self.age)) if self.age <= self.max_gap else (NAN, NAN)
+
+
 def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: DetectorConfig) -> list[tuple[int, str, int]]:
     """Alert transitions ``(epoch, kind, level)`` per group, computed one sample at a time."""
     tc, rc, fc, sc, hc, ac = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate, cfg.artefact
+    th = cfg.thermometer
     epoch_s = cfg.epoch.epoch_s
     per_hour = 3600 // epoch_s
+    per_min = 60.0 / epoch_s
+    carry = int(cfg.epoch.carry_forward_min * per_min)
     merged = sorted(
-        (float(t), name, float(v))
+        (float(t), "thermometer_c" if name.startswith("thermometer_c") else name,
+         float(v) + (th.to_core_c(name.partition(":")[2] or None) if name.startswith("thermometer_c") else 0.0))
         for name, (ts, vs) in samples.items()
         for t, v in zip(ts.tolist(), vs.tolist(), strict=True)
-    )
+    )  # fmt: skip
     out: list[tuple[int, str, int]] = []
     if not merged:
         return out
     temp_win: deque[float] = deque([NAN] * tc.median_epochs, maxlen=tc.median_epochs)
     hr_win: deque[float] = deque([NAN] * hc.median_epochs, maxlen=hc.median_epochs)
+    rise_win: deque[float] = deque([NAN] * hc.agree_epochs, maxlen=hc.agree_epochs)
     rapid_hist: deque[float] = deque([NAN] * ac.rapid_rise_epochs, maxlen=ac.rapid_rise_epochs)
     since = 1 << 30
     temp_base = _HourlyBaseline(tc.warmup_h, 1 - math.exp(-1 / tc.baseline_tau_h), tc.baseline_lag_h)
@@ -110,21 +129,31 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
     c_window: deque[float] = deque([0.0], maxlen=rc.window_epochs + 1)
     rise_sw = _Hysteresis(rc.h_c_epochs, rc.h_c_epochs * rc.clear_fraction)
     fever_sw = _Hysteresis(fc.core_c, fc.clear_core_c)
+    margin_sw = _Hysteresis(fc.core_c + fc.uncalibrated_margin_c, fc.clear_core_c + fc.uncalibrated_margin_c)
     tachy_sw = _Hysteresis(hc.tachycardia_bpm, hc.tachycardia_bpm - hc.clear_margin_bpm)
     severe_sw = _Hysteresis(hc.severe_bpm, hc.severe_bpm - hc.clear_margin_bpm, strict=True)
     hr_rise_sw = _Hysteresis(hc.rise_bpm, hc.rise_bpm / 2)
-    runs = {name: _Run() for name in ("loose", "rise", "fever", "tachy", "severe")}
+    runs = {name: _Run() for name in ("loose", "rise", "fever", "tachy", "severe", "hr_rise")}
+    temp_carry, hr_carry, thermo_carry = _Carry(carry), _Carry(carry), _Carry(1 << 29)
+    offsets: list[float] = []
     trackers = {g: {"level": 0, "clear": None, "resolved": None} for g in ("temperature", "heart_rate", "sensor")}
 
-    def process(epoch: int, temp: float, hr: float) -> None:
-        nonlocal since
+    def offset_now() -> float:
+        prior = tc.axillary_to_core_offset_c
+        if not offsets:
+            return prior
+        return (len(offsets) * _median(offsets) + th.prior_weight * prior) / (len(offsets) + th.prior_weight)
+
+    def process(epoch: int, temp: float, hr: float, thermo: float) -> None:
+        nonlocal since, offsets
         temp_win.append(temp)
         temp_s = _median(list(temp_win))
         old = rapid_hist[0]
         rapid_hist.append(temp_s)
         since = 0 if (temp_s - old) > ac.rapid_rise_c else since + 1
         artefact = since < ac.hold_epochs
-        in_range = tc.plausible_min_c <= temp_s <= tc.plausible_max_c
+        temp_f, _ = temp_carry(NAN if artefact else temp_s)
+        in_range = tc.plausible_min_c <= temp_f <= tc.plausible_max_c
         circ = float(
             circadian_offset_c(
                 np.array([epoch * epoch_s + epoch_s / 2]),
@@ -133,29 +162,52 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
                 timezone=tc.timezone,
             )[0]
         )
-        decirc = temp_s - circ if in_range and not artefact else NAN
-        base = temp_base.update(epoch, decirc, per_hour)
-        present = not math.isnan(temp_s)
-        loose = present and (not in_range or (temp_s - circ) < (base - sc.loose_drop_c))
+        measured_ok = tc.plausible_min_c <= temp_s <= tc.plausible_max_c and not artefact
+        base = temp_base.update(epoch, temp_s - circ if measured_ok else NAN, per_hour)
+        present = not math.isnan(temp_f)
+        loose = present and (not in_range or (temp_f - circ) < (base - sc.loose_drop_c))
         loose_run = runs["loose"](loose, present)
+        decirc = temp_f - circ if in_range else NAN
         residual = NAN if loose else decirc - base
         c_window.append(c_window[-1] + (0.0 if math.isnan(residual) else residual - rc.k_c))
         stat = c_window[-1] - min(c_window)
         rise_active = runs["rise"](rise_sw(stat), not math.isnan(residual)) >= rc.persist_epochs
-        core = temp_s + tc.axillary_to_core_offset_c if in_range and not artefact and not loose else NAN
-        fever_active = runs["fever"](fever_sw(core), not math.isnan(core)) >= fc.persist_epochs
+
+        # thermometer: calibration (an observation counts from its own epoch on) and the reference reading
+        if not math.isnan(thermo) and measured_ok and not loose:
+            d = thermo - temp_s
+            if th.offset_min_c <= d <= th.offset_max_c:
+                offsets = [*offsets, d][-th.max_readings :]
+        offset, calibrated = offset_now(), bool(offsets)
+        last_thermo, age = thermo_carry(thermo)
+        fever_thermo = last_thermo >= th.fever_c and age <= th.hold_min * per_min
+        quiet = last_thermo < th.normal_below_c and age <= th.quiet_after_normal_min * per_min
+        core = temp_f + offset if in_range and not loose else NAN
+        fever_run = runs["fever"](fever_sw(core), not math.isnan(core))
+        clear_of_margin = margin_sw(core)
 
         hr_win.append(hr)
         hr_s = _median(list(hr_win))
-        hr_ok = hr_s if hc.plausible_min_bpm <= hr_s <= hc.plausible_max_bpm else NAN
-        hr_b = hr_base.update(epoch, hr_ok, per_hour)
+        hr_measured = hr_s if hc.plausible_min_bpm <= hr_s <= hc.plausible_max_bpm else NAN
+        hr_ok, _ = hr_carry(hr_measured)
+        hr_b = hr_base.update(epoch, hr_measured, per_hour)
         known = not math.isnan(hr_ok)
-        tachy = runs["tachy"](tachy_sw(hr_ok), known) >= hc.tachycardia_persist_epochs
+        hr_rise = hr_ok - hr_b
+        new = hr_ok > hc.unknown_baseline_bpm if math.isnan(hr_b) else hr_rise >= hc.rise_bpm
+        tachy_on = tachy_sw(hr_ok)
+        tachy = runs["tachy"](tachy_on and new, known) >= hc.tachycardia_persist_epochs
         severe = runs["severe"](severe_sw(hr_ok), known) >= hc.severe_persist_epochs
-        hr_rise = hr_rise_sw(hr_ok - hr_b)
+        hr_up = runs["hr_rise"](hr_rise_sw(hr_rise), known) >= hc.rise_persist_epochs or tachy
+        rise_win.append(hr_rise)
+        slow = _median(list(rise_win))
+        agrees = not slow < 0
 
+        sure = ((calibrated or clear_of_margin) and agrees) or hr_up
+        fever_active = fever_run >= fc.persist_epochs and sure
+        combined = rise_active and hr_up and not quiet
+        alone = rise_active and calibrated and core >= rc.raised_core_c and agrees and not quiet
         levels = {
-            "temperature": 2 if fever_active or (rise_active and (hr_rise or tachy)) else (1 if rise_active else 0),
+            "temperature": 2 if fever_thermo or fever_active else (1 if combined or alone else 0),
             "heart_rate": 2 if severe else (1 if tachy else 0),
             "sensor": 1 if loose_run >= sc.persist_epochs else 0,
         }
@@ -181,21 +233,19 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
                     tr["level"] = desired
                     out.append((epoch, f"{group}:escalated", desired))
 
+    names = ("temperature_c", "heart_rate_bpm", "thermometer_c")
     current = math.floor(merged[0][0] / epoch_s)
-    sums = {"temperature_c": 0.0, "heart_rate_bpm": 0.0}
-    counts = {"temperature_c": 0, "heart_rate_bpm": 0}
+    sums = dict.fromkeys(names, 0.0)
+    counts = dict.fromkeys(names, 0)
     for t, name, value in merged:
         epoch = math.floor(t / epoch_s)
         while epoch > current:
-            process(
-                current,
-                *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in ("temperature_c", "heart_rate_bpm")),
-            )
-            sums = dict.fromkeys(sums, 0.0)
-            counts = dict.fromkeys(counts, 0)
+            process(current, *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in names))
+            sums = dict.fromkeys(names, 0.0)
+            counts = dict.fromkeys(names, 0)
             current += 1
         if name in sums and math.isfinite(value):
             sums[name] += round(value * 100.0)
             counts[name] += 1
-    process(current, *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in ("temperature_c", "heart_rate_bpm")))
+    process(current, *(sums[s] / counts[s] / 100.0 if counts[s] else NAN for s in names))
     return out

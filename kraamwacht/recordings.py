@@ -22,7 +22,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from kraamwacht.contract import AlertEvent, Signal, format_timestamp, out_of_range, parse_time, range_problem
+from kraamwacht.contract import (
+    AlertEvent,
+    Signal,
+    ThermometerMethod,
+    format_timestamp,
+    out_of_range,
+    parse_time,
+    range_problem,
+)
 from kraamwacht.errors import InputFileError
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label
 
@@ -41,6 +49,11 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 STREAM_COLUMNS = ("time", "subject", "signal", "value")
+# optional fifth column: where a thermometer reading was taken (rectal, oral, tympanic, axillary);
+# empty means the configured default (rectal in Dutch kraamzorg). Recordings key such a reading
+# as ``thermometer_c:<method>``, which the detectors understand.
+METHOD_COLUMN = "method"
+_METHODS = frozenset(m.value for m in ThermometerMethod)
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 _TIME_WITH_ZONE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
@@ -99,7 +112,7 @@ def read_streams(
                 _LOGGER.warning("%s line %d skipped: %s", path, line, reasons[position])
             keep = ~problems
             frame, times, values = frame[keep], times[keep], values[keep]
-        _collect(frame, times, values, parts)
+        _collect(_with_method_keys(frame), times, values, parts)
     for line in bad_lines:
         skipped["wrong number of fields"] += 1
         _LOGGER.warning("%s line %d skipped: wrong number of fields", path, line)
@@ -134,6 +147,19 @@ def _collect(
         parts.setdefault((subject, signal), []).append((times[s:e], values[s:e]))
 
 
+def _with_method_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """Thermometer rows with a method get the signal key ``thermometer_c:<method>``."""
+    if METHOD_COLUMN not in frame.columns:
+        return frame
+    method = frame[METHOD_COLUMN].fillna("").astype(str)
+    keyed = (frame["signal"] == Signal.THERMOMETER_C.value) & (method != "")
+    if not keyed.any():
+        return frame
+    frame = frame.copy()
+    frame.loc[keyed, "signal"] = frame.loc[keyed, "signal"] + ":" + method[keyed]
+    return frame
+
+
 def _line_of(row_line: int, bad_lines: list[int]) -> int:
     """The file line of a data row, counting the malformed lines the parser skipped before it."""
     line = row_line
@@ -148,12 +174,15 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
     missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
     if missing:
         raise InputFileError(path, None, f"missing columns {missing}; expected {','.join(STREAM_COLUMNS)}")
-    frame = frame[list(STREAM_COLUMNS)]
+    frame = frame[[*STREAM_COLUMNS, *([METHOD_COLUMN] if METHOD_COLUMN in frame.columns else [])]]
     if pd.api.types.is_datetime64_any_dtype(frame["time"]):
         if frame["time"].dt.tz is None:
             raise InputFileError(path, None, "time column has no time zone; store UTC timestamps")
         frame["time"] = frame["time"].dt.tz_convert("UTC").map(lambda t: t.isoformat())
-    return frame.astype({"time": str, "subject": str, "signal": str, "value": str})
+    frame = frame.astype({"time": str, "subject": str, "signal": str, "value": str})
+    if METHOD_COLUMN in frame.columns:
+        frame[METHOD_COLUMN] = frame[METHOD_COLUMN].fillna("").astype(str)
+    return frame
 
 
 def _csv_chunks(path: Path, *, skip_bad: bool, chunk_rows: int, bad_lines: list[int]) -> Iterator[pd.DataFrame]:
@@ -185,8 +214,9 @@ def _csv_chunks(path: Path, *, skip_bad: bool, chunk_rows: int, bad_lines: list[
             for text in str(warning.message).splitlines():
                 if text.startswith("Skipping line"):
                     bad_lines.append(_line_from_message(text) or 0)
-        if tuple(frame.columns) != STREAM_COLUMNS:
-            raise InputFileError(path, 1, f"header is {','.join(frame.columns)}; expected {','.join(STREAM_COLUMNS)}")
+        if tuple(frame.columns) not in (STREAM_COLUMNS, (*STREAM_COLUMNS, METHOD_COLUMN)):
+            expected = ",".join(STREAM_COLUMNS)
+            raise InputFileError(path, 1, f"header is {','.join(frame.columns)}; expected {expected}[,method]")
         yield frame
 
 
@@ -204,11 +234,21 @@ def _parse_columns(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray, NDArray
     values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64)
     known = frame["signal"].isin([s.value for s in Signal]).to_numpy()
     problems = np.isnan(times) | ~np.isfinite(values) | ~known | (frame["subject"].str.len() == 0).to_numpy()
+    if METHOD_COLUMN in frame.columns:
+        problems |= _bad_method(frame)
     ranged = np.zeros(len(frame), dtype=bool)
     for signal in Signal:
         rows = (frame["signal"] == signal.value).to_numpy()
         ranged |= rows & out_of_range(signal, values)
     return times, values, problems | ranged
+
+
+def _bad_method(frame: pd.DataFrame) -> NDArray[np.bool_]:
+    """A method on a row that is not a thermometer reading, or one that is not a known method."""
+    method = frame[METHOD_COLUMN].fillna("").astype(str)
+    thermometer = frame["signal"] == Signal.THERMOMETER_C.value
+    given = method != ""
+    return (given & (~thermometer | ~method.isin(_METHODS))).to_numpy()
 
 
 def _row_reasons(
@@ -224,6 +264,10 @@ def _row_reasons(
             reasons[index] = f"unknown signal {row['signal'][:40]!r}"
         elif np.isnan(times[index]):
             reasons[index] = f"time {row['time'][:40]!r} is not ISO 8601 with Z or an offset"
+        elif METHOD_COLUMN in frame.columns and bool(_bad_method(frame.iloc[[index]])[0]):
+            reasons[index] = (
+                f"method {row[METHOD_COLUMN][:20]!r}: only thermometer_c takes one, of {', '.join(sorted(_METHODS))}"
+            )
         elif not np.isfinite(values[index]):
             reasons[index] = f"value {row['value'][:40]!r} is not a finite number"
         else:
@@ -232,14 +276,29 @@ def _row_reasons(
 
 
 def write_streams(path: Path, chunks: Iterable[tuple[str, str, FloatArray, FloatArray]]) -> int:
-    """Write ``(subject, signal, t_s, values)`` chunks as one stream file (CSV, or Parquet by suffix)."""
+    """Write ``(subject, signal, t_s, values)`` chunks as one stream file (CSV, or Parquet by suffix).
+
+    A ``thermometer_c:<method>`` key is written as ``thermometer_c`` with its method in the
+    ``method`` column (present only when some reading has one).
+    """
     frames = []
-    for subject, signal, t_s, values in chunks:
+    for subject, key, t_s, values in chunks:
+        signal, _, method = key.partition(":")
         stamps = np.datetime_as_string(np.round(np.asarray(t_s) * 1000).astype("datetime64[ms]"), unit="ms")
         frames.append(
-            pd.DataFrame({"time": np.char.add(stamps, "Z"), "subject": subject, "signal": signal, "value": values})
+            pd.DataFrame(
+                {
+                    "time": np.char.add(stamps, "Z"),
+                    "subject": subject,
+                    "signal": signal,
+                    "value": values,
+                    METHOD_COLUMN: method,
+                }
+            )
         )
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(STREAM_COLUMNS))
+    if METHOD_COLUMN in frame.columns and not (frame[METHOD_COLUMN] != "").any():
+        frame = frame.drop(columns=[METHOD_COLUMN])
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:

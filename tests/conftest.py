@@ -44,5 +44,7 @@ def flat_cfg() -> DetectorConfig:
             "artefact.hold_epochs": 0,
             "rise.k_c": 0.5,
             "rise.h_c_epochs": 10.0,
+            # the wearable's own fever rule at its boundary; the margin without calibration has its own test
+            "fever.uncalibrated_margin_c": 0.0,
         }
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kraamwacht.jaundice import JAUNDICE_RULES
 from kraamwacht.signal import RULE_GROUPS
 
-__all__ = ["RULES", "Rule", "display_name", "en", "nl", "render"]
+__all__ = ["RULES", "Rule", "display_name", "en", "exact", "nl", "render"]
 
 Values = Mapping[str, float | int | str | None]
 
@@ -24,6 +24,19 @@ def nl(x: float | int | str | None, decimals: int = 1) -> str:
     if isinstance(x, str):
         return x
     return f"{x:.{decimals}f}".replace(".", ",")
+
+
+def exact(x: float | int | str | None, decimals: int = 1, *, lang: str = "nl") -> str:
+    """A number shown with as many decimals as it has (at least ``decimals``): no rounding across a threshold.
+
+    The core cuts the numbers a rule is judged on (``38.04`` → ``38.0``, ``130.04`` stays), so what
+    a message prints satisfies the rule it names.
+    """
+    if x is None or isinstance(x, str):
+        return nl(x) if lang == "nl" else en(x)
+    text = repr(float(x))
+    places = max(decimals, len(text.split(".")[1].rstrip("0")) if "." in text else 0)
+    return nl(x, places) if lang == "nl" else en(x, places)
 
 
 def en(x: float | int | str | None, decimals: int = 1) -> str:
@@ -86,13 +99,15 @@ RULES: dict[str, Rule] = {
             "temp_rise",
             names=("Temperatuur stijgt", "Temperature rising"),
             category="clinical",
-            source="personal baseline, window-limited CUSUM (kraamwacht defaults.toml [rise])",
+            source="docs/references.md#raised-temperature (kraamzorg 'verhoging' 37.6 °C; defaults.toml [rise])",
             text_nl=lambda v: (
-                f"Temperatuur stijgt: {nl(v['core_c'])} °C (geschatte kern), {nl(v['rise_c'])} °C boven haar eigen "
+                f"Temperatuur verhoogd en stijgend: {nl(v['core_c'])} °C geschatte kern (≥ {nl(v['threshold_c'])} °C, "
+                f"geijkt met {v['calibration_n']} thermometermeting(en)), {nl(v['rise_c'])} °C boven haar eigen "
                 f"basislijn sinds {nl(v['since_min'], 0)} min. Meet met de thermometer."
             ),
             text_en=lambda v: (
-                f"Temperature rising: {en(v['core_c'])} °C (estimated core), {en(v['rise_c'])} °C above her own "
+                f"Temperature raised and rising: {en(v['core_c'])} °C estimated core (≥ {en(v['threshold_c'])} °C, "
+                f"calibrated with {v['calibration_n']} thermometer reading(s)), {en(v['rise_c'])} °C above her own "
                 f"baseline for {en(v['since_min'], 0)} min. Measure with the thermometer."
             ),
         ),
@@ -100,43 +115,60 @@ RULES: dict[str, Rule] = {
             "temp_rise_hr",
             names=("Temperatuur en hartslag stijgen", "Temperature and heart rate rising"),
             category="clinical",
-            source="temperature rise with concurrent heart-rate rise (kraamwacht defaults.toml [rise], [heart_rate])",
+            source="docs/references.md#heart-rate-and-fever (temperature rise with a heart-rate rise; defaults.toml [rise], [heart_rate])",
             text_nl=lambda v: (
-                f"Temperatuur én hartslag stijgen: {nl(v['core_c'])} °C, {nl(v['rise_c'])} °C boven haar basislijn; "
-                f"hartslag {nl(v['hr_bpm'], 0)}/min ({nl(v['hr_rise_bpm'], 0)} boven haar basislijn). "
-                "Meet temperatuur en bel de verloskundige."
+                f"Temperatuur én hartslag stijgen: {nl(v['rise_c'])} °C boven haar eigen basislijn sinds "
+                f"{nl(v['since_min'], 0)} min; hartslag {nl(v['hr_bpm'], 0)}/min ({nl(v['hr_rise_bpm'], 0)} boven "
+                "haar basislijn). Meet nu temperatuur en pols met de thermometer."
             ),
             text_en=lambda v: (
-                f"Temperature and heart rate rising: {en(v['core_c'])} °C, {en(v['rise_c'])} °C above her baseline; "
-                f"heart rate {en(v['hr_bpm'], 0)}/min ({en(v['hr_rise_bpm'], 0)} above her baseline). "
-                "Measure her temperature and call the midwife."
+                f"Temperature and heart rate rising: {en(v['rise_c'])} °C above her own baseline for "
+                f"{en(v['since_min'], 0)} min; heart rate {en(v['hr_bpm'], 0)}/min ({en(v['hr_rise_bpm'], 0)} above "
+                "her baseline). Measure her temperature and pulse with the thermometer now."
             ),
         ),
         _rule(
             "fever",
             names=("Koorts", "Fever"),
             category="clinical",
-            source="fever: core >= 38.0 °C (shared/reference: standard definition; kraamzorg practice)",
+            source="docs/references.md#fever (core >= 38.0 °C; the wearable's estimate, defaults.toml [fever])",
             text_nl=lambda v: (
-                f"Koorts: geschatte kerntemperatuur {nl(v['core_c'])} °C (≥ {nl(v['threshold_c'])} °C) sinds "
-                f"{nl(v['duration_min'], 0)} min. Controleer met de thermometer en neem contact op met de verloskundige."
+                f"Koorts: geschatte kerntemperatuur tot {exact(v['peak_core_c'])} °C (≥ {nl(v['threshold_c'])} °C) "
+                f"sinds {nl(v['duration_min'], 0)} min. Controleer met de thermometer en neem contact op met de "
+                "verloskundige."
             ),
             text_en=lambda v: (
-                f"Fever: estimated core temperature {en(v['core_c'])} °C (≥ {en(v['threshold_c'])} °C) for "
-                f"{en(v['duration_min'], 0)} min. Check with the thermometer and contact the midwife."
+                f"Fever: estimated core temperature up to {exact(v['peak_core_c'], lang='en')} °C "
+                f"(≥ {en(v['threshold_c'])} °C) for {en(v['duration_min'], 0)} min. Check with the thermometer and "
+                "contact the midwife."
+            ),
+        ),
+        _rule(
+            "fever_thermometer",
+            names=("Koorts gemeten", "Fever measured"),
+            category="clinical",
+            source="docs/references.md#fever (a thermometer reading >= 38.0 °C; defaults.toml [thermometer])",
+            text_nl=lambda v: (
+                f"Koorts gemeten met de thermometer: {nl(v['thermometer_c'])} °C op kernschaal (≥ "
+                f"{nl(v['threshold_c'])} °C), {nl(v['minutes_ago'], 0)} min geleden. Neem nu contact op met de "
+                "verloskundige."
+            ),
+            text_en=lambda v: (
+                f"Fever measured with the thermometer: {en(v['thermometer_c'])} °C on the core scale (≥ "
+                f"{en(v['threshold_c'])} °C), {en(v['minutes_ago'], 0)} min ago. Contact the midwife now."
             ),
         ),
         _rule(
             "tachycardia",
             names=("Hartslag verhoogd", "Heart rate raised"),
             category="clinical",
-            source="NICE NG51 recently pregnant: heart rate 100–130/min moderate-to-high risk",
+            source="docs/references.md#heart-rate (NICE NG51, recently pregnant: 100–130/min moderate-to-high risk)",
             text_nl=lambda v: (
-                f"Hartslag aanhoudend verhoogd: {nl(v['hr_bpm'], 0)}/min (≥ {nl(v['threshold_bpm'], 0)}) sinds "
+                f"Hartslag aanhoudend verhoogd: tot {exact(v['peak_hr_bpm'], 0)}/min (≥ {nl(v['threshold_bpm'], 0)}) sinds "
                 f"{nl(v['duration_min'], 0)} min in rust. Meet temperatuur en overleg met de verloskundige."
             ),
             text_en=lambda v: (
-                f"Heart rate persistently raised: {en(v['hr_bpm'], 0)}/min (≥ {en(v['threshold_bpm'], 0)}) for "
+                f"Heart rate persistently raised: up to {exact(v['peak_hr_bpm'], 0, lang='en')}/min (≥ {en(v['threshold_bpm'], 0)}) for "
                 f"{en(v['duration_min'], 0)} min at rest. Measure her temperature and consult the midwife."
             ),
         ),
@@ -144,13 +176,13 @@ RULES: dict[str, Rule] = {
             "tachycardia_severe",
             names=("Hartslag zeer hoog", "Heart rate very high"),
             category="clinical",
-            source="NICE NG51 recently pregnant: heart rate > 130/min high risk",
+            source="docs/references.md#heart-rate (NICE NG51, recently pregnant: > 130/min high risk; MEWT severe > 130)",
             text_nl=lambda v: (
-                f"Hartslag zeer hoog: {nl(v['hr_bpm'], 0)}/min (> {nl(v['threshold_bpm'], 0)}) sinds "
+                f"Hartslag zeer hoog: tot {exact(v['peak_hr_bpm'], 0)}/min (> {nl(v['threshold_bpm'], 0)}) sinds "
                 f"{nl(v['duration_min'], 0)} min. Bel nu de verloskundige."
             ),
             text_en=lambda v: (
-                f"Heart rate very high: {en(v['hr_bpm'], 0)}/min (> {en(v['threshold_bpm'], 0)}) for "
+                f"Heart rate very high: up to {exact(v['peak_hr_bpm'], 0, lang='en')}/min (> {en(v['threshold_bpm'], 0)}) for "
                 f"{en(v['duration_min'], 0)} min. Call the midwife now."
             ),
         ),

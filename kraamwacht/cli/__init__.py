@@ -2,7 +2,7 @@
 
 ``research`` (export, replay, evaluate, sweep, simulate-cohort, config), ``serve`` (serve, broker,
 broker-config, status, doctor), ``gateway`` (gateway pair/unpair/list/run, sim), ``bili`` (bili
-assess/enter), ``board`` (dashboard, user, episode), ``demo``.
+assess/enter), ``temp`` (temp enter: a thermometer spot check), ``board`` (dashboard, user, episode), ``demo``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from kraamwacht.cli import demo, gateway, research, serve
 from kraamwacht.cli._console import OUT
 from kraamwacht.cli.bili import app as bili_app
 from kraamwacht.cli.board import dashboard, episode_app, user_app
+from kraamwacht.cli.temp import app as temp_app
 
 __all__ = ["app", "main"]
 
@@ -53,6 +54,7 @@ app.add_typer(gateway.gateway_app, name="gateway")
 app.command()(gateway.sim)
 app.command()(demo.demo)
 app.add_typer(bili_app, name="bili")
+app.add_typer(temp_app, name="temp")
 app.add_typer(user_app, name="user")
 app.add_typer(episode_app, name="episode")
 app.command("dashboard")(dashboard)

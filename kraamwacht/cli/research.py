@@ -136,6 +136,8 @@ def _parse_rules(rules: str) -> frozenset[str] | None:
         return TEMPERATURE_RULES
     if rules == "all":
         return None
+    if rules in ("clinical", "technical"):
+        return frozenset(rule for rule, r in RULES.items() if r.category == rules)
     chosen = frozenset(r.strip() for r in rules.split(",") if r.strip())
     unknown = chosen - set(RULES)
     if unknown:
@@ -143,12 +145,20 @@ def _parse_rules(rules: str) -> frozenset[str] | None:
     return chosen
 
 
-_RULES_HELP = "Rules that count as alarms: 'temperature' (temp_rise, temp_rise_hr, fever), 'all', or a comma list."
+_RULES_HELP = (
+    "Rules that count as alarms: 'temperature' (temp_rise, temp_rise_hr, fever, fever_thermometer), 'clinical', "
+    "'technical', 'all', or a comma list."
+)
 
 
 def evaluate(
     alerts: Annotated[Path, typer.Argument(help="Alerts file written by replay.")],
-    labels: Annotated[Path, typer.Option(help="CSV subject,febrile,onset,reference.")],
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV subject,febrile,onset,reference; without it every subject is afebrile (false alarms only)."
+        ),
+    ] = None,
     coverage: Annotated[
         Path | None, typer.Option(help="Monitored spans; default: the file replay wrote next to the alerts.")
     ] = None,
@@ -157,7 +167,11 @@ def evaluate(
     post_reference_h: Annotated[float, typer.Option(help="Alarms this long after the reference still count.")] = 24.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Sensitivity, lead time, false alarms per subject-day, PPV and data availability."""
+    """Sensitivity, lead time, false alarms per subject-day, PPV and data availability.
+
+    Without ``--labels`` the recordings are taken as afebrile (as WTM2020's are): every raise of the
+    chosen rules is a false alarm, and clinical and technical raises are reported apart.
+    """
     from kraamwacht.recordings import coverage_path, read_alerts, read_coverage, read_labels
     from kraamwacht.signal.evaluate import evaluate as run_evaluate
 
@@ -173,7 +187,7 @@ def evaluate(
     try:
         report = run_evaluate(
             read_alerts(alerts),
-            read_labels(labels),
+            read_labels(labels) if labels is not None else {},
             read_coverage(coverage_file),
             rules=chosen,
             onset_tolerance_h=onset_tolerance_h,
@@ -181,6 +195,9 @@ def evaluate(
         )
     except KraamwachtError as exc:
         fail(exc)
+    if labels is None:
+        _unlabelled(read_alerts(alerts), read_coverage(coverage_file), chosen, as_json=as_json)
+        return
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -201,6 +218,32 @@ def evaluate(
     OUT.print(table)
     if report.missed:
         OUT.print(f"missed: {', '.join(report.missed)}")
+
+
+def _unlabelled(alarms: list, coverage: dict, chosen: frozenset[str] | None, *, as_json: bool) -> None:
+    """False alarms per patient-day of afebrile recordings, clinical and technical apart."""
+    from kraamwacht.alerts import RULES
+
+    days = sum((c.end_s - c.start_s) / 86_400.0 for c in coverage.values())
+    counted = [a for a in alarms if a.subject in coverage and (chosen is None or a.rule in chosen)]
+    by_category = {"clinical": 0, "technical": 0}
+    for alarm in counted:
+        by_category[RULES[alarm.rule].category if alarm.rule in RULES else "clinical"] += 1
+    report = {
+        "subjects": len(coverage),
+        "patient_days": round(days, 2),
+        **{f"{k}_raises": v for k, v in by_category.items()},
+        **{f"{k}_raises_per_patient_day": round(v / days, 4) if days else None for k, v in by_category.items()},
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    table = Table(title="False alarms on afebrile recordings (every raise is false)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key.replace("_", " "), str(value))
+    OUT.print(table)
 
 
 def sweep(

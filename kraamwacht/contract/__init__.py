@@ -13,7 +13,7 @@ commands), ``_topics`` (the topic layout), ``_validate`` (message validation), `
 from kraamwacht.contract._alerts import AlertEvent, AlertEventKind, CommandMessage, Severity
 from kraamwacht.contract._derived import BaselineMessage, PolicyMessage
 from kraamwacht.contract._ids import ID_PATTERN, PseudoId, is_pseudo_id, topic_id
-from kraamwacht.contract._manual import manual_bilirubin_message
+from kraamwacht.contract._manual import manual_bilirubin_message, manual_message
 from kraamwacht.contract._models import (
     MAX_SAMPLES_PER_MESSAGE,
     CareEpisode,
@@ -29,6 +29,7 @@ from kraamwacht.contract._signals import (
     QualityFlag,
     Role,
     Signal,
+    ThermometerMethod,
     out_of_range,
     range_problem,
 )
@@ -71,11 +72,13 @@ __all__ = [
     "Severity",
     "Signal",
     "Subject",
+    "ThermometerMethod",
     "Topics",
     "format_time",
     "format_timestamp",
     "is_pseudo_id",
     "manual_bilirubin_message",
+    "manual_message",
     "out_of_range",
     "parse_observation_message",
     "parse_time",

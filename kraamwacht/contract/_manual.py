@@ -8,32 +8,33 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from kraamwacht.contract._models import ObservationMessage, SampleIn
-from kraamwacht.contract._signals import BilirubinMethod, QualityFlag
+from kraamwacht.contract._signals import BilirubinMethod, QualityFlag, Signal, ThermometerMethod
 from kraamwacht.contract._topics import Topics
 from kraamwacht.contract._validate import _schema_detail, parse_observation_message
 from kraamwacht.errors import InvalidValueError
 
-__all__ = ["manual_bilirubin_message"]
+__all__ = ["manual_bilirubin_message", "manual_message"]
 
 
-def manual_bilirubin_message(
+def manual_message(
     *,
     site: str,
     episode: str,
     subject: str,
-    value_umol_l: float,
+    signal: Signal,
+    value: float,
     measured_at: datetime,
-    method: BilirubinMethod,
-    body_site: str,
     entered_by: str,
+    method: BilirubinMethod | ThermometerMethod | None = None,
+    body_site: str | None = None,
     device: str | None = None,
     now: datetime,
 ) -> tuple[str, bytes]:
-    """A typed-in bilirubin reading as ``(topic, payload)``, checked against this contract.
+    """A typed-in reading as ``(topic, payload)``, checked against this contract.
 
     The device is ``manual-<entered_by>`` unless named, and its sequence number is the entry time
-    in milliseconds (increasing per person). Raises ``ValueError`` with what the contract refuses,
-    so nothing is sent that serve would dead-letter.
+    in milliseconds (increasing per person). Raises ``InvalidValueError`` with what the contract
+    refuses, so nothing is sent that serve would dead-letter.
     """
     try:
         message = ObservationMessage(
@@ -43,8 +44,8 @@ def manual_bilirubin_message(
             subject=subject,
             samples=(
                 SampleIn(
-                    signal="bilirubin_umol_l",
-                    value=round(value_umol_l, 1),
+                    signal=signal.value,
+                    value=round(value, 1),
                     t=measured_at,
                     seq=time.time_ns() // 1_000_000,
                     q=(QualityFlag.MANUAL,),
@@ -62,3 +63,23 @@ def manual_bilirubin_message(
     if rejected or len(accepted) != 1:
         raise InvalidValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
     return topic, payload
+
+
+def manual_bilirubin_message(
+    *,
+    site: str,
+    episode: str,
+    subject: str,
+    value_umol_l: float,
+    measured_at: datetime,
+    method: BilirubinMethod,
+    body_site: str,
+    entered_by: str,
+    device: str | None = None,
+    now: datetime,
+) -> tuple[str, bytes]:
+    """A typed-in bilirubin reading (:func:`manual_message` with the bilirubin's own fields)."""
+    return manual_message(
+        site=site, episode=episode, subject=subject, signal=Signal.BILIRUBIN_UMOL_L, value=value_umol_l,
+        measured_at=measured_at, entered_by=entered_by, method=method, body_site=body_site, device=device, now=now,
+    )  # fmt: skip

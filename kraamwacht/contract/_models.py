@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kraamwacht.contract._ids import PseudoId
-from kraamwacht.contract._signals import BilirubinMethod, QualityFlag, Role, Signal
+from kraamwacht.contract._signals import BilirubinMethod, QualityFlag, Role, Signal, ThermometerMethod
 from kraamwacht.contract._time import require_utc
 
 __all__ = [
@@ -60,7 +60,7 @@ class SampleIn(Model):
     t: datetime  # device time, UTC
     seq: int = Field(ge=0)
     q: tuple[QualityFlag, ...] = ()
-    method: BilirubinMethod | None = None
+    method: BilirubinMethod | ThermometerMethod | None = None  # bilirubin: tcb/tsb; thermometer: where
     site: str | None = Field(default=None, max_length=32)  # bilirubin: forehead / sternum / heel
     entered_by: str | None = Field(default=None, max_length=64)
 
@@ -93,6 +93,6 @@ class Observation(Model):
     receive_time: datetime
     seq: int
     quality: tuple[QualityFlag, ...] = ()
-    method: BilirubinMethod | None = None
+    method: BilirubinMethod | ThermometerMethod | None = None
     site: str | None = None
     entered_by: str | None = None

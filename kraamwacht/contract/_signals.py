@@ -19,6 +19,7 @@ __all__ = [
     "QualityFlag",
     "Role",
     "Signal",
+    "ThermometerMethod",
     "out_of_range",
     "range_problem",
 ]
@@ -29,6 +30,7 @@ class Signal(StrEnum):
     HEART_RATE_BPM = "heart_rate_bpm"
     BATTERY_PCT = "battery_pct"
     BILIRUBIN_UMOL_L = "bilirubin_umol_l"
+    THERMOMETER_C = "thermometer_c"  # a spot check with a clinical thermometer, typed in
 
 
 SIGNAL_UNITS: dict[Signal, str] = {
@@ -36,6 +38,7 @@ SIGNAL_UNITS: dict[Signal, str] = {
     Signal.HEART_RATE_BPM: "/min",
     Signal.BATTERY_PCT: "%",
     Signal.BILIRUBIN_UMOL_L: "umol/L",
+    Signal.THERMOMETER_C: "Cel",
 }
 
 # Plausible ranges: a value outside is a device or entry error, not a patient state. The skin
@@ -46,6 +49,8 @@ SIGNAL_RANGES: dict[Signal, tuple[float, float]] = {
     Signal.HEART_RATE_BPM: (25.0, 250.0),
     Signal.BATTERY_PCT: (0.0, 100.0),
     Signal.BILIRUBIN_UMOL_L: (0.0, 1000.0),
+    # a clinical thermometer on a living person: below 25 or above 45 °C is a typing or device error
+    Signal.THERMOMETER_C: (25.0, 45.0),
 }
 
 
@@ -59,6 +64,15 @@ class QualityFlag(StrEnum):
 class BilirubinMethod(StrEnum):
     TCB = "tcb"  # transcutaneous meter
     TSB = "tsb"  # total serum bilirubin (heel prick, laboratory)
+
+
+class ThermometerMethod(StrEnum):
+    """Where a spot check was taken; Dutch kraamzorg measures rectally unless agreed otherwise."""
+
+    RECTAL = "rectal"
+    ORAL = "oral"
+    TYMPANIC = "tympanic"
+    AXILLARY = "axillary"
 
 
 class Role(StrEnum):

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from kraamwacht.contract._ids import PseudoId
 from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn
-from kraamwacht.contract._signals import SIGNAL_UNITS, Signal, range_problem
+from kraamwacht.contract._signals import SIGNAL_UNITS, BilirubinMethod, Signal, ThermometerMethod, range_problem
 from kraamwacht.contract._time import format_time
 from kraamwacht.contract._topics import CONTRACT_VERSION, Topics
 from kraamwacht.errors import InvalidValueError
@@ -144,8 +144,17 @@ def _validate_sample(item: Any, message: _Envelope, receive_time: datetime) -> O
         return Rejection(
             RejectReason.ANCIENT_TIME, f"device time {format_time(sample.t)} is more than {PAST_LIMIT.days} days old"
         )
-    if signal is Signal.BILIRUBIN_UMOL_L and sample.method is None:
+    if signal is Signal.BILIRUBIN_UMOL_L and not isinstance(sample.method, BilirubinMethod):
         return Rejection(RejectReason.MISSING_METHOD, "bilirubin needs method 'tcb' or 'tsb'")
+    if (
+        signal is Signal.THERMOMETER_C
+        and sample.method is not None
+        and not isinstance(sample.method, ThermometerMethod)
+    ):
+        known = ", ".join(m.value for m in ThermometerMethod)
+        return Rejection(RejectReason.MISSING_METHOD, f"a thermometer reading's method is one of {known}")
+    if signal not in (Signal.BILIRUBIN_UMOL_L, Signal.THERMOMETER_C) and sample.method is not None:
+        return Rejection(RejectReason.SCHEMA, f"{signal.value} takes no method")
     return Observation(
         episode=message.episode,
         subject=message.subject,

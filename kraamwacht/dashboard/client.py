@@ -90,7 +90,7 @@ def chart_frames(
 
 def _readings(store: Any, episode: Episode) -> list[Reading]:
     """The newborn's readings with their method (TcB or serum), as serve judges them."""
-    rows = store.bilirubin(episode.newborn)
+    rows = store.with_method(episode.newborn, "bilirubin_umol_l")
     return [
         Reading(datetime.fromtimestamp(float(t_s), tz=UTC), float(value), BilirubinMethod(method or "tcb"))
         for t_s, value, method in rows

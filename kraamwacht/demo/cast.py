@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kraamwacht.contract import SIGNAL_UNITS, BilirubinMethod, Observation, QualityFlag, Signal
+import numpy as np
+
+from kraamwacht.contract import SIGNAL_UNITS, BilirubinMethod, Observation, QualityFlag, Signal, ThermometerMethod
 from kraamwacht.firmware_sim.physiology import MotherScenario
 
 __all__ = ["HISTORY_H", "BilirubinEntry", "Member", "demo_cast", "history_observations"]
@@ -121,6 +123,9 @@ def history_observations(member: Member, *, until_s: float, interval_s: float = 
     gateway's, and flagged ``replayed``: they did not come through the live path.
     """
     samples = member.scenario.wearable_samples(until_s - HISTORY_H * _H, until_s, interval_s=interval_s)
+    # the kraamverzorgende's rectal spot checks at 09:00 and 17:00 (they calibrate the wearable)
+    checks = [c for c in member.scenario.spot_checks() if until_s - HISTORY_H * _H <= c.time_s < until_s]
+    samples["thermometer_c"] = (np.array([c.time_s for c in checks]), np.array([c.temp_c for c in checks]))
     received = datetime.fromtimestamp(until_s, tz=UTC)
     out: list[Observation] = []
     for signal, (times, values) in samples.items():
@@ -136,7 +141,11 @@ def history_observations(member: Member, *, until_s: float, interval_s: float = 
                     device_time=datetime.fromtimestamp(float(t), tz=UTC),
                     receive_time=received,
                     seq=len(out),
-                    quality=(QualityFlag.REPLAYED,),
+                    quality=(QualityFlag.REPLAYED, QualityFlag.MANUAL)
+                    if signal == Signal.THERMOMETER_C
+                    else (QualityFlag.REPLAYED,),
+                    method=ThermometerMethod.RECTAL if signal == Signal.THERMOMETER_C else None,
+                    entered_by="demo" if signal == Signal.THERMOMETER_C else None,
                 )
             )
     return out

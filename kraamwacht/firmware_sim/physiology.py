@@ -33,9 +33,15 @@ from kraamwacht.contract import format_timestamp
 from kraamwacht.errors import InvalidValueError
 from kraamwacht.signal._circadian import local_hour
 
-__all__ = ["Kind", "MotherScenario", "SpotCheck", "generate_cohort"]
+__all__ = ["NOISE_MODELS", "Kind", "MotherScenario", "NoiseModel", "SpotCheck", "generate_cohort"]
 
 Kind = Literal["healthy", "slow", "fast"]
+# Noise models that differ the way real skin temperature differs from model A (docs/tuning.md):
+# A: the original model; B: a person- and placement-specific offset (0.1–0.9 °C) that drifts,
+#    and covers at night that warm the skin while the heart rate sleeps; C: a room whose
+#    temperature reaches the skin, more activity, and a chill phase (skin cools as a fever starts).
+NoiseModel = Literal["A", "B", "C"]
+NOISE_MODELS: tuple[NoiseModel, ...] = ("A", "B", "C")
 FloatArray = NDArray[np.float64]
 
 _H = 3600.0
@@ -85,8 +91,13 @@ class MotherScenario:
     detachments: list[tuple[float, float]] = field(default_factory=list)  # (start, end)
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (start, end): no data at all
     bursts: list[tuple[float, float, float]] = field(default_factory=list)  # (start, end, +bpm)
+    noise: NoiseModel = "A"
+    night_cover_c: float = 0.0  # B: skin warming under the covers at night
+    room_coupling: float = 0.0  # C: °C of skin per °C of room away from 21 °C
     _core_wander: FloatArray = field(default_factory=lambda: np.zeros(0))
     _contact_wander: FloatArray = field(default_factory=lambda: np.zeros(0))
+    _offset_drift: FloatArray = field(default_factory=lambda: np.zeros(0))
+    _room: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -99,6 +110,7 @@ class MotherScenario:
         delivered_at_s: float,
         days: float = 8.0,
         artefacts: bool = True,
+        noise: NoiseModel = "A",
     ) -> MotherScenario:
         rng = np.random.default_rng(seed)
         start = delivered_at_s + rng.uniform(1.0, 4.0) * _H
@@ -119,6 +131,16 @@ class MotherScenario:
         n_grid = int(np.ceil((end - start) / _GRID_S)) + 2
         s._core_wander = _ou(rng, n_grid, sigma=0.05, tau_steps=180.0)
         s._contact_wander = _ou(rng, n_grid, sigma=0.10, tau_steps=120.0)
+        s.noise = noise
+        extra = np.random.default_rng([seed, 99])  # drawn apart, so model A's draws stay as they were
+        if noise == "B":
+            s.axillary_offset_c = float(extra.uniform(0.1, 0.9))
+            s._offset_drift = _ou(extra, n_grid, sigma=0.15, tau_steps=720.0)
+            s.night_cover_c = float(extra.uniform(0.3, 0.9))
+        elif noise == "C":
+            s.axillary_offset_c = float(extra.uniform(0.2, 1.2))
+            s.room_coupling = float(extra.uniform(0.05, 0.2))
+            s._room = 21.0 + _ou(extra, n_grid, sigma=2.0, tau_steps=240.0)
         # breast engorgement, day 2-4, kept below fever at its peak
         eng_start = delivered_at_s + rng.uniform(36.0, 84.0) * _H
         eng_amp = float(rng.uniform(0.1, 0.45))
@@ -211,6 +233,7 @@ class MotherScenario:
         in_gap = _in_any(t, self.gaps)
         loose = _in_any(t, self.detachments)
         skin = self.core_temperature_c(t) - self.axillary_offset_c + self._on_grid(self._contact_wander, t)
+        skin += self._noise_terms(t)
         skin += rng.normal(0.0, 0.03, t.size)
         for t0, drop, tau in self.dips:
             m = (t >= t0) & (t < t0 + 6 * tau)
@@ -235,6 +258,23 @@ class MotherScenario:
             "temperature_c": (t[keep_t], np.round(skin[keep_t], 2)),
             "heart_rate_bpm": (t[keep_hr], np.round(hr[keep_hr], 0)),
         }
+
+    def _noise_terms(self, t: FloatArray) -> FloatArray:
+        """What noise models B and C add to the skin reading (zero for A)."""
+        out = np.zeros_like(t)
+        if self.noise == "B":
+            out -= self._on_grid(self._offset_drift, t)
+            hours = local_hour(t, timezone=self.timezone)
+            # covers from about 23:00 to 07:00, warming the skin over half an hour and cooling after
+            night = np.clip(np.minimum((hours - 23.0) % 24.0, (7.0 - hours) % 24.0) * 2.0, 0.0, 1.0)
+            night = np.where(((hours >= 23.0) | (hours < 7.0)), night, 0.0)
+            out += self.night_cover_c * night
+        elif self.noise == "C":
+            out += self.room_coupling * (self._on_grid(self._room, t) - 21.0)
+            if self.infection is not None:  # chill phase: the skin cools while the core starts to rise
+                dt = t - self.infection.start_s
+                out -= np.where((dt >= 0) & (dt < 2 * _H), 0.4 * np.sin(np.pi * dt / (2 * _H)), 0.0)
+        return out
 
     def spot_checks(self) -> list[SpotCheck]:
         """Thermometer readings at 09:00 and 17:00 local time (standard kraamzorg care)."""
@@ -307,6 +347,7 @@ def generate_cohort(
     days: float = 8.0,
     start_s: float = 1_782_864_000.0,  # 2026-07-01T00:00Z
     artefacts: bool = True,
+    noise: NoiseModel = "A",
 ) -> list[MotherScenario]:
     """A labelled cohort: healthy mothers and slow/fast febrile ones, deliveries spread over 30 days."""
     if not 0 <= febrile_fraction <= 1 or not 0 <= fast_share <= 1:
@@ -328,6 +369,7 @@ def generate_cohort(
                 delivered_at_s=delivered,
                 days=days,
                 artefacts=artefacts,
+                noise=noise,
             )
         )
     return out

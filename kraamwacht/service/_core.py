@@ -47,7 +47,7 @@ from kraamwacht.storage.sqlite import SqliteStore
 __all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
 
 _LOGGER = logging.getLogger(__name__)
-DETECTED_SIGNALS = (Signal.TEMPERATURE_C.value, Signal.HEART_RATE_BPM.value)
+DETECTED_SIGNALS = (Signal.TEMPERATURE_C.value, Signal.HEART_RATE_BPM.value, Signal.THERMOMETER_C.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +145,7 @@ class IngestCore:
         start = now - timedelta(hours=hours)
         missed: list[AlertEvent] = []
         for episode, subject in self.store.subjects():
-            series = self.store.read(subject=subject, signals=DETECTED_SIGNALS, start=start)
+            series = self._stored(subject, start=start)
             if not series:
                 continue
             monitor = self._monitor(episode, subject)
@@ -263,7 +263,12 @@ class IngestCore:
         for o in observations:
             if o.signal.value not in DETECTED_SIGNALS:
                 continue
-            t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(o.signal.value, ([], []))
+            key = (
+                f"{o.signal.value}:{o.method.value}"
+                if o.signal is Signal.THERMOMETER_C and o.method
+                else o.signal.value
+            )
+            t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(key, ([], []))
             t.append(o.device_time.timestamp())
             v.append(o.value)
         out: list[AlertEvent] = []
@@ -306,7 +311,7 @@ class IngestCore:
             baby = Baby(episode.birth_at, episode.ga_weeks)
             readings = [
                 Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tcb"))
-                for t, value, method in self.store.bilirubin(subject)
+                for t, value, method in self.store.with_method(subject, Signal.BILIRUBIN_UMOL_L.value)
             ]
             advices = []
             for i, reading in enumerate(readings):
@@ -325,14 +330,28 @@ class IngestCore:
         """A subject's detectors from what the store holds before this batch (new subject: nothing)."""
         monitor = self._monitor(episode, subject)
         self._last_sample[(episode, subject)] = now
-        earlier = self.store.read(
-            subject=subject, signals=DETECTED_SIGNALS, start=before - timedelta(hours=self.rebuild_h), end=before
-        )
+        earlier = self._stored(subject, start=before - timedelta(hours=self.rebuild_h), end=before)
         if earlier:
             events = self._unseen(episode, monitor.update(earlier))
             self.baselines.take((episode, subject), monitor.last_frame)
             for event in events:
                 self.book.on_event(episode, event, now=now)
+
+    def _stored(self, subject: str, *, start: datetime, end: datetime | None = None) -> dict[str, tuple]:
+        """A subject's stored detector inputs, thermometer readings keyed by their method as live."""
+        series: dict[str, tuple] = dict(
+            self.store.read(subject=subject, signals=DETECTED_SIGNALS[:2], start=start, end=end)
+        )
+        readings: dict[str, tuple[list[float], list[float]]] = {}
+        lo, hi = start.timestamp(), end.timestamp() if end is not None else float("inf")
+        for t, value, method in self.store.with_method(subject, Signal.THERMOMETER_C.value):
+            if lo <= t < hi:
+                key = f"{Signal.THERMOMETER_C.value}:{method}" if method else Signal.THERMOMETER_C.value
+                times, values = readings.setdefault(key, ([], []))
+                times.append(t)
+                values.append(value)
+        series |= {k: (np.array(t), np.array(v)) for k, (t, v) in readings.items()}
+        return series
 
     def _prune(self, now: datetime) -> None:
         """Drop what a long-running service no longer needs: resolved alerts older than the rebuild

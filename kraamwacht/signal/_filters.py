@@ -92,6 +92,42 @@ def forward_fill(x: FloatArray, *, last: float) -> tuple[FloatArray, float]:
     return filled[1:], float(filled[-1])
 
 
+@dataclass(frozen=True, slots=True)
+class CarryState:
+    """State of :func:`carry_forward`: the last value and how many positions ago it was seen."""
+
+    value: float = float("nan")
+    age: int = 1 << 30
+
+
+def carry_forward(x: FloatArray, *, max_gap: int, state: CarryState) -> tuple[FloatArray, FloatArray, CarryState]:
+    """Fill NaN with the last value seen at most ``max_gap`` positions before; also return each value's age.
+
+    A reading stands for its time until the next one, within a limit: sparse sampling (a reading
+    every 5 minutes, or hourly observations) then counts in time, not in samples, while a real
+    gap of more than ``max_gap`` stays a gap. Ages are in positions (epochs); NaN where unfilled.
+
+    Examples
+    --------
+    >>> y, age, st = carry_forward(np.array([1.0, np.nan, np.nan, 2.0]), max_gap=1, state=CarryState())
+    >>> y.tolist(), age.tolist()
+    ([1.0, 1.0, nan, 2.0], [0.0, 1.0, nan, 0.0])
+    """
+    n = x.size
+    if n == 0:
+        return x.copy(), x.copy(), state
+    pos = np.arange(n, dtype=np.int64)
+    seen = ~np.isnan(x)
+    last_pos = np.where(seen, pos, -1)
+    np.maximum.accumulate(last_pos, out=last_pos)
+    age = np.where(last_pos >= 0, pos - last_pos, state.age + pos + 1).astype(np.float64)
+    value = np.where(last_pos >= 0, x[np.maximum(last_pos, 0)], state.value)
+    ok = age <= max_gap
+    out = np.where(ok, value, np.nan)
+    new_state = CarryState(float(value[-1]), int(min(age[-1], 1 << 30)))
+    return out, np.where(ok, age, np.nan), new_state
+
+
 def ewma(x: FloatArray, *, alpha: float, zi: float) -> tuple[FloatArray, float]:
     """Exponentially weighted moving average ``y[n] = alpha*x[n] + (1-alpha)*y[n-1]``.
 
@@ -252,6 +288,33 @@ def run_length(flag: BoolArray, *, state: int = 0, known: BoolArray | None = Non
     # runs that started in an earlier chunk continue
     runs = np.where(last_false == 0, runs + state, runs)
     return runs, int(runs[-1])
+
+
+def running_peak(x: FloatArray, runs: IntArray, *, prev_run: int, peak: float) -> tuple[FloatArray, float]:
+    """The highest value of ``x`` since the current run of ``runs`` began (``-inf`` outside runs).
+
+    A run begins where ``runs`` goes from 0 to 1; ``prev_run`` and ``peak`` carry a run that began
+    in an earlier call, so the answer does not depend on chunking. NaN values do not count.
+
+    Examples
+    --------
+    >>> y, p = running_peak(np.array([1.0, 3.0, 2.0, 5.0, 4.0]), np.array([1, 2, 0, 1, 2]), prev_run=0, peak=-np.inf)
+    >>> y.tolist(), p
+    ([1.0, 3.0, -inf, 5.0, 5.0], 5.0)
+    """
+    n = x.size
+    if n == 0:
+        return x.copy(), peak
+    before = np.concatenate(([prev_run], runs[:-1]))
+    starts = (runs > 0) & (before == 0)
+    segment = np.cumsum(starts)  # 0: the run carried in (if any)
+    value = np.where(np.isnan(x) | (runs == 0), -np.inf, x)
+    value[0] = max(value[0], peak) if segment[0] == 0 and prev_run > 0 else value[0]
+    finite_span = 1e4  # larger than any temperature or heart rate range: segments cannot mix
+    lifted = np.where(np.isfinite(value), value, -finite_span / 2) + segment * finite_span
+    out = np.maximum.accumulate(lifted) - segment * finite_span
+    out = np.where((runs == 0) | (out <= -finite_span / 2 + 1e-9), -np.inf, out)
+    return out, float(out[-1]) if runs[-1] > 0 else -np.inf
 
 
 @dataclass(frozen=True, slots=True)

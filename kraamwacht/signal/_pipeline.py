@@ -21,39 +21,47 @@ from kraamwacht.signal._circadian import circadian_offset_c
 from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means
 from kraamwacht.signal._filters import (
     BlockMedianState,
+    CarryState,
     WarmupMeanState,
     block_medians,
+    carry_forward,
     hysteresis,
     rapid_rise,
     run_length,
+    running_peak,
     trailing_nanmedian,
     warmup_then_ewma,
     window_cusum,
 )
 from kraamwacht.signal._tracker import TrackerState, track
-from kraamwacht.signal.config import DetectorConfig
+from kraamwacht.signal.config import DetectorConfig, ThermometerConfig
 
 __all__ = [
     "GROUPS",
     "RULE_GROUPS",
+    "THERMOMETER",
     "Detection",
     "EpochFrame",
     "MonitorState",
     "RuleTransition",
     "SubjectMonitor",
+    "calibrate",
+    "core_scale",
     "detect",
     "process_epochs",
 ]
 
 TEMPERATURE = "temperature_c"
 HEART_RATE = "heart_rate_bpm"
-SIGNALS = (TEMPERATURE, HEART_RATE)
+THERMOMETER = "thermometer_c"  # spot checks, already on the core scale (see :func:`core_equivalent`)
+SIGNALS = (TEMPERATURE, HEART_RATE, THERMOMETER)
 GROUPS = ("temperature", "heart_rate", "sensor")
 # every rule the core can decide, with its group (one open alert per group); words live in kraamwacht.alerts
 RULE_GROUPS = {
     "temp_rise": "temperature",
     "temp_rise_hr": "temperature",
     "fever": "temperature",
+    "fever_thermometer": "temperature",
     "tachycardia": "heart_rate",
     "tachycardia_severe": "heart_rate",
     "sensor_loose": "sensor",
@@ -144,12 +152,22 @@ class MonitorState:
     rise_run: int = 0
     fever_on: bool = False
     fever_run: int = 0
+    margin_on: bool = False
+    fever_peak: float = float("-inf")
+    tachy_peak: float = float("-inf")
+    severe_peak: float = float("-inf")
     loose_run: int = 0
     tachy_on: bool = False
     tachy_run: int = 0
     severe_on: bool = False
     severe_run: int = 0
     hr_rise_on: bool = False
+    hr_rise_run: int = 0
+    hr_rise_median: FloatArray = field(default_factory=lambda: np.zeros(0))
+    temp_fill: CarryState = field(default_factory=CarryState)
+    hr_fill: CarryState = field(default_factory=CarryState)
+    thermo_last: CarryState = field(default_factory=CarryState)
+    offsets: tuple[float, ...] = ()  # the newest skin → core offset observations (calibration)
     trackers: Mapping[str, TrackerState] = field(default_factory=lambda: {g: TrackerState() for g in GROUPS})
     rules: Mapping[str, str] = field(default_factory=dict)
 
@@ -163,11 +181,12 @@ class MonitorState:
             hr_base=BaselineState(),
             cusum=np.zeros(1),
             rapid_history=np.full(cfg.artefact.rapid_rise_epochs, np.nan),
+            hr_rise_median=np.full(h.agree_epochs - 1, np.nan),
         )
 
     def nbytes(self) -> int:
         """Approximate memory held by the arrays of this state (constant in time)."""
-        arrays = (self.temp_median, self.hr_median, self.cusum)
+        arrays = (self.temp_median, self.hr_median, self.hr_rise_median, self.cusum)
         baselines = (self.temp_base, self.hr_base)
         return sum(a.nbytes for a in arrays) + sum(b.recent.nbytes + b.hours.values.nbytes for b in baselines)
 
@@ -181,6 +200,9 @@ class EpochFrame:
     temp_c: FloatArray  # epoch mean as measured (axillary)
     temp_smooth_c: FloatArray  # after artefact suppression
     core_c: FloatArray  # estimated core; NaN where unusable
+    offset_c: FloatArray  # skin → core offset in use (calibrated by thermometer readings, else the prior)
+    calibration_n: NDArray[np.int64]  # thermometer readings behind the offset
+    thermometer_c: FloatArray  # spot checks on the core scale, NaN between them
     baseline_c: FloatArray  # personal baseline in measured units, circadian term included
     residual_c: FloatArray
     rise_stat: FloatArray
@@ -202,10 +224,12 @@ def process_epochs(
     bins: EpochBins, state: MonitorState, cfg: DetectorConfig, *, subject: str
 ) -> tuple[EpochFrame, list[RuleTransition], MonitorState]:
     """Run the whole pipeline over consecutive epochs ``bins.start ..`` with carried ``state``."""
-    tc, rc, fc, sc, hc = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate
+    tc, rc, fc, sc, hc, th = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate, cfg.thermometer
     n = bins.n
     epochs = bins.start + np.arange(n, dtype=np.int64)
     epoch_s = cfg.epoch.epoch_s
+    per_min = 60.0 / epoch_s
+    carry = int(cfg.epoch.carry_forward_min * per_min)
     time_s = (epochs * epoch_s).astype(np.float64)
 
     # --- temperature: clean, de-circadianise, personal baseline ------------------------------
@@ -220,19 +244,21 @@ def process_epochs(
         history=state.rapid_history,
         since=state.rapid_since,
     )
+    # a reading stands for its time until the next one (within carry_forward_min): rules run in time
+    temp_f, _age, temp_fill = carry_forward(np.where(artefact, np.nan, temp_s), max_gap=carry, state=state.temp_fill)
     with np.errstate(invalid="ignore"):
-        in_range = (temp_s >= tc.plausible_min_c) & (temp_s <= tc.plausible_max_c)
-    usable = in_range & ~artefact
+        in_range = (temp_f >= tc.plausible_min_c) & (temp_f <= tc.plausible_max_c)
     circ = circadian_offset_c(
         time_s + epoch_s / 2,
         amplitude_c=tc.circadian_amplitude_c,
         peak_hour=tc.circadian_peak_hour,
         timezone=tc.timezone,
     )
-    decirc = np.where(usable, temp_s - circ, np.nan)
+    with np.errstate(invalid="ignore"):
+        measured_ok = (temp_s >= tc.plausible_min_c) & (temp_s <= tc.plausible_max_c) & ~artefact
     per_hour = 3600 // epoch_s
     base, temp_base = hourly_baseline(
-        decirc,
+        np.where(measured_ok, temp_s - circ, np.nan),
         first_epoch=bins.start,
         epochs_per_hour=per_hour,
         warmup_h=tc.warmup_h,
@@ -241,9 +267,10 @@ def process_epochs(
         state=state.temp_base,
     )
 
-    present = ~np.isnan(temp_s)
+    present = ~np.isnan(temp_f)
+    decirc = np.where(in_range, temp_f - circ, np.nan)
     with np.errstate(invalid="ignore"):
-        dropped = (temp_s - circ) < (base - sc.loose_drop_c)
+        dropped = (temp_f - circ) < (base - sc.loose_drop_c)
     loose_cond = present & (~in_range | dropped)
     loose_runs, loose_run = run_length(loose_cond, state=state.loose_run, known=present)
 
@@ -255,19 +282,31 @@ def process_epochs(
     rise_runs, rise_run = run_length(rise_sw, state=state.rise_run, known=~np.isnan(residual))
     rise_active = rise_runs >= rc.persist_epochs
 
-    core = np.where(usable & ~loose_cond, temp_s + tc.axillary_to_core_offset_c, np.nan)
+    # --- thermometer: the reference reading, and the skin → core offset it calibrates ----------
+    thermo = epoch_means(bins.sums[THERMOMETER], bins.counts[THERMOMETER])
+    usable_skin = np.where(measured_ok & ~loose_cond, temp_s, np.nan)
+    offset, calibration_n, offsets = calibrate(
+        thermo, usable_skin, prior_c=tc.axillary_to_core_offset_c, cfg=th, observations=state.offsets
+    )
+    thermo_last, thermo_age, thermo_state = carry_forward(thermo, max_gap=1 << 29, state=state.thermo_last)
+    with np.errstate(invalid="ignore"):
+        fever_thermo = (thermo_last >= th.fever_c) & (thermo_age <= th.hold_min * per_min)
+        quiet = (thermo_last < th.normal_below_c) & (thermo_age <= th.quiet_after_normal_min * per_min)
+    calibrated = calibration_n > 0
+
+    core = np.where(in_range & ~loose_cond, temp_f + offset, np.nan)
     fever_sw, fever_on = hysteresis(core, on=fc.core_c, off=fc.clear_core_c, state=state.fever_on)
     fever_runs, fever_run = run_length(fever_sw, state=state.fever_run, known=~np.isnan(core))
-    fever_active = fever_runs >= fc.persist_epochs
 
     # --- heart rate ---------------------------------------------------------------------------
     hr = epoch_means(bins.sums[HEART_RATE], bins.counts[HEART_RATE])
     hr_s, hr_median = trailing_nanmedian(hr, window=hc.median_epochs, history=state.hr_median)
     with np.errstate(invalid="ignore"):
-        hr_ok = np.where((hr_s >= hc.plausible_min_bpm) & (hr_s <= hc.plausible_max_bpm), hr_s, np.nan)
+        hr_measured = np.where((hr_s >= hc.plausible_min_bpm) & (hr_s <= hc.plausible_max_bpm), hr_s, np.nan)
+    hr_ok, _hr_age, hr_fill = carry_forward(hr_measured, max_gap=carry, state=state.hr_fill)
     hr_known = ~np.isnan(hr_ok)
     hr_base, hr_base_state = hourly_baseline(
-        hr_ok,
+        hr_measured,
         first_epoch=bins.start,
         epochs_per_hour=per_hour,
         warmup_h=hc.warmup_h,
@@ -278,26 +317,53 @@ def process_epochs(
     tachy_sw, tachy_on = hysteresis(
         hr_ok, on=hc.tachycardia_bpm, off=hc.tachycardia_bpm - hc.clear_margin_bpm, state=state.tachy_on
     )
-    tachy_runs, tachy_run = run_length(tachy_sw, state=state.tachy_run, known=hr_known)
+    hr_rise = hr_ok - hr_base
+    with np.errstate(invalid="ignore"):
+        # her own rate, if it is known: a mother whose resting rate is 105 has no new tachycardia at 105
+        new = np.where(np.isnan(hr_base), hr_ok > hc.unknown_baseline_bpm, hr_rise >= hc.rise_bpm)
+    tachy_runs, tachy_run = run_length(tachy_sw & new, state=state.tachy_run, known=hr_known)
     tachy_active = tachy_runs >= hc.tachycardia_persist_epochs
     severe_sw, severe_on = hysteresis(
         hr_ok, on=hc.severe_bpm, off=hc.severe_bpm - hc.clear_margin_bpm, strict=True, state=state.severe_on
     )
     severe_runs, severe_run = run_length(severe_sw, state=state.severe_run, known=hr_known)
     severe_active = severe_runs >= hc.severe_persist_epochs
-    hr_rise = hr_ok - hr_base
     hr_rise_sw, hr_rise_on = hysteresis(hr_rise, on=hc.rise_bpm, off=hc.rise_bpm / 2, state=state.hr_rise_on)
+    hr_rise_runs, hr_rise_run = run_length(hr_rise_sw, state=state.hr_rise_run, known=hr_known)
+    # her heart agrees, for a while (not one burst of activity): what tells a fever from a warm blanket
+    hr_up = (hr_rise_runs >= hc.rise_persist_epochs) | tachy_active
+    # over the last half hour (robust to a burst of activity): is her heart rate below her own?
+    hr_rise_slow, hr_rise_median = trailing_nanmedian(hr_rise, window=hc.agree_epochs, history=state.hr_rise_median)
+    with np.errstate(invalid="ignore"):
+        hr_agrees = ~(hr_rise_slow < 0)  # no heart rate, or not below her own: nothing speaks against it
 
     # --- desired alert level per group ---------------------------------------------------------
-    combined = rise_active & (hr_rise_sw | tachy_active)
+    # the wearable's own fever needs a calibrated offset, a heart that agrees, or a clear margin
+    margin = fc.uncalibrated_margin_c
+    clear_of_margin, margin_on = hysteresis(
+        core, on=fc.core_c + margin, off=fc.clear_core_c + margin, state=state.margin_on
+    )
+    with np.errstate(invalid="ignore"):
+        sure = ((calibrated | clear_of_margin) & hr_agrees) | hr_up
+        raised = calibrated & (core >= rc.raised_core_c)
+    fever_active = (fever_runs >= fc.persist_epochs) & sure
+    combined = rise_active & hr_up & ~quiet
+    alone = rise_active & raised & hr_agrees & ~quiet & ~combined
     levels = {
-        "temperature": np.where(fever_active | combined, 2, np.where(rise_active, 1, 0)).astype(np.int8),
+        "temperature": np.where(fever_thermo | fever_active, 2, np.where(combined | alone, 1, 0)).astype(np.int8),
         "heart_rate": np.where(severe_active, 2, np.where(tachy_active, 1, 0)).astype(np.int8),
         "sensor": (loose_runs >= sc.persist_epochs).astype(np.int8),
     }
 
+    # the highest value over the run that made a rule true: what its message shows (carried across chunks)
+    fever_peak, fever_peak_state = running_peak(core, fever_runs, prev_run=state.fever_run, peak=state.fever_peak)
+    tachy_peak, tachy_peak_state = running_peak(hr_ok, tachy_runs, prev_run=state.tachy_run, peak=state.tachy_peak)
+    severe_peak, severe_peak_state = running_peak(hr_ok, severe_runs, prev_run=state.severe_run, peak=state.severe_peak)
+
     def rule_at(group: str, i: int) -> str:
         if group == "temperature":
+            if fever_thermo[i]:
+                return "fever_thermometer"
             return "fever" if fever_active[i] else ("temp_rise_hr" if combined[i] else "temp_rise")
         if group == "heart_rate":
             return "tachycardia_severe" if severe_active[i] else "tachycardia"
@@ -306,10 +372,12 @@ def process_epochs(
     def values_at(group: str, rule: str, i: int) -> Values:
         epoch_min = epoch_s / 60.0
         values: Values = {
-            "temp_c": _num(temp_s[i]),
-            "core_c": _num(temp_s[i] + tc.axillary_to_core_offset_c) if present[i] else None,
-            "baseline_core_c": _num(base[i] + circ[i] + tc.axillary_to_core_offset_c),
-            "hr_bpm": _num(hr_s[i]),
+            "temp_c": _num(temp_f[i]),
+            "core_c": _num(core[i]),
+            "baseline_core_c": _num(base[i] + circ[i] + offset[i]),
+            "offset_c": _num(offset[i]),
+            "calibration_n": int(calibration_n[i]),
+            "hr_bpm": _num(hr_ok[i]),
         }
         if group == "temperature":
             since, rise_c = _change_point(cusum_history, cumulative, stat, i, rc.window_epochs, rc.k_c)
@@ -321,11 +389,25 @@ def process_epochs(
                 "threshold_c": fc.core_c,
                 "duration_min": int(fever_runs[i]) * epoch_min,
             }
+            if rule == "fever":
+                values["peak_core_c"] = _shown(float(fever_peak[i]), fc.core_c, strict=False, decimals=1)
+            elif rule == "fever_thermometer":
+                values |= {
+                    "thermometer_c": _num(thermo_last[i]),
+                    "threshold_c": th.fever_c,
+                    "minutes_ago": _num(thermo_age[i] * epoch_min),
+                }
+            elif rule == "temp_rise":
+                values["threshold_c"] = rc.raised_core_c
         elif group == "heart_rate":
             severe = rule == "tachycardia_severe"
+            runs = severe_runs if severe else tachy_runs
+            limit = hc.severe_bpm if severe else hc.tachycardia_bpm
+            peak = float((severe_peak if severe else tachy_peak)[i])
             values |= {
-                "threshold_bpm": hc.severe_bpm if severe else hc.tachycardia_bpm,
-                "duration_min": int(severe_runs[i] if severe else tachy_runs[i]) * epoch_min,
+                "threshold_bpm": limit,
+                "duration_min": int(runs[i]) * epoch_min,
+                "peak_hr_bpm": _shown(peak, limit, strict=severe, decimals=0),
             }
         else:
             values |= {"duration_min": int(loose_runs[i]) * epoch_min}
@@ -359,6 +441,9 @@ def process_epochs(
         temp_c=temp,
         temp_smooth_c=temp_s,
         core_c=core,
+        offset_c=offset,
+        calibration_n=calibration_n,
+        thermometer_c=thermo,
         baseline_c=base + circ,
         residual_c=residual,
         rise_stat=stat,
@@ -381,12 +466,22 @@ def process_epochs(
         rise_run=rise_run,
         fever_on=fever_on,
         fever_run=fever_run,
+        margin_on=margin_on,
+        fever_peak=fever_peak_state,
+        tachy_peak=tachy_peak_state,
+        severe_peak=severe_peak_state,
         loose_run=loose_run,
         tachy_on=tachy_on,
         tachy_run=tachy_run,
         severe_on=severe_on,
         severe_run=severe_run,
         hr_rise_on=hr_rise_on,
+        hr_rise_run=hr_rise_run,
+        hr_rise_median=hr_rise_median,
+        temp_fill=temp_fill,
+        hr_fill=hr_fill,
+        thermo_last=thermo_state,
+        offsets=offsets,
         trackers=trackers,
         rules=rules,
     )
@@ -395,6 +490,70 @@ def process_epochs(
 
 def _num(x: float) -> float | None:
     return None if not np.isfinite(x) else round(float(x), 2)
+
+
+def _shown(x: float, threshold: float, *, strict: bool, decimals: int) -> float | None:
+    """``x`` cut (not rounded) to the fewest decimals from ``decimals`` on that still satisfy the rule.
+
+    A message then never says "37.9 °C (≥ 38.0 °C)": 38.04 is shown as 38.0, and 130.04 against
+    "> 130" as 130.04 rather than 130.
+    """
+    if not np.isfinite(x):
+        return None
+    for d in range(decimals, 4):
+        cut = math.floor(x * 10**d + 1e-9) / 10**d
+        if (cut > threshold) if strict else (cut >= threshold):
+            return round(cut, d) if d else float(int(cut))
+    return round(float(x), 4)
+
+
+def calibrate(
+    thermo: FloatArray,
+    skin: FloatArray,
+    *,
+    prior_c: float,
+    cfg: ThermometerConfig,
+    observations: tuple[float, ...],
+) -> tuple[FloatArray, NDArray[np.int64], tuple[float, ...]]:
+    """The skin → core offset per epoch, learnt from thermometer readings (robust, shrunk to the prior).
+
+    Each epoch with a thermometer reading (core scale) and a usable skin value gives one
+    observation ``reading - skin``; one outside ``[offset_min_c, offset_max_c]`` is refused (a
+    loose sensor, a typing error). The estimate is the median of the newest ``max_readings``
+    observations, pulled towards the population prior as if the prior were ``prior_weight``
+    readings: ``(n * median + w * prior) / (n + w)``. One bad reading among three moves the median
+    little, and a single reading moves the estimate only part of the way.
+
+    Examples
+    --------
+    >>> from kraamwacht.signal.config import ThermometerConfig
+    >>> thermo = np.array([np.nan, 37.2, np.nan, 37.0])
+    >>> skin = np.array([36.0, 36.0, 36.1, 36.0])
+    >>> off, n, obs = calibrate(thermo, skin, prior_c=0.65, cfg=ThermometerConfig(), observations=())
+    >>> off.round(3).tolist(), n.tolist()
+    ([0.65, 0.833, 0.833, 0.875], [0, 1, 1, 2])
+    """
+    size = thermo.size
+    offset = np.full(size, np.nan)
+    count = np.zeros(size, dtype=np.int64)
+    obs = list(observations)
+    w = cfg.prior_weight
+
+    def estimate() -> float:
+        return prior_c if not obs else (len(obs) * float(np.median(obs)) + w * prior_c) / (len(obs) + w)
+
+    current, last = estimate(), 0
+    for i in np.flatnonzero(~np.isnan(thermo) & ~np.isnan(skin)).tolist():
+        d = float(thermo[i] - skin[i])
+        if not cfg.offset_min_c <= d <= cfg.offset_max_c:
+            continue
+        offset[last:i] = current
+        count[last:i] = len(obs)
+        obs = [*obs, d][-cfg.max_readings :]
+        current, last = estimate(), i
+    offset[last:] = current
+    count[last:] = len(obs)
+    return offset, count, tuple(obs)
 
 
 def _change_point(
@@ -409,6 +568,31 @@ def _change_point(
     since = full_pos - j
     rise = stat[i] / since + k_c if since > 0 else float("nan")
     return since, rise
+
+
+def core_scale(
+    samples: Mapping[str, tuple[FloatArray, FloatArray]], cfg: DetectorConfig
+) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """The detector's inputs with every thermometer reading on the core scale.
+
+    Thermometer readings come as ``thermometer_c`` (taken by the configured default method,
+    rectal in Dutch kraamzorg) or ``thermometer_c:<method>`` (``oral``, ``tympanic``,
+    ``axillary``, ``rectal``); each gets its method's offset to core and all are merged into one
+    ``thermometer_c`` series. Other signals pass through.
+    """
+    out: dict[str, tuple[FloatArray, FloatArray]] = {}
+    times: list[FloatArray] = []
+    values: list[FloatArray] = []
+    for key, (t_s, value) in samples.items():
+        signal, _, method = key.partition(":")
+        if signal != THERMOMETER:
+            out[key] = (t_s, value)
+            continue
+        times.append(np.asarray(t_s, dtype=np.float64))
+        values.append(np.asarray(value, dtype=np.float64) + cfg.thermometer.to_core_c(method or None))
+    if times:
+        out[THERMOMETER] = (np.concatenate(times), np.concatenate(values))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +615,9 @@ def detect(
     ----------
     samples : mapping of signal name to ``(t_s, value)``
         UTC seconds (any order, irregular sampling and gaps allowed) and values for
-        ``temperature_c`` and ``heart_rate_bpm``; other signals are ignored.
+        ``temperature_c`` (the wearable), ``heart_rate_bpm`` and thermometer spot checks
+        (``thermometer_c`` or ``thermometer_c:<method>``, see :func:`core_scale`); other signals
+        are ignored.
     cfg : DetectorConfig, optional
         Defaults to the documented defaults.
 
@@ -441,6 +627,7 @@ def detect(
         The alert transitions and the per-epoch series behind them.
     """
     cfg = cfg or DetectorConfig()
+    samples = core_scale(samples, cfg)
     epoch_s = cfg.epoch.epoch_s
     arrays: dict[str, tuple[FloatArray, FloatArray]] = {}
     first: int | None = None
@@ -513,7 +700,7 @@ class SubjectMonitor:
 
         Signals other than temperature and heart rate are ignored.
         """
-        for signal, (t_s, value) in samples.items():
+        for signal, (t_s, value) in core_scale(samples, self.cfg).items():
             if signal in SIGNALS:
                 self._accumulator.add(signal, t_s, value)
         return self._run(self._accumulator.close_ready())

@@ -24,6 +24,7 @@ __all__ = [
     "RiseConfig",
     "SensorConfig",
     "TemperatureConfig",
+    "ThermometerConfig",
 ]
 
 
@@ -38,9 +39,12 @@ class EpochConfig:
 
     epoch_s: int = 60
     reorder_grace_s: int = 120
+    carry_forward_min: float = 70.0
 
     def __post_init__(self) -> None:
         _positive("epoch.epoch_s", self.epoch_s)
+        if self.carry_forward_min < 0:
+            raise InvalidValueError(f"epoch.carry_forward_min must be >= 0, got {self.carry_forward_min!r}")
         if 3600 % self.epoch_s:
             raise InvalidValueError(f"epoch.epoch_s must divide an hour (3600 s), got {self.epoch_s!r}")
         if self.reorder_grace_s < 0:
@@ -95,6 +99,7 @@ class RiseConfig:
     window_epochs: int = 480
     persist_epochs: int = 10
     clear_fraction: float = 0.5
+    raised_core_c: float = 37.6
 
     def __post_init__(self) -> None:
         if self.k_c < 0:
@@ -115,11 +120,59 @@ class FeverConfig:
     core_c: float = 38.0
     clear_core_c: float = 37.8
     persist_epochs: int = 30
+    uncalibrated_margin_c: float = 0.6
 
     def __post_init__(self) -> None:
         if self.clear_core_c > self.core_c:
             raise InvalidValueError("fever.clear_core_c must not exceed fever.core_c")
         _positive("fever.persist_epochs", self.persist_epochs)
+        if self.uncalibrated_margin_c < 0:
+            raise InvalidValueError("fever.uncalibrated_margin_c must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ThermometerConfig:
+    """Spot checks with a thermometer: the fever finding, and calibrating the wearable (``[thermometer]``)."""
+
+    fever_c: float = 38.0
+    normal_below_c: float = 37.6
+    hold_min: float = 360.0
+    quiet_after_normal_min: float = 240.0
+    default_method: str = "rectal"
+    oral_to_core_c: float = 0.4
+    tympanic_to_core_c: float = 0.2
+    axillary_to_core_c: float = 0.6
+    prior_weight: float = 2.0
+    max_readings: int = 8
+    offset_min_c: float = -0.5
+    offset_max_c: float = 3.5
+
+    def __post_init__(self) -> None:
+        if self.normal_below_c > self.fever_c:
+            raise InvalidValueError("thermometer.normal_below_c must not exceed thermometer.fever_c")
+        for name in ("hold_min", "prior_weight", "max_readings"):
+            _positive(f"thermometer.{name}", getattr(self, name))
+        if self.quiet_after_normal_min < 0:
+            raise InvalidValueError("thermometer.quiet_after_normal_min must be >= 0")
+        if self.default_method not in METHODS:
+            raise InvalidValueError(f"thermometer.default_method must be one of {sorted(METHODS)}")
+        if self.offset_min_c >= self.offset_max_c:
+            raise InvalidValueError("thermometer.offset_min_c must be below offset_max_c")
+
+    def to_core_c(self, method: str | None) -> float:
+        """What to add to a reading taken by ``method`` (None: the default method) to compare it with core."""
+        chosen = method or self.default_method
+        if chosen not in METHODS:
+            raise InvalidValueError(f"unknown thermometer method {chosen!r}; known: {sorted(METHODS)}")
+        return {
+            "rectal": 0.0,
+            "oral": self.oral_to_core_c,
+            "tympanic": self.tympanic_to_core_c,
+            "axillary": self.axillary_to_core_c,
+        }[chosen]
+
+
+METHODS = frozenset({"rectal", "oral", "tympanic", "axillary"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +200,9 @@ class HeartRateConfig:
     severe_persist_epochs: int = 15
     clear_margin_bpm: float = 5.0
     rise_bpm: float = 10.0
+    rise_persist_epochs: int = 30
+    agree_epochs: int = 31
+    unknown_baseline_bpm: float = 110.0
     warmup_h: int = 6
     baseline_tau_h: float = 48.0
     baseline_lag_h: int = 4
@@ -203,6 +259,7 @@ class DetectorConfig:
     artefact: ArtefactConfig = field(default_factory=ArtefactConfig)
     rise: RiseConfig = field(default_factory=RiseConfig)
     fever: FeverConfig = field(default_factory=FeverConfig)
+    thermometer: ThermometerConfig = field(default_factory=ThermometerConfig)
     sensor: SensorConfig = field(default_factory=SensorConfig)
     heart_rate: HeartRateConfig = field(default_factory=HeartRateConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)

@@ -57,8 +57,8 @@ class SampleStore(Protocol):
         """Mean of ``signal`` in ``[start_s, end_s)``; None without samples."""
         ...
 
-    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
-        """A newborn's bilirubin readings ``(time_s, µmol/L, method)`` in time order."""
+    def with_method(self, subject: str, signal: str) -> list[tuple[float, float, str | None]]:
+        """Readings ``(time_s, value, method)`` of one signal in time order: bilirubin (tcb/tsb), thermometer (where)."""
         ...
 
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:

@@ -149,11 +149,11 @@ class InfluxStore:
         )
         return None if not rows or rows[0][1] is None else float(rows[0][1])
 
-    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
-        """A newborn's bilirubin readings with their method (a string field), in time order."""
+    def with_method(self, subject: str, signal: str) -> list[tuple[float, float, str | None]]:
+        """Readings of one signal with their method (a string field), in time order."""
         rows = self._rows(
             f'SELECT "value", "method" FROM "{MEASUREMENT}" WHERE "subject" = {_quote(subject)}'
-            " AND \"signal\" = 'bilirubin_umol_l'"
+            f' AND "signal" = {_quote(signal)}'
         )
         return [(t / 1000.0, float(value), method) for t, value, method in rows]
 

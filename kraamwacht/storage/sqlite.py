@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kraamwacht.contract import BilirubinMethod, Observation, QualityFlag, Signal
+from kraamwacht.contract import Observation, QualityFlag, Signal
 from kraamwacht.storage._base import Series, StoreError, WriteResult
 
 __all__ = ["SqliteStore"]
@@ -183,13 +183,13 @@ class SqliteStore:
             (value,) = self._db.execute("SELECT max(device_time) FROM observations").fetchone()
         return value
 
-    def bilirubin(self, subject: str) -> list[tuple[float, float, str | None]]:
-        """A newborn's bilirubin readings ``(time_s, µmol/L, method)`` in time order (the advice needs the method)."""
+    def with_method(self, subject: str, signal: str) -> list[tuple[float, float, str | None]]:
+        """Readings ``(time_s, value, method)`` of one signal in time order (bilirubin advice needs the method)."""
         with self._lock:
             return self._db.execute(
-                "SELECT device_time, value, method FROM observations WHERE subject = ? AND signal = 'bilirubin_umol_l'"
+                "SELECT device_time, value, method FROM observations WHERE subject = ? AND signal = ?"
                 " ORDER BY device_time, device, seq",
-                (subject,),
+                (subject, signal),
             ).fetchall()
 
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
@@ -259,7 +259,7 @@ def _observation(row: tuple) -> Observation:
         receive_time=datetime.fromtimestamp(receive_time, tz=UTC),
         seq=seq,
         quality=tuple(QualityFlag(q) for q in quality.split(",") if q),
-        method=BilirubinMethod(method) if method else None,
+        method=method,  # the model parses tcb/tsb or the thermometer method
         site=site,
         entered_by=entered_by,
     )

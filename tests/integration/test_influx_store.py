@@ -132,7 +132,7 @@ def test_the_board_reads_influxdb_as_it_reads_the_embedded_store(influxdb: str, 
             (
                 latest_values(store, ["m1"], now=now),
                 temperature_trend(store, ["m1"], now=T0 + timedelta(seconds=60), hours=1, step_min=1),
-                store.bilirubin("baby1"),
+                store.with_method("baby1", "bilirubin_umol_l"),
                 store.mean("m1", "temperature_c", start_s=T0.timestamp(), end_s=T0.timestamp() + 10),
             )
         )

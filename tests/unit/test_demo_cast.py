@@ -34,14 +34,14 @@ def test_the_cast_tells_its_story_to_the_detectors() -> None:
     cast = demo_cast(ORIGIN)
     recordings = {}
     for m in cast:
-        history = {o: [] for o in ("temperature_c", "heart_rate_bpm")}
+        history = {o: [] for o in ("temperature_c", "heart_rate_bpm", "thermometer_c")}
         for o in history_observations(m, until_s=ORIGIN):
             history[o.signal.value].append((o.device_time.timestamp(), o.value))
         live = m.scenario.wearable_samples(ORIGIN, ORIGIN + 3 * 3600, interval_s=10)
         recordings[m.mother] = {
             s: (
-                np.array([t for t, _ in history[s]] + live[s][0].tolist()),
-                np.array([v for _, v in history[s]] + live[s][1].tolist()),
+                np.array([t for t, _ in history[s]] + (live[s][0].tolist() if s in live else [])),
+                np.array([v for _, v in history[s]] + (live[s][1].tolist() if s in live else [])),
             )
             for s in history
         }

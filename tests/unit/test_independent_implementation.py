@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kraamwacht.alerts import detect_alerts
@@ -17,10 +18,24 @@ from naive_detector import naive_detect
 CFG = DetectorConfig().with_overrides({"temperature.warmup_h": 3, "heart_rate.warmup_h": 3})
 
 
-@pytest.mark.parametrize(("kind", "seed"), [("fast", 4), ("slow", 5), ("healthy", 6), ("fast", 21)])
-def test_naive_per_sample_detector_agrees(kind: str, seed: int) -> None:
-    scenario = MotherScenario.draw("m", kind, seed=seed, delivered_at_s=1_782_864_000.0, days=3.0)
-    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=30.0)
+@pytest.mark.parametrize(
+    ("kind", "seed", "interval_s", "thermometer"),
+    [("fast", 4, 30.0, False), ("slow", 5, 30.0, False), ("healthy", 6, 30.0, False), ("fast", 21, 30.0, False),
+     ("slow", 5, 300.0, True), ("fast", 4, 300.0, True)],
+)  # fmt: skip
+def test_naive_per_sample_detector_agrees(kind: str, seed: int, interval_s: float, thermometer: bool) -> None:
+    scenario = MotherScenario.draw("m", kind, seed=seed, delivered_at_s=1_782_864_000.0, days=3.0, noise="B")
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=interval_s)
+    if thermometer:  # spot checks at 09:00 and 17:00, some taken orally: calibration and the reference reading
+        checks = scenario.spot_checks()
+        samples["thermometer_c"] = (
+            np.array([c.time_s for c in checks[::2]]),
+            np.array([c.temp_c for c in checks[::2]]),
+        )
+        samples["thermometer_c:oral"] = (
+            np.array([c.time_s for c in checks[1::2]]),
+            np.array([c.temp_c - 0.4 for c in checks[1::2]]),
+        )
     epoch_s = CFG.epoch.epoch_s
     batch = [
         (

@@ -72,12 +72,19 @@ def test_fever_hysteresis_keeps_it_between_clear_and_threshold(flat_cfg: Detecto
 # --- early temperature rise: window-limited CUSUM of residual - k ----------------------------
 
 
+def calibrated(temp: tuple[np.ndarray, np.ndarray], *, epoch: int = 0, core_c: float = 37.0) -> dict:
+    """The samples with one thermometer reading at ``epoch`` (37.0 = skin 36.0 + flat offset 1.0: the prior)."""
+    return {"temperature_c": temp, "thermometer_c": (np.array([T0 + epoch * 60 + 30.0]), np.array([core_c]))}
+
+
 def test_rise_fires_when_cusum_reaches_h_plus_persistence(flat_cfg: DetectorConfig) -> None:
     # baseline 36.0 (hour 0 median); from epoch 120 the residual is 1.0 and the increment
     # 1.0 - k(0.5) = 0.5, so S = 0.5 * m reaches h = 10 at m = 20 (epoch 139), and the
-    # 10-epoch persistence makes it epoch 148.
+    # 10-epoch persistence makes it epoch 148. Alone (no heart rate) the rise needs a calibrated
+    # estimate of core at or above 37.6: one reading at epoch 0 (offset 1.0), core 38.0.
+    cfg = flat_cfg.with_overrides({"thermometer.quiet_after_normal_min": 0.0, "fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    events = detect_alerts({"temperature_c": temp}, flat_cfg, subject="m").events
+    events = detect_alerts(calibrated(temp), cfg, subject="m").events
     rise = raised(events, "temp_rise")
     assert len(rise) == 1
     assert rise[0].time == at(148)
@@ -85,6 +92,33 @@ def test_rise_fires_when_cusum_reaches_h_plus_persistence(flat_cfg: DetectorConf
     assert rise[0].values["rise_c"] == 1.0
     assert rise[0].values["since_min"] == 29.0  # change point: the epoch before the step
     assert "1,0 °C boven haar eigen basislijn sinds 29 min" in rise[0].message
+
+
+def test_rise_alone_without_calibration_is_quiet(flat_cfg: DetectorConfig) -> None:
+    # the same rise with neither a thermometer reading nor a heart rate: skin swings are not a fever
+    cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
+    temp = series([(120, 36.0), (60, 37.0)])
+    assert raised(detect_alerts({"temperature_c": temp}, cfg, subject="m").events) == []
+
+
+def test_rise_alone_needs_the_raised_band(flat_cfg: DetectorConfig) -> None:
+    # calibrated, but the estimated core stays at 37.59 (< 37.6): no warning however long the rise
+    cfg = flat_cfg.with_overrides({"thermometer.quiet_after_normal_min": 0.0})
+    temp = series([(120, 35.5), (300, 36.59)])
+    events = detect_alerts(calibrated(temp, core_c=36.5), cfg, subject="m").events
+    assert raised(events) == []
+    temp = series([(120, 35.5), (300, 36.6)])  # core 37.60: the band's edge counts
+    assert [e.rule for e in raised(detect_alerts(calibrated(temp, core_c=36.5), cfg, subject="m").events)] == [
+        "temp_rise"
+    ]
+
+
+def test_a_normal_reading_keeps_the_wearable_warnings_quiet(flat_cfg: DetectorConfig) -> None:
+    # a rectal 37.0 at epoch 100 (< 37.6: normal) quiets the rise for 240 minutes; it comes at 148 otherwise
+    temp = series([(120, 36.0), (400, 37.0)])
+    cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
+    events = detect_alerts(calibrated(temp, epoch=100), cfg, subject="m").events
+    assert [(e.rule, e.time) for e in raised(events)] == [("temp_rise", at(100 + 240 + 1))]
 
 
 def test_rise_of_exactly_k_never_accumulates(flat_cfg: DetectorConfig) -> None:
@@ -98,30 +132,106 @@ def test_rise_needs_warm_up(flat_cfg: DetectorConfig) -> None:
     assert raised(detect_alerts({"temperature_c": temp}, flat_cfg, subject="m").events, "temp_rise") == []
 
 
-def test_rise_with_concurrent_heart_rate_rise_is_urgent(flat_cfg: DetectorConfig) -> None:
+def test_rise_with_a_heart_rate_rise_for_half_an_hour_is_a_warning(flat_cfg: DetectorConfig) -> None:
+    # the heart rate rises 10/min (= rise_bpm, >=) with the temperature at epoch 120: the heart agrees
+    # after 30 epochs (epoch 149), one after the rise itself (148); no thermometer is needed
+    cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    hr = series([(120, 80.0), (60, 90.0)])  # +10 bpm = rise_bpm (>=)
-    events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, flat_cfg, subject="m").events
+    hr = series([(120, 80.0), (60, 90.0)])
+    events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
     first = raised(events)[0]
-    assert (first.rule, first.level, first.time) == ("temp_rise_hr", "urgent", at(148))
+    assert (first.rule, first.level, first.time) == ("temp_rise_hr", "warning", at(149))
     assert first.values["hr_rise_bpm"] == 10.0
+    assert "hartslag 90/min (10 boven haar basislijn)" in first.message
 
 
-def test_heart_rate_rise_just_below_limit_does_not_escalate(flat_cfg: DetectorConfig) -> None:
+def test_heart_rate_rise_just_below_limit_does_not_agree(flat_cfg: DetectorConfig) -> None:
+    cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
     hr = series([(120, 80.0), (60, 89.99)])
-    events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, flat_cfg, subject="m").events
-    assert [(e.rule, e.level) for e in raised(events)] == [("temp_rise", "warning")]
+    events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
+    assert raised(events) == []
+
+
+def test_a_heart_rate_below_her_own_speaks_against_a_calibrated_fever(flat_cfg: DetectorConfig) -> None:
+    # skin 37.0 + calibrated offset 1.0 = core 38.0 for two hours, while her heart rate sits 5/min
+    # below her own baseline (asleep under the covers): no fever; at her own rate it is one
+    temp = series([(120, 36.0), (120, 37.0)])
+    lower = series([(120, 80.0), (120, 75.0)])
+    events = detect_alerts({**calibrated(temp), "heart_rate_bpm": lower}, flat_cfg, subject="m").events
+    assert raised(events, "fever") == []
+    same = series([(240, 80.0)])
+    events = detect_alerts({**calibrated(temp), "heart_rate_bpm": same}, flat_cfg, subject="m").events
+    assert [e.time for e in raised(events, "fever")] == [at(149)]
+
+
+def test_without_calibration_the_wearable_fever_needs_the_margin() -> None:
+    # default configuration: prior offset 0.65, margin 0.6: estimated core 38.59 is not enough, 38.6 is
+    cfg = DetectorConfig().with_overrides({"temperature.circadian_amplitude_c": 0.0, "temperature.median_epochs": 1})
+    quiet = series([(240, 37.94)])
+    assert raised(detect_alerts({"temperature_c": quiet}, cfg, subject="m").events, "fever") == []
+    hot = series([(240, 37.95)])
+    assert len(raised(detect_alerts({"temperature_c": hot}, cfg, subject="m").events, "fever")) == 1
+
+
+# --- the thermometer: the reference reading ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "reading", "fires"), [
+    ("thermometer_c", 38.0, True), ("thermometer_c", 37.99, False),
+    ("thermometer_c:oral", 37.6, True), ("thermometer_c:oral", 37.59, False),
+])  # fmt: skip
+def test_a_thermometer_reading_at_the_fever_line_is_urgent_at_once(
+    flat_cfg: DetectorConfig, method: str, reading: float, fires: bool
+) -> None:
+    # rectal 38.0 is the line; oral readings get + 0.4 to the core scale (defaults.toml [thermometer])
+    temp = series([(240, 36.0)])
+    check = (np.array([T0 + 100 * 60 + 30.0]), np.array([reading]))
+    events = raised(detect_alerts({"temperature_c": temp, method: check}, flat_cfg, subject="m").events)
+    if not fires:
+        assert events == []
+        return
+    assert [(e.rule, e.level, e.time) for e in events] == [("fever_thermometer", "urgent", at(100))]
+    assert events[0].values["thermometer_c"] == 38.0
+    assert "38,0 °C op kernschaal (≥ 38,0 °C)" in events[0].message
+
+
+def test_a_fever_reading_holds_until_a_normal_one(flat_cfg: DetectorConfig) -> None:
+    temp = series([(600, 36.0)])
+    checks = (np.array([T0 + 100 * 60 + 30.0, T0 + 200 * 60 + 30.0]), np.array([38.4, 37.2]))
+    events = detect_alerts({"temperature_c": temp, "thermometer_c": checks}, flat_cfg, subject="m").events
+    fever = [e for e in events if e.rule == "fever_thermometer"]
+    assert [(e.event, e.time) for e in fever] == [("raised", at(100)), ("resolved", at(200 + 59))]
+
+
+def test_calibration_by_hand(flat_cfg: DetectorConfig) -> None:
+    # prior 1.0 weighs as 2 readings; observations 1.4, 1.2, then a bad one (4.0 > offset_max 3.5, refused):
+    # after one: (1 * 1.4 + 2 * 1.0) / 3 = 1.133; after two: (2 * 1.3 + 2 * 1.0) / 4 = 1.15
+    temp = series([(600, 36.0)])
+    checks = (T0 + np.array([100, 200, 300]) * 60 + 30.0, np.array([37.4, 37.2, 40.0]))
+    frame = detect_alerts({"temperature_c": temp, "thermometer_c": checks}, flat_cfg, subject="m").frame
+    assert frame.offset_c[99] == pytest.approx(1.0)
+    assert frame.offset_c[100] == pytest.approx(3.4 / 3)
+    assert frame.offset_c[200] == pytest.approx(1.15)
+    assert frame.offset_c[300] == pytest.approx(1.15)  # the 40.0 reading is not an offset observation
+    assert frame.calibration_n[[99, 100, 200, 599]].tolist() == [0, 1, 2, 2]
 
 
 # --- tachycardia (NICE: 100-130 moderate-high risk, > 130 high risk) -------------------------
 
 
 def test_tachycardia_at_100_fires_after_an_hour(flat_cfg: DetectorConfig) -> None:
-    hr = series([(120, 100.0)])
+    # her own rate is 80: 100/min is 20 above it, and at the band: an hour of it (epochs 120..179)
+    hr = series([(120, 80.0), (120, 100.0)])
     events = raised(detect_alerts({"heart_rate_bpm": hr}, flat_cfg, subject="m").events)
-    assert [(e.rule, e.level, e.time) for e in events] == [("tachycardia", "warning", at(59))]
+    assert [(e.rule, e.level, e.time) for e in events] == [("tachycardia", "warning", at(179))]
     assert events[0].values["threshold_bpm"] == 100.0
+    assert "tot 100/min (≥ 100)" in events[0].message
+
+
+def test_a_resting_rate_of_100_that_is_her_own_is_not_new(flat_cfg: DetectorConfig) -> None:
+    hr = series([(360, 104.0)])  # above 100 from the start, but never 10 above her own, nor above 110
+    assert raised(detect_alerts({"heart_rate_bpm": hr}, flat_cfg, subject="m").events) == []
 
 
 def test_heart_rate_just_below_100_is_quiet(flat_cfg: DetectorConfig) -> None:
@@ -196,7 +306,9 @@ def test_the_same_rise_over_an_hour_is_not_an_artefact() -> None:
     t, v = series([(6 * 60, 36.2), (4 * 60, 37.7)], per_epoch=6)
     ramp = np.clip((t - (T0 + 6 * 3600)) / 3600.0, 0.0, 1.0)
     v = np.where(t >= T0 + 6 * 3600, 36.2 + 1.5 * ramp, v)
-    events = detect_alerts({"temperature_c": (t, np.round(v, 2))}, DetectorConfig(), subject="m").events
+    check = (np.array([T0 + 3600.0]), np.array([36.85]))  # a morning reading calibrates her offset (0.65)
+    samples = {"temperature_c": (t, np.round(v, 2)), "thermometer_c": check}
+    events = detect_alerts(samples, DetectorConfig(), subject="m").events
     assert [e.rule for e in raised(events)][:1] in (["temp_rise"], ["fever"])
 
 
@@ -205,11 +317,30 @@ def test_arm_dip_of_a_few_minutes_is_ignored() -> None:
     assert raised(detect_alerts({"temperature_c": (t, v)}, DetectorConfig(), subject="m").events) == []
 
 
-@pytest.mark.parametrize("gap_epochs", [30, 240])
-def test_gap_neither_confirms_nor_clears(flat_cfg: DetectorConfig, gap_epochs: int) -> None:
-    # 20 epochs of fever, a gap, then 10 more: 30 epochs with data confirm the fever after the gap
+def test_a_reading_stands_for_its_time_within_carry_forward(flat_cfg: DetectorConfig) -> None:
+    # 20 epochs of fever, 30 of silence, then normal: the last reading stands for up to 70 minutes, so
+    # the 30 minutes of persistence are time, not samples (a wearable every 5 minutes establishes a rule too)
     first = series([(20, 37.5)])
-    second = series([(10, 37.5), (200, 37.5)], start_epoch=20 + gap_epochs)
+    second = series([(200, 36.0)], start_epoch=50)
     temp = (np.concatenate((first[0], second[0])), np.concatenate((first[1], second[1])))
     fever = raised(detect_alerts({"temperature_c": temp}, flat_cfg, subject="m").events, "fever")
-    assert [e.time for e in fever] == [at(20 + gap_epochs + 9)]
+    assert [e.time for e in fever] == [at(29)]
+
+
+def test_a_gap_beyond_carry_forward_neither_confirms_nor_clears(flat_cfg: DetectorConfig) -> None:
+    # carried 5 epochs: 20 + 5 = 25 epochs count before the gap, 5 more after it make 30
+    cfg = flat_cfg.with_overrides({"epoch.carry_forward_min": 5.0})
+    first = series([(20, 37.5)])
+    second = series([(10, 37.5), (200, 37.5)], start_epoch=20 + 240)
+    temp = (np.concatenate((first[0], second[0])), np.concatenate((first[1], second[1])))
+    fever = raised(detect_alerts({"temperature_c": temp}, cfg, subject="m").events, "fever")
+    assert [e.time for e in fever] == [at(20 + 240 + 4)]
+
+
+@pytest.mark.parametrize("interval_min", [1, 5, 60])
+def test_any_sampling_rate_gives_the_same_fever_time(flat_cfg: DetectorConfig, interval_min: int) -> None:
+    # core 38.5 from epoch 120: every minute, every 5 minutes or hourly, the fever is confirmed 30 minutes on
+    t, v = series([(120, 36.0), (240, 37.5)])
+    keep = ((t - T0) // 60) % interval_min == 0
+    fever = raised(detect_alerts({"temperature_c": (t[keep], v[keep])}, flat_cfg, subject="m").events, "fever")
+    assert [e.time for e in fever] == [at(149)]
