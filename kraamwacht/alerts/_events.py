@@ -83,6 +83,11 @@ class AlertMonitor:
         return self.core.late_samples
 
     @property
+    def has_open_epochs(self) -> bool:
+        """Whether samples wait in epochs not yet closed."""
+        return self.core.has_open_epochs
+
+    @property
     def last_frame(self) -> EpochFrame | None:
         """The per-epoch series of the last run of closed epochs (baseline, core estimate, ...)."""
         return self.core.last_frame

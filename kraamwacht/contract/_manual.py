@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -14,6 +15,21 @@ from kraamwacht.contract._validate import _schema_detail, parse_observation_mess
 from kraamwacht.errors import InvalidValueError
 
 __all__ = ["manual_bilirubin_message", "manual_message"]
+
+_last_seq = 0
+_seq_lock = threading.Lock()
+
+
+def _next_seq() -> int:
+    """The entry time in microseconds, strictly increasing in this process.
+
+    Two readings typed in at one visit (a temperature and a pulse) are two samples of the same
+    manual device; equal sequence numbers would make the second a "duplicate".
+    """
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(time.time_ns() // 1_000, _last_seq + 1)
+        return _last_seq
 
 
 def manual_message(
@@ -33,7 +49,7 @@ def manual_message(
     """A typed-in reading as ``(topic, payload)``, checked against this contract.
 
     The device is ``manual-<entered_by>`` unless named, and its sequence number is the entry time
-    in milliseconds (increasing per person). Raises ``InvalidValueError`` with what the contract
+    in microseconds, strictly increasing within the process (:func:`_next_seq`). Raises ``InvalidValueError`` with what the contract
     refuses, so nothing is sent that serve would dead-letter.
     """
     try:
@@ -47,7 +63,7 @@ def manual_message(
                     signal=signal.value,
                     value=round(value, 1),
                     t=measured_at,
-                    seq=time.time_ns() // 1_000_000,
+                    seq=_next_seq(),
                     q=(QualityFlag.MANUAL,),
                     method=method,
                     site=body_site,

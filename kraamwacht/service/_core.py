@@ -210,11 +210,29 @@ class IngestCore:
         return Output([], events, self._states(events, now=now))
 
     def tick(self, now: datetime) -> Output:
-        """Escalations, repeats and stale data as time passes; memory stays bounded."""
+        """Escalations, repeats and stale data as time passes; memory stays bounded.
+
+        A subject from whom nothing arrived for the reorder grace has her open epochs closed: a
+        typed-in thermometer reading, with no later sample behind it, is judged within minutes.
+        """
         events = self.book.tick(now)
+        events += self._close_quiet(now)
         self._prune(now)
         self.counters.events += len(events)
-        return Output([], events, self._states(events, now=now))
+        return Output([], events, self._states(events, now=now), self.baselines.changed(now=now))
+
+    def _close_quiet(self, now: datetime) -> list[AlertEvent]:
+        grace = timedelta(seconds=self.cfg.epoch.reorder_grace_s)
+        out: list[AlertEvent] = []
+        for (episode, subject), monitor in self._monitors.items():
+            if not monitor.has_open_epochs or self._last_sample.get((episode, subject), now) > now - grace:
+                continue
+            events = self._unseen(episode, monitor.flush())
+            self.baselines.take((episode, subject), monitor.last_frame)
+            for event in events:
+                self.book.on_event(episode, event, now=now)
+            out += events
+        return out
 
     def command(self, payload: bytes, *, now: datetime) -> tuple[dict[str, object], Output]:
         """Check and apply one command; the result says whether it was accepted and why."""

@@ -131,6 +131,11 @@ class EpochAccumulator:
             self._pending_t[signal], self._pending_v[signal] = t_s, value
         self.max_t_s = max(self.max_t_s, float(t_s.max()))
 
+    @property
+    def pending(self) -> bool:
+        """Whether any sample waits in an open epoch."""
+        return any(t.size for t in self._pending_t.values())
+
     def close_ready(self) -> EpochBins | None:
         """Bin and release every epoch that the grace period allows to close."""
         horizon = self.max_t_s - self.reorder_grace_s

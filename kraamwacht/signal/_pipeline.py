@@ -695,6 +695,11 @@ class SubjectMonitor:
         """Samples that arrived after their epoch was closed (not used for detection)."""
         return self._accumulator.late
 
+    @property
+    def has_open_epochs(self) -> bool:
+        """Whether samples wait in epochs not yet closed (a flush would close them)."""
+        return self._accumulator.pending
+
     def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[RuleTransition]:
         """Add samples ``{signal: (t_s, value)}`` that arrived together; return the rule transitions they made final.
 
