@@ -133,22 +133,22 @@ def test_rise_needs_warm_up(flat_cfg: DetectorConfig) -> None:
 
 
 def test_rise_with_a_heart_rate_rise_for_half_an_hour_is_a_warning(flat_cfg: DetectorConfig) -> None:
-    # the heart rate rises 10/min (= rise_bpm, >=) with the temperature at epoch 120: the heart agrees
+    # the heart rate rises 8/min (= rise_bpm, >=) with the temperature at epoch 120: the heart agrees
     # after 30 epochs (epoch 149), one after the rise itself (148); no thermometer is needed
     cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    hr = series([(120, 80.0), (60, 90.0)])
+    hr = series([(120, 80.0), (60, 88.0)])
     events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
     first = raised(events)[0]
     assert (first.rule, first.level, first.time) == ("temp_rise_hr", "warning", at(149))
-    assert first.values["hr_rise_bpm"] == 10.0
-    assert "hartslag 90/min (10 boven haar basislijn)" in first.message
+    assert first.values["hr_rise_bpm"] == 8.0
+    assert "hartslag 88/min (8 boven haar basislijn)" in first.message
 
 
 def test_heart_rate_rise_just_below_limit_does_not_agree(flat_cfg: DetectorConfig) -> None:
     cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    hr = series([(120, 80.0), (60, 89.99)])
+    hr = series([(120, 80.0), (60, 87.99)])
     events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
     assert raised(events) == []
 
