@@ -13,13 +13,21 @@ import pandas as pd
 import streamlit as st
 
 from kraamwacht import clock
-from kraamwacht.contract import BaselineMessage, BilirubinMethod, manual_bilirubin_message
+from kraamwacht.alerts import display_name
+from kraamwacht.contract import (
+    BaselineMessage,
+    BilirubinMethod,
+    Signal,
+    ThermometerMethod,
+    manual_bilirubin_message,
+    manual_message,
+)
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
-from kraamwacht.errors import InvalidValueError
+from kraamwacht.errors import InvalidValueError, KraamwachtError
 from kraamwacht.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -115,6 +123,7 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
             st.line_chart(hr, height=200)
             if feed.baseline(episode.episode, episode.mother) is None:
                 st.caption(_("De basislijn van de meldingendienst is nog niet ontvangen."))
+        _thermometer(episode, user=user, broker=broker, site=site, now=now)
         state = feed.state(episode.episode) or {}
         st.markdown("**Open meldingen**")
         for alert in state.get("open_alerts", []):
@@ -125,9 +134,37 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
         if events:
             st.markdown("**Tijdlijn**")
             for e in events[-20:]:
-                st.markdown(f"- {e.get('time', '')}: {e.get('event', '')} · {e.get('rule', '')} · {e.get('level', '')}")
+                rule = display_name(str(e.get("rule")), st.session_state.get("lang", "nl"))
+                st.markdown(f"- {e.get('time', '')}: {e.get('event', '')} · {rule} · {e.get('level', '')}")
     with baby:
         _bili(episode, user=user, store=store, broker=broker, site=site, now=now)
+
+
+def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: datetime) -> None:
+    """The spot check: temperature (and pulse) as measured at the visit, sent like any reading."""
+    with st.form("thermometer"):
+        st.markdown(f"**{_('Thermometer en pols')}**")
+        value_col, method_col, pulse_col = st.columns(3)
+        value = value_col.number_input(_("Temperatuur °C"), min_value=0.0, max_value=50.0, step=0.1, key="temp_value")
+        method = method_col.selectbox(_("Methode"), [m.value for m in ThermometerMethod], key="temp_method")
+        pulse = pulse_col.number_input(
+            _("Pols /min (0 = niet gemeten)"), min_value=0, max_value=300, step=1, key="pulse"
+        )
+        sent = st.form_submit_button(_("Opslaan"))
+    if not sent:
+        return
+    try:
+        common = {"site": site, "episode": episode.episode, "subject": episode.mother, "measured_at": now,
+                  "entered_by": user.name, "now": now}  # fmt: skip
+        messages = [manual_message(**common, signal=Signal.THERMOMETER_C, value=float(value),
+                                   method=ThermometerMethod(method))]  # fmt: skip
+        if pulse:
+            messages.append(manual_message(**common, signal=Signal.HEART_RATE_BPM, value=float(pulse)))
+        publish(BrokerAddress.parse(broker), messages)
+    except (KraamwachtError, PublishError) as exc:
+        st.error(f"{_('Niet opgeslagen')}: {exc}")
+        return
+    st.success(f"{_('Opgeslagen')}: {fmt_number(float(value))} °C ({method})")
 
 
 def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, now: datetime) -> None:

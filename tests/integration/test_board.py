@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +121,9 @@ def test_board_in_a_real_browser(board: dict) -> None:
         expect(audited.first).to_be_visible(timeout=20_000)  # audited: who did what, when
 
         page.get_by_role("link", name="Cliënt").click()
+        page.get_by_label("Temperatuur °C").fill("38.4")  # the spot check at the visit: sent like any reading
+        page.get_by_role("button", name="Opslaan", exact=True).click()
+        expect(page.get_by_text("Opgeslagen: 38,4 °C (rectal)").first).to_be_visible(timeout=20_000)
         page.get_by_role("tab", name="Baby: bilirubine").click()
         page.get_by_label("Waarde").fill("8")  # looks like mg/dL typed as µmol/L: refused, nothing stored
         page.get_by_role("button", name="Opslaan en advies").click()
@@ -166,3 +170,4 @@ def test_board_in_a_real_browser(board: dict) -> None:
     store = SqliteStore(board["serve"].db)
     bili = store.read(subject="b1", signals=["bilirubin_umol_l"])["bilirubin_umol_l"]
     assert bili[1].tolist() == [260.0]  # the good entry is stored, the refused one is not
+    assert store.with_method("m1", "thermometer_c") == [(pytest.approx(time.time(), abs=3600), 38.4, "rectal")]
