@@ -200,7 +200,7 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
         hr_up = runs["hr_rise"](hr_rise_sw(hr_rise), known) >= hc.rise_persist_epochs or tachy
         rise_win.append(hr_rise)
         slow = _median(list(rise_win))
-        agrees = not slow < 0
+        agrees = not slow < hc.agree_bpm
 
         sure = ((calibrated or clear_of_margin) and agrees) or hr_up
         fever_active = fever_run >= fc.persist_epochs and sure

@@ -335,7 +335,7 @@ def process_epochs(
     # over the last half hour (robust to a burst of activity): is her heart rate below her own?
     hr_rise_slow, hr_rise_median = trailing_nanmedian(hr_rise, window=hc.agree_epochs, history=state.hr_rise_median)
     with np.errstate(invalid="ignore"):
-        hr_agrees = ~(hr_rise_slow < 0)  # no heart rate, or not below her own: nothing speaks against it
+        hr_agrees = ~(hr_rise_slow < hc.agree_bpm)  # no heart rate, or at least agree_bpm above her own
 
     # --- desired alert level per group ---------------------------------------------------------
     # the wearable's own fever needs a calibrated offset, a heart that agrees, or a clear margin

@@ -202,6 +202,7 @@ class HeartRateConfig:
     rise_bpm: float = 8.0
     rise_persist_epochs: int = 30
     agree_epochs: int = 31
+    agree_bpm: float = 0.0
     unknown_baseline_bpm: float = 110.0
     warmup_h: int = 6
     baseline_tau_h: float = 48.0
