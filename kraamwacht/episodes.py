@@ -17,6 +17,7 @@ from pathlib import Path
 from kraamwacht import clock
 from kraamwacht.contract import format_time, is_pseudo_id, parse_time
 from kraamwacht.errors import InvalidValueError
+from kraamwacht.jaundice import Baby, RiskFactor, Standard
 
 __all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
 
@@ -35,6 +36,17 @@ class Episode:
     language: str = "nl"
     label: str = ""  # what the care team calls the family on the board (no name: e.g. "kamer 3")
     ended_at: datetime | None = None
+    risk_factors: tuple[str, ...] = ()  # the newborn's neurotoxicity risk factors (AAP 2022 list)
+    standard: str = "aap2022"  # the bilirubin standard this episode is judged by
+
+    @property
+    def baby(self) -> Baby:
+        """The newborn as the jaundice thresholds need her: birth, gestation, risk factors."""
+        return Baby(self.birth_at, self.ga_weeks, tuple(RiskFactor(r) for r in self.risk_factors), False)
+
+    @property
+    def bilirubin_standard(self) -> Standard:
+        return Standard(self.standard)
 
     def newborn_age_h(self, at: datetime) -> float:
         return (at - self.birth_at).total_seconds() / 3600.0
@@ -48,8 +60,13 @@ class EpisodeRegistry:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS episodes (episode TEXT PRIMARY KEY, site TEXT NOT NULL, mother TEXT NOT NULL,"
             " newborn TEXT NOT NULL, birth_at TEXT NOT NULL, ga_weeks REAL NOT NULL, mother_code TEXT NOT NULL UNIQUE,"
-            " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT)"
+            " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT,"
+            " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022')"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(episodes)")}
+        for column, default in (("risk_factors", "''"), ("standard", "'aap2022'")):  # registries from before
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE episodes ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
         self._lock = threading.Lock()
 
     def add(
@@ -63,6 +80,8 @@ class EpisodeRegistry:
         ga_weeks: float,
         language: str = "nl",
         label: str = "",
+        risk_factors: tuple[str, ...] = (),
+        standard: str = "aap2022",
     ) -> Episode:
         for name, value in (("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)):
             if not is_pseudo_id(value):
@@ -75,22 +94,51 @@ class EpisodeRegistry:
             raise InvalidValueError("birth time needs a time zone")
         if birth_at > clock.utcnow():
             raise InvalidValueError("birth time is in the future")
+        factors, standard = _checked(risk_factors, standard)
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
-                       language, label[:40])  # fmt: skip
+                       language, label[:40], None, factors, standard)  # fmt: skip
         with self._lock:
             self._db.execute(
-                "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?,NULL)",
+                "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?)",
                 (item.episode, item.site, item.mother, item.newborn, format_time(item.birth_at), item.ga_weeks,
-                 item.mother_code, item.language, item.label),
+                 item.mother_code, item.language, item.label, ",".join(factors), standard),
             )  # fmt: skip
         return item
 
-    def _rows(self, where: str = "", args: tuple[object, ...] = ()) -> list[Episode]:
+    def update_jaundice(self, episode: str, *, risk_factors: tuple[str, ...], standard: str | None = None) -> Episode:
+        """Set the newborn's risk factors (all of them: an empty tuple clears them), and the standard if given."""
+        current = self.get(episode)
+        if current is None:
+            raise InvalidValueError(f"no episode {episode!r}")
+        factors, chosen = _checked(risk_factors, standard or current.standard)
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM episodes {where} ORDER BY episode", args).fetchall()
+            self._db.execute(
+                "UPDATE episodes SET risk_factors = ?, standard = ? WHERE episode = ?",
+                (",".join(factors), chosen, episode),
+            )
+        updated = self.get(episode)
+        assert updated is not None
+        return updated
+
+    def _rows(self, where: str = "", args: tuple[object, ...] = ()) -> list[Episode]:
+        columns = "episode, site, mother, newborn, birth_at, ga_weeks, mother_code, language, label, ended_at,"
+        columns += " risk_factors, standard"
+        with self._lock:
+            rows = self._db.execute(f"SELECT {columns} FROM episodes {where} ORDER BY episode", args).fetchall()
         return [
             Episode(
-                r[0], r[1], r[2], r[3], parse_time(r[4]), r[5], r[6], r[7], r[8], parse_time(r[9]) if r[9] else None
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                parse_time(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                parse_time(r[9]) if r[9] else None,
+                tuple(f for f in r[10].split(",") if f),
+                r[11],
             )
             for r in rows
         ]
@@ -120,3 +168,13 @@ class EpisodeRegistry:
                 (format_time(at or clock.utcnow()), episode),
             )
         return cursor.rowcount == 1
+
+
+def _checked(risk_factors: tuple[str, ...], standard: str) -> tuple[tuple[str, ...], str]:
+    known = {r.value for r in RiskFactor}
+    unknown = [r for r in risk_factors if r not in known]
+    if unknown:
+        raise InvalidValueError(f"unknown risk factor(s) {unknown}; known: {', '.join(sorted(known))}")
+    if standard not in {s.value for s in Standard}:
+        raise InvalidValueError(f"standard {standard!r}: use one of {', '.join(s.value for s in Standard)}")
+    return tuple(dict.fromkeys(risk_factors)), standard

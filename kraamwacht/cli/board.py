@@ -79,6 +79,11 @@ def user_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
         typer.echo(f"{name}\t{role}")
 
 
+_RISK_HELP = (
+    "The newborn's neurotoxicity risk factor (AAP 2022; repeat): isoimmune, g6pd, sepsis, albumin<3.0, unstable."
+)
+
+
 @episode_app.command("add")
 def episode_add(
     episode: str,
@@ -89,6 +94,8 @@ def episode_add(
     site: Annotated[str, typer.Option(help="Site id.")] = "site1",
     language: Annotated[str, typer.Option(help="Mother's page language: nl, en, ar, tr.")] = "nl",
     label: Annotated[str, typer.Option(help="What the board calls the family (no name), e.g. 'kamer 3'.")] = "",
+    risk_factor: Annotated[list[str], typer.Option(help=_RISK_HELP)] = [],  # noqa: B006 - typer needs a literal
+    standard: Annotated[str, typer.Option(help="Bilirubin standard: aap2022 or nice-cg98.")] = "aap2022",
     board_dir: BoardDir = DEFAULT_DIR,
 ) -> None:
     """Start a care episode; prints the mother's page code."""
@@ -97,7 +104,7 @@ def episode_add(
     try:
         item = EpisodeRegistry(board_dir / "episodes.db").add(
             episode, site=site, mother=mother, newborn=newborn, birth_at=parse_time(birth, what="--birth"),
-            ga_weeks=ga_weeks, language=language, label=label,
+            ga_weeks=ga_weeks, language=language, label=label, risk_factors=tuple(risk_factor), standard=standard,
         )  # fmt: skip
     except (KraamwachtError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
         typer.echo(f"error: {exc}", err=True)
@@ -105,12 +112,35 @@ def episode_add(
     typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
 
 
+@episode_app.command("update")
+def episode_update(
+    episode: str,
+    risk_factor: Annotated[list[str], typer.Option(help=_RISK_HELP + " Lists them all: none given clears them.")] = [],  # noqa: B006
+    standard: Annotated[str | None, typer.Option(help="Bilirubin standard: aap2022 or nice-cg98.")] = None,
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Set the newborn's neurotoxicity risk factors (and the standard): serve and the board judge with them."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    try:
+        item = EpisodeRegistry(board_dir / "episodes.db").update_jaundice(
+            episode, risk_factors=tuple(risk_factor), standard=standard
+        )
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"episode {item.episode}: risk factors {', '.join(item.risk_factors) or 'none'}; {item.standard}")
+
+
 @episode_app.command("list")
 def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
     from kraamwacht.episodes import EpisodeRegistry
 
     for e in EpisodeRegistry(board_dir / "episodes.db").active():
-        typer.echo(f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}")
+        typer.echo(
+            f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}"
+            f"\t{','.join(e.risk_factors) or '-'}\t{e.standard}"
+        )
 
 
 @episode_app.command("retention")

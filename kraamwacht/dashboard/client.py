@@ -28,7 +28,7 @@ from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
 from kraamwacht.errors import InvalidValueError, KraamwachtError
-from kraamwacht.jaundice import Advice, Baby, Reading, Standard, ThresholdError, assess, check_units
+from kraamwacht.jaundice import Advice, Reading, ThresholdError, assess, check_units
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
 
@@ -56,9 +56,8 @@ def check_bili_entry(
     if hint:
         raise InvalidValueError(f"{hint} Kies de juiste eenheid.")
     reading = Reading(entry.measured_at, umol, entry.method)
-    baby = Baby(episode.birth_at, episode.ga_weeks, (), False)
     try:
-        advice = assess(reading, baby, earlier=earlier, standard=Standard.AAP2022)
+        advice = assess(reading, episode.baby, earlier=earlier, standard=episode.bilirubin_standard)
     except ThresholdError as exc:
         raise InvalidValueError(str(exc)) from exc
     return reading, advice
@@ -169,13 +168,15 @@ def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: d
 
 def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, now: datetime) -> None:
     earlier = _readings(store, episode)
+    risks = ", ".join(episode.risk_factors) or _("geen")
     st.caption(
         f"Geboren {episode.birth_at:%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
-        f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Grenzen: AAP 2022 (zie docs/jaundice.md)."
+        f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Risicofactoren: {risks}. "
+        f"Grenzen: {episode.bilirubin_standard.citation} (zie docs/jaundice.md)."
     )
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "nomogram.png"
-        plot_nomogram(Baby(episode.birth_at, episode.ga_weeks, (), False), earlier, png)
+        plot_nomogram(episode.baby, earlier, png, standard=episode.bilirubin_standard)
         st.image(str(png))
     with st.form("bili"):
         value_col, unit_col, method_col = st.columns(3)

@@ -46,6 +46,7 @@ EN: dict[str, str] = {
     "Temperatuur °C": "Temperature °C",
     "Pols /min (0 = niet gemeten)": "Pulse /min (0 = not measured)",
     "Opslaan": "Save",
+    "geen": "none",
     "Niet gelukt": "Did not work",
     "Moeder": "Mother",
     "Baby: bilirubine": "Baby: bilirubin",

@@ -38,7 +38,7 @@ from kraamwacht.contract import (
     parse_observation_message,
 )
 from kraamwacht.episodes import Episode
-from kraamwacht.jaundice import Baby, Reading, ThresholdError, assess
+from kraamwacht.jaundice import Reading, ThresholdError, assess
 from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.signal import DetectorConfig, TrackerState
@@ -326,7 +326,7 @@ class IngestCore:
                     subject,
                 )
                 continue
-            baby = Baby(episode.birth_at, episode.ga_weeks)
+            baby = episode.baby  # her gestation and neurotoxicity risk factors, as entered for this episode
             readings = [
                 Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tcb"))
                 for t, value, method in self.store.with_method(subject, Signal.BILIRUBIN_UMOL_L.value)
@@ -334,7 +334,7 @@ class IngestCore:
             advices = []
             for i, reading in enumerate(readings):
                 try:
-                    advices.append(assess(reading, baby, earlier=readings[:i]))
+                    advices.append(assess(reading, baby, earlier=readings[:i], standard=episode.bilirubin_standard))
                 except (ThresholdError, ValueError) as exc:  # e.g. outside the tables' ages: said, not guessed
                     _LOGGER.warning("bilirubin reading of %s at %s not assessed: %s", subject, reading.measured_at, exc)
             events, _ = jaundice_events(subject, advices, state=TrackerState())

@@ -111,3 +111,35 @@ def test_a_typed_in_reading_does_not_start_a_stale_data_watch(tmp_path: Path) ->
     later = core.tick(now + timedelta(hours=2))
     assert [e.rule for e in later.events] == []
     assert core.counters.stored == 1
+
+
+def test_a_risk_factor_in_the_episode_makes_serve_judge_with_the_lower_line(tmp_path: Path) -> None:
+    """Serum 250 µmol/L at 48 h, 39 weeks: urgent with isoimmune disease (line ≈ 224), nothing without (≈ 284)."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    birth = now - timedelta(hours=48, minutes=5)
+    registry.add("ep1", site="s1", mother="m1", newborn="b1", birth_at=birth, ga_weeks=39.0)
+    registry.add(
+        "ep2", site="s1", mother="m2", newborn="b2", birth_at=birth, ga_weeks=39.0, risk_factors=("isoimmune",)
+    )
+
+    def serum(episode: str, subject: str, seq: int) -> RawMessage:
+        body = {"v": 1, "device": "manual-anna", "episode": episode, "subject": subject,
+                "samples": [{"signal": "bilirubin_umol_l", "value": 250.0, "t": (now - timedelta(minutes=5)).isoformat(),
+                             "seq": seq, "q": ["manual"], "method": "tsb", "entered_by": "anna"}]}  # fmt: skip
+        return RawMessage(Topics.observations("s1", episode, subject), json.dumps(body).encode(), now)
+
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      episode_of=registry.get)  # fmt: skip
+    without = core.handle([serum("ep1", "b1", 1)])
+    assert [e for e in without.events if ":jaundice:" in e.alert_id] == []
+    with_risk = core.handle([serum("ep2", "b2", 2)])
+    (raised,) = [e for e in with_risk.events if ":jaundice:" in e.alert_id]
+    assert (raised.level.value, raised.rule) == ("urgent", "bili_phototherapy")
+    assert raised.values["phototherapy_umol_l"] < 250.0 < 284.0
+    # a risk factor learnt later: the next reading is judged with it
+    registry.update_jaundice("ep1", risk_factors=("isoimmune",))
+    later = core.handle([serum("ep1", "b1", 3)])
+    assert [e.level.value for e in later.events if ":jaundice:" in e.alert_id] == ["urgent"]
