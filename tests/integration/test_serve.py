@@ -179,7 +179,7 @@ def test_nothing_lost_when_serve_is_killed_and_messages_arrive_meanwhile(mosquit
     assert serve.wait_count(4000) == 4000
     time.sleep(1)
     assert serve.count() == 4000  # 0 lost, and (device, seq) cannot be stored twice
-    assert stored_at_kill < 4000
+    assert 500 <= stored_at_kill <= 2000  # killed mid-stream: at most the 2,000 published before the kill
     broker.close()
 
 
