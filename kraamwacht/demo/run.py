@@ -212,7 +212,7 @@ def run_demo(options: DemoOptions) -> int:
     out = options.out_dir.resolve()
     env = {**os.environ, ENV: clock.as_env()}
     procs = Processes(out / "logs", env)
-    broker_url = options.broker or f"mqtt://127.0.0.1:{options.broker_port}"
+    broker_url = options.broker or f"mqtt://127.0.0.1:{options.broker_port}?mqtt=3.1.1"  # amqtt: MQTT 3.1.1
     broker = BrokerAddress.parse(broker_url)
     store = options.store or f"sqlite:///{ledger.resolve()}"
     hci, control = free_port(), free_port()

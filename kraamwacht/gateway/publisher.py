@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 from kraamwacht.contract import Topics
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.gateway.status import StatusBoard
-from kraamwacht.publish import BrokerAddress
+from kraamwacht.publish import BrokerAddress, PubackReasons
 
 __all__ = ["SpoolPublisher"]
 
@@ -47,11 +47,14 @@ class SpoolPublisher:
         self.site = site
         self.gateway = gateway
         self.published = 0
+        self.refused = 0  # samples the broker refused (its ACL): kept in the spool, logged, counted
         self._connected = threading.Event()
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"kraamwacht-gateway-{gateway}", protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"kraamwacht-gateway-{gateway}", protocol=broker.protocol
         )
         broker.apply(self.client)
+        self._reasons = PubackReasons()
+        self.client.on_publish = self._reasons.on_publish
         status = Topics.gateway_status(site, gateway)
         self.client.will_set(status, json.dumps({"state": "offline"}), qos=1, retain=True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -78,6 +81,7 @@ class SpoolPublisher:
                     stop.wait(self.batch_s)  # live: gather a second's readings into one message per device
                 batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
                 sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
+                refused_now = False
                 for message, info in sent:
                     try:
                         info.wait_for_publish(timeout=ACK_TIMEOUT_S)
@@ -85,8 +89,18 @@ class SpoolPublisher:
                         break  # connection lost: what is not acknowledged stays spooled
                     if not info.is_published():
                         break
+                    refused = self._reasons.refusal(info.mid)
+                    if refused is not None:  # not delivered: it stays in the spool until the broker takes it
+                        self.refused += len(message.ids)
+                        refused_now = True
+                        _LOGGER.warning(
+                            "broker refused %s (%s): %d samples kept", message.topic, refused, len(message.ids)
+                        )
+                        continue
                     self.spool.acknowledge(message.ids)
                     self.published += len(message.ids)
+                if refused_now and stop.wait(self.batch_s):
+                    break  # a refused batch is retried, but not in a tight loop
         finally:
             self._publish_statuses()
             self.client.disconnect()

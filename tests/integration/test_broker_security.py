@@ -223,3 +223,35 @@ def test_serve_and_a_typed_in_reading_over_tls_and_no_secret_in_the_logs(secured
     for account in ("serve-s1", "board-s1", "gw-s1-gw1"):
         assert secured.password(account) not in logs  # secrets never in logs or on the screen
     assert "mqtts://serve-s1@127.0.0.1" in log.read_text()  # the account is named, its password is not
+
+
+def test_a_refused_publish_is_never_taken_for_delivered(secured: Secured, tmp_path) -> None:
+    """MQTT 5 reason codes: a typed-in reading the ACL refuses says so; a gateway keeps a refused sample spooled."""
+    from kraamwacht.gateway.publisher import SpoolPublisher
+    from kraamwacht.gateway.spool import Spool
+    from kraamwacht.publish import PublishError, publish
+    from kraamwacht.waiting import wait_for
+
+    board = BrokerAddress.parse(secured.url("board-s1"))
+    publish(board, [_obs("s1", 1)])  # its own site: accepted
+    with pytest.raises(PublishError, match=r"refused .*Not authorized"):
+        publish(board, [_obs("s2", 2)])  # another site's observations: refused, and said
+    spool = Spool(tmp_path / "spool.db")
+    now = datetime.now(tz=UTC)
+    for site in ("s1", "s2"):  # the second is not this gateway's to write
+        spool.append(
+            site=site, episode="ep1", subject="m1", device=f"wb-{site}", samples=[("temperature_c", 36.6, now, ())]
+        )
+    publisher = SpoolPublisher(
+        spool, BrokerAddress.parse(secured.url("gw-s1-gw1")), site="s1", gateway="gw1", batch_s=0.2
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=publisher.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: publisher.published == 1 and publisher.refused >= 1, 60, what="one delivered, one refused")
+    finally:
+        stop.set()
+        worker.join(20)
+    assert len(spool) == 1  # the refused sample stays spooled, to go when the broker takes it
+    assert [m.topic for m in spool.next_messages()] == [Topics.observations("s2", "ep1", "m1")]
