@@ -181,6 +181,12 @@ class AlertBook:
         record.status = "resolved"
         return [self._event(record, AlertEventKind.RESOLVED, received_at, *render("no_data", "resolved", {}), {})]
 
+    def watch(self, episode: str, subject: str, *, last_seen: datetime) -> None:
+        """Resume the stale-data watch after a restart (from the newest stored sample); resolves nothing."""
+        key = (episode, subject)
+        previous = self._last_data.get(key)
+        self._last_data[key] = max(last_seen, previous) if previous else last_seen
+
     def tick(self, now: datetime) -> list[AlertEvent]:
         """Escalate, repeat and detect stale data as time passes."""
         out: list[AlertEvent] = []

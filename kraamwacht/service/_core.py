@@ -138,7 +138,11 @@ class IngestCore:
         """Rebuild every recent subject's detector state from the store, exactly as it ran live.
 
         Returns the alert events that the event log has not seen: a crash between storing a batch
-        and publishing its events loses no event, it is published late.
+        and publishing its events loses no event, it is published late. That holds for the
+        detectors' alerts and for jaundice (re-judged from every stored reading); the stale-data
+        watch resumes from each wearable's newest stored sample, so a device that went quiet
+        before the crash still raises "no data". Gateway alerts come back with the gateways'
+        retained statuses. Not re-derived yet: low battery.
         """
         for logged in self.event_log.all():
             self.book.restore(logged)
@@ -155,6 +159,12 @@ class IngestCore:
             for event in unseen:
                 self.book.on_event(episode, event, now=now)
             missed += unseen
+            newest = max((float(t.max()) for key, (t, _) in series.items() if key in DETECTED_SIGNALS[:2] and len(t)),
+                         default=None)  # fmt: skip
+            if newest is not None:
+                self.book.watch(episode, subject, last_seen=datetime.fromtimestamp(newest, tz=UTC))
+        babies = [(e, s) for e, s in self.store.subjects() if self.store.with_method(s, Signal.BILIRUBIN_UMOL_L.value)]
+        missed += self._jaundice_for(babies, now=now)
         return missed
 
     # --- one batch ----------------------------------------------------------------------------------
@@ -314,6 +324,9 @@ class IngestCore:
         arrives late or twice gives the same alerts; the event log drops what was published already.
         """
         babies = sorted({(o.episode, o.subject) for o in observations if o.signal is Signal.BILIRUBIN_UMOL_L})
+        return self._jaundice_for(babies, now=now)
+
+    def _jaundice_for(self, babies: Iterable[tuple[str, str]], *, now: datetime) -> list[AlertEvent]:
         out: list[AlertEvent] = []
         for episode_id, subject in babies:
             episode = self.episode_of(episode_id) if self.episode_of is not None else None

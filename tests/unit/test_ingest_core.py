@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from kraamwacht.alerts import detect_alerts
 from kraamwacht.contract import Topics
 from kraamwacht.firmware_sim.physiology import MotherScenario
@@ -143,3 +145,32 @@ def test_a_risk_factor_in_the_episode_makes_serve_judge_with_the_lower_line(tmp_
     registry.update_jaundice("ep1", risk_factors=("isoimmune",))
     later = core.handle([serum("ep1", "b1", 3)])
     assert [e.level.value for e in later.events if ":jaundice:" in e.alert_id] == ["urgent"]
+
+
+def test_a_crash_before_publishing_loses_no_jaundice_alert_and_no_stale_data_watch(tmp_path: Path) -> None:
+    """Stored, then killed before the broker had the events: a restart derives them again from the store."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    registry.add("ep1", site="s1", mother="m1", newborn="b1", birth_at=now - timedelta(hours=40), ga_weeks=39.0)
+
+    def core() -> IngestCore:
+        return IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                          episode_of=registry.get)  # fmt: skip
+
+    first = core()
+    out = first.handle([bili_message(290.0, now - timedelta(minutes=5), 1)])
+    (urgent,) = [e for e in out.events if ":jaundice:" in e.alert_id]  # derived, stored ... and never published
+    t = (now - timedelta(minutes=50)).timestamp() + np.arange(0, 600, 60.0)  # ten minutes of wear, 50 min ago ...
+    wear = {"temperature_c": (t, np.full(t.size, 36.4)), "heart_rate_bpm": (t, np.full(t.size, 80.0))}
+    first.handle(messages(wear, now - timedelta(minutes=40)))  # ... then the wearable went quiet
+    restarted = core()
+    missed = restarted.rebuild(now=now, hours=72)
+    assert [(e.alert_id, e.event.value, e.level.value) for e in missed if ":jaundice:" in e.alert_id] == [
+        (urgent.alert_id, "raised", urgent.level.value)
+    ]
+    restarted.event_log.record(missed)
+    assert [e for e in core().rebuild(now=now, hours=72) if ":jaundice:" in e.alert_id] == []  # at most once more
+    stale = restarted.tick(now)
+    assert [(e.rule, e.level.value) for e in stale.events] == [("no_data", "urgent")]  # 41 min without data
