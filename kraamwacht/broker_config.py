@@ -29,13 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from kraamwacht.contract import Topics
+from kraamwacht.contract import MAX_MESSAGE_BYTES, Topics
 from kraamwacht.errors import InvalidValueError
 
 __all__ = ["Account", "accounts_for", "acl_rules", "mosquitto_password_hash", "write_broker_config"]
 
 Role = Literal["gateway", "serve", "board"]
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes
+MAX_PACKET_BYTES = MAX_MESSAGE_BYTES + 64 * 1024  # the contract's largest message, its topic and headers
 MAX_QUEUED_MESSAGES = 1_000_000  # ≈ 14 h of a 20-wearable site without serve, ≈ 0.5 GB of broker memory
 CERT_DAYS = 825  # the longest validity clients accept for a server certificate
 
@@ -203,6 +204,9 @@ def write_broker_config(
         # (1000) silently drops the rest, and the gateway already has its PUBACK: measured, a
         # minute without serve lost 20,800 of 48,700 samples (tests/integration/test_faults.py)
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        # the contract refuses messages over 256 KiB: the broker refuses their packets at the door,
+        # so a publisher learns it (MQTT 5 "Packet too large") and nothing that size waits anywhere
+        f"max_packet_size {MAX_PACKET_BYTES}",
         f"listener {port} {bind}",
         f"cafile {folder / 'ca.crt'}",
         f"certfile {folder / 'server.crt'}",

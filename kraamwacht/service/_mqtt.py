@@ -28,12 +28,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kraamwacht import clock
+from kraamwacht.broker_config import MAX_PACKET_BYTES
 from kraamwacht.contract import Topics, format_time
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.service._forward import Forwarder
+from kraamwacht.service._inbox import Inbox
 from kraamwacht.service._notify import Notifier
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.storage import open_store
@@ -50,6 +52,8 @@ RECEIVE_MAXIMUM = 100
 # own: mosquitto 2.0.11 was measured handing out far more than the Receive Maximum once
 # acknowledgements flow (1,600 unacknowledged with a maximum of 20).
 INBOX_MAX = 200
+# ... and bytes waiting at most: a count alone lets 200 messages of the largest allowed size pile up
+INBOX_MAX_BYTES = 16 * 2**20
 PUBLISH_TIMEOUT_S = 10.0
 
 
@@ -90,7 +94,9 @@ class Service:
         )
         # bounded: when it is full, paho's reading thread waits, the socket stops being read and
         # the rest of a flood waits in the broker (TCP back-pressure), not in serve's memory
-        self._inbox: queue.Queue[tuple[str, bytes, int, int, datetime]] = queue.Queue(maxsize=INBOX_MAX)
+        self._inbox: Inbox[tuple[str, bytes, int, int, datetime]] = Inbox(
+            max_messages=INBOX_MAX, max_bytes=INBOX_MAX_BYTES
+        )
         self.notifier = Notifier(options.notify_urls) if options.notify_urls else None
         self.forwarder = Forwarder(self.store, open_store(options.forward_url)) if options.forward_url else None
         self._pushes: queue.Queue[list] = queue.Queue()
@@ -136,7 +142,7 @@ class Service:
         self._connected.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, clock.utcnow()))
+        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos, clock.utcnow()), len(msg.payload))
 
     # --- the main loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -146,6 +152,7 @@ class Service:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = SESSION_EXPIRY_S
             props.ReceiveMaximum = RECEIVE_MAXIMUM  # asked of the broker; the inbox's bound is serve's own
+            props.MaximumPacketSize = MAX_PACKET_BYTES  # the same limit broker-config sets for publishers
             self.client.connect(address.host, address.port, keepalive=30, clean_start=False, properties=props)
         else:
             self.client.connect(address.host, address.port, keepalive=30)
@@ -188,16 +195,12 @@ class Service:
             self.event_log.close()
 
     def _take_batch(self) -> list[tuple[str, bytes, int, int, datetime]]:
-        try:
-            first = self._inbox.get(timeout=self.options.batch_wait_s)
-        except queue.Empty:
+        first = self._inbox.get(timeout=self.options.batch_wait_s)
+        if first is None:
             return []
         batch = [first]
-        while len(batch) < self.options.batch_max:
-            try:
-                batch.append(self._inbox.get_nowait())
-            except queue.Empty:
-                break
+        while len(batch) < self.options.batch_max and (item := self._inbox.get_nowait()) is not None:
+            batch.append(item)
         return batch
 
     def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:

@@ -255,3 +255,15 @@ def test_a_refused_publish_is_never_taken_for_delivered(secured: Secured, tmp_pa
         worker.join(20)
     assert len(spool) == 1  # the refused sample stays spooled, to go when the broker takes it
     assert [m.topic for m in spool.next_messages()] == [Topics.observations("s2", "ep1", "m1")]
+
+
+def test_a_packet_over_the_contracts_size_is_refused_at_the_broker(secured: Secured) -> None:
+    from kraamwacht.broker_config import MAX_PACKET_BYTES
+    from kraamwacht.publish import PublishError, publish
+
+    assert f"max_packet_size {MAX_PACKET_BYTES}" in (secured.folder / "mosquitto.conf").read_text()
+    board = BrokerAddress.parse(secured.url("board-s1"))
+    topic = Topics.observations("s1", "ep1", "m1")
+    with pytest.raises(PublishError):  # the broker closes the connection: the publisher is told, not fooled
+        publish(board, [(topic, b"x" * (MAX_PACKET_BYTES + 1))], timeout_s=10)
+    publish(board, [_obs("s1", 5)])  # and a normal reading still goes

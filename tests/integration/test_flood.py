@@ -1,6 +1,6 @@
 """serve under a flood: 730 MB of hostile 250 KB messages offered as fast as a client can publish,
 with valid traffic in between. Memory stays bounded because serve's inbox holds at most INBOX_MAX
-messages: when it is full the reading thread waits, the socket is not read, and the rest of the
+messages and INBOX_MAX_BYTES bytes: when it is full the reading thread waits, the socket is not read, and the rest of the
 flood waits in the broker (TCP back-pressure), not in serve. (MQTT 5's Receive Maximum alone did
 not bound it: mosquitto 2.0.11 handed out far more once acknowledgements flowed.)"""
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kraamwacht.contract import MAX_MESSAGE_BYTES, Topics
-from kraamwacht.service._mqtt import INBOX_MAX
+from kraamwacht.service._mqtt import INBOX_MAX, INBOX_MAX_BYTES
 from kraamwacht.waiting import wait_for
 from tests.integration.conftest import free_port, wait_for_port
 from tests.integration.test_serve import SITE, Broker, ServeProcess, message, wait_online
@@ -73,7 +73,7 @@ def test_a_flood_does_not_grow_serve_and_loses_no_valid_sample(tmp_path: Path) -
         broker_proc.terminate()
         broker_proc.wait(10)
     offered_mb = N_FLOOD * FLOOD_BYTES / 2**20
-    bound_mb = INBOX_MAX * FLOOD_BYTES / 2**20  # what may wait in serve at once
+    bound_mb = min(INBOX_MAX * FLOOD_BYTES, INBOX_MAX_BYTES) / 2**20  # what may wait in serve at once (bytes)
     print(f"offered {offered_mb:.0f} MB; serve peak RSS {before_mb:.0f} → {peak_mb:.0f} MB (bound {bound_mb:.0f} MB)")
     # bounded by flow control, not by what was offered: the messages in flight, each held a few
     # times over while paho reads it and serve handles it

@@ -1,0 +1,56 @@
+"""serve's inbox: messages between paho's reading thread and the main loop, bounded in count and bytes.
+
+When it is full, paho's reading thread waits, and the rest waits in the broker (whose own queue
+limit ``kraamwacht broker-config`` sets): memory stays bounded by what the inbox may hold, not by
+what is offered. A single message larger than the byte bound is still taken when the inbox is
+empty, so nothing can wedge it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Generic, TypeVar
+
+__all__ = ["Inbox"]
+
+T = TypeVar("T")
+
+
+class Inbox(Generic[T]):
+    """A FIFO of at most ``max_messages`` items and ``max_bytes`` bytes of payload."""
+
+    def __init__(self, *, max_messages: int, max_bytes: int) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._items: deque[tuple[T, int]] = deque()
+        self._bytes = 0
+        self._changed = threading.Condition()
+
+    @property
+    def bytes(self) -> int:
+        """Payload bytes waiting now."""
+        return self._bytes
+
+    def put(self, item: T, size: int) -> None:
+        """Add ``item`` of ``size`` bytes, waiting while the inbox is full."""
+        with self._changed:
+            while self._items and (len(self._items) >= self.max_messages or self._bytes + size > self.max_bytes):
+                self._changed.wait()
+            self._items.append((item, size))
+            self._bytes += size
+            self._changed.notify_all()
+
+    def get(self, timeout: float | None = None) -> T | None:
+        """The oldest item, waiting up to ``timeout`` seconds; None if none came."""
+        with self._changed:
+            if not self._items and not self._changed.wait_for(lambda: bool(self._items), timeout):
+                return None
+            item, size = self._items.popleft()
+            self._bytes -= size
+            self._changed.notify_all()
+            return item
+
+    def get_nowait(self) -> T | None:
+        """The oldest item, or None at once."""
+        return self.get(timeout=0)

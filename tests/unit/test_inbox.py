@@ -1,0 +1,45 @@
+"""serve's inbox is bounded in count and in bytes: the reading thread waits, nothing is dropped."""
+
+from __future__ import annotations
+
+import threading
+
+from kraamwacht.service._inbox import Inbox
+from kraamwacht.waiting import wait_for
+
+
+def test_a_full_inbox_makes_the_producer_wait_until_there_is_room_in_bytes() -> None:
+    inbox: Inbox[str] = Inbox(max_messages=100, max_bytes=1000)
+    inbox.put("a", 600)
+    done = threading.Event()
+
+    def producer() -> None:
+        inbox.put("b", 600)  # 1,200 bytes would not fit: waits
+        done.set()
+
+    threading.Thread(target=producer, daemon=True).start()
+    assert not done.wait(0.5)  # still waiting (a positive control follows: it does get in)
+    assert inbox.bytes == 600
+    assert inbox.get(timeout=1) == "a"
+    wait_for(done.is_set, 30, what="the producer got room")
+    assert (inbox.get(timeout=1), inbox.bytes) == ("b", 0)
+
+
+def test_one_message_larger_than_the_bound_still_passes_an_empty_inbox() -> None:
+    inbox: Inbox[str] = Inbox(max_messages=10, max_bytes=100)
+    inbox.put("big", 5000)
+    assert inbox.get_nowait() == "big"
+    assert inbox.get_nowait() is None
+
+
+def test_the_count_bound_holds_too() -> None:
+    inbox: Inbox[int] = Inbox(max_messages=2, max_bytes=10**9)
+    inbox.put(1, 1)
+    inbox.put(2, 1)
+    third = threading.Thread(target=inbox.put, args=(3, 1), daemon=True)
+    third.start()
+    third.join(0.3)
+    assert third.is_alive()  # waits for room
+    assert inbox.get_nowait() == 1
+    third.join(30)
+    assert [inbox.get_nowait(), inbox.get_nowait(), inbox.get_nowait()] == [2, 3, None]
