@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kraamwacht.jaundice import JAUNDICE_RULES
 from kraamwacht.signal import RULE_GROUPS
 
-__all__ = ["RULES", "Rule", "display_name", "en", "exact", "nl", "render"]
+__all__ = ["RULES", "Rule", "display_name", "en", "exact", "nl", "render", "state_name"]
 
 Values = Mapping[str, float | int | str | None]
 
@@ -298,3 +298,24 @@ def display_name(rule_id: str, lang: str = "nl") -> str:
     if rule is None:
         return "Melding" if lang == "nl" else "Alert"
     return rule.name_en if lang == "en" else rule.name_nl
+
+
+# the words a person sees for an alert's states and levels (never the ids on the wire)
+_STATE_NAMES = {
+    "raised": ("gemeld", "raised"),
+    "escalated": ("opgeschaald", "escalated"),
+    "resolved": ("opgeheven", "resolved"),
+    "acknowledged": ("gezien", "acknowledged"),
+    "snoozed": ("gesnoozed", "snoozed"),
+    "repeated": ("herhaald", "repeated"),
+    "open": ("open", "open"),
+    "warning": ("let op", "warning"),
+    "urgent": ("dringend", "urgent"),
+    "ok": ("in orde", "ok"),
+}
+
+
+def state_name(state: str, lang: str = "nl") -> str:
+    """Dutch (or English) words for an event kind, a status or a level."""
+    names = _STATE_NAMES.get(state)
+    return state if names is None else names[1] if lang == "en" else names[0]

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from kraamwacht import clock
-from kraamwacht.alerts import display_name
+from kraamwacht.alerts import display_name, state_name
 from kraamwacht.contract import (
     BaselineMessage,
     BilirubinMethod,
@@ -133,8 +133,10 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
         if events:
             st.markdown("**Tijdlijn**")
             for e in events[-20:]:
-                rule = display_name(str(e.get("rule")), st.session_state.get("lang", "nl"))
-                st.markdown(f"- {e.get('time', '')}: {e.get('event', '')} · {rule} · {e.get('level', '')}")
+                lang = st.session_state.get("lang", "nl")
+                rule = display_name(str(e.get("rule")), lang)
+                words = f"{state_name(str(e.get('event')), lang)} · {rule} · {state_name(str(e.get('level')), lang)}"
+                st.markdown(f"- {e.get('time', '')}: {words}")
     with baby:
         _bili(episode, user=user, store=store, broker=broker, site=site, now=now)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kraamwacht.alerts import display_name
+
 __all__ = [
     "MOTHER_TEXTS",
     "RTL_LANGUAGES",
@@ -117,7 +119,10 @@ def build_card(
     else:
         status = "ok"
     english = lang == "en"
-    reasons += [str((english and a.get("message_en")) or a.get("message", a.get("rule", ""))) for a in alerts]
+    reasons += [
+        str((english and a.get("message_en")) or a.get("message") or display_name(str(a.get("rule")), lang))
+        for a in alerts
+    ]
     if not temperature.fresh:
         if temperature.age_s is None:
             reasons.append("no temperature received" if english else "geen temperatuur ontvangen")

@@ -114,6 +114,7 @@ def test_board_in_a_real_browser(board: dict) -> None:
         box = page.get_by_text(re.compile("^(Koorts|Temperatuur)")).first
         expect(box).to_be_visible(timeout=20_000)
         _shots(page, "meldingen")
+        _no_rule_ids(page)
         page.get_by_role("button", name="Gezien").first.click()
         expect(page.get_by_text("gezien door anna").first).to_be_visible(timeout=20_000)  # serve applied it
         page.get_by_text("Geschiedenis").first.click()
@@ -134,6 +135,7 @@ def test_board_in_a_real_browser(board: dict) -> None:
         advice = page.locator('[data-testid="stAlertContainer"]').first
         expect(advice).to_contain_text(re.compile("DRINGEND|LET OP|IN ORDE"))  # the advice, shown at once
         _shots(page, "client")
+        _no_rule_ids(page)
         page.get_by_role("link", name="Meldingen").click()  # serve judged the reading too: a jaundice alert
         expect(page.get_by_text("Vandaag serumbilirubine").first).to_be_visible(timeout=20_000)
 
@@ -171,3 +173,11 @@ def test_board_in_a_real_browser(board: dict) -> None:
     bili = store.read(subject="b1", signals=["bilirubin_umol_l"])["bilirubin_umol_l"]
     assert bili[1].tolist() == [260.0]  # the good entry is stored, the refused one is not
     assert store.with_method("m1", "thermometer_c") == [(pytest.approx(time.time(), abs=3600), 38.4, "rectal")]
+
+
+def _no_rule_ids(page) -> None:
+    """Every rule is shown by its Dutch name, never by its id (`sensor_loose`, `fever`, ...)."""
+    from kraamwacht.alerts import RULES
+
+    text = page.locator("body").inner_text()
+    assert [rule for rule in RULES if rule in text] == []
