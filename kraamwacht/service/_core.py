@@ -159,10 +159,10 @@ class IngestCore:
             for event in unseen:
                 self.book.on_event(episode, event, now=now)
             missed += unseen
-            newest = max((float(t.max()) for key, (t, _) in series.items() if key in DETECTED_SIGNALS[:2] and len(t)),
-                         default=None)  # fmt: skip
-            if newest is not None:
-                self.book.watch(episode, subject, last_seen=datetime.fromtimestamp(newest, tz=UTC))
+            # when its newest sample *arrived*, as live: a backlog of old readings is not a quiet device
+            received = self.store.last_received(subject, DETECTED_SIGNALS[:2])
+            if received is not None:
+                self.book.watch(episode, subject, last_seen=datetime.fromtimestamp(received, tz=UTC))
         babies = [(e, s) for e, s in self.store.subjects() if self.store.with_method(s, Signal.BILIRUBIN_UMOL_L.value)]
         missed += self._jaundice_for(babies, now=now)
         return missed

@@ -177,6 +177,19 @@ class SqliteStore:
             ).fetchone()
         return None if value is None else float(value)
 
+    def last_received(self, subject: str, signals: Sequence[str]) -> float | None:
+        """When the newest device sample of these signals of ``subject`` arrived (receive time, UTC seconds).
+
+        Typed-in readings do not count: a thermometer or a pulse counted by hand is no device that can go quiet.
+        """
+        with self._lock:
+            (value,) = self._db.execute(
+                "SELECT max(receive_time) FROM observations WHERE subject = ? AND quality NOT LIKE '%manual%'"
+                f" AND signal IN ({','.join('?' * len(signals))})",
+                (subject, *signals),
+            ).fetchone()
+        return None if value is None else float(value)
+
     def newest_time(self) -> float | None:
         """Device time of the newest sample of any subject."""
         with self._lock:
