@@ -12,7 +12,7 @@ import typer
 
 from kraamwacht import clock
 from kraamwacht.cli._options import BrokerUrl
-from kraamwacht.contract import Signal, ThermometerMethod, manual_message, parse_time
+from kraamwacht.contract import ThermometerMethod, parse_time, spot_check_messages
 from kraamwacht.errors import KraamwachtError
 from kraamwacht.signal import DetectorConfig
 
@@ -42,11 +42,8 @@ def enter_command(
     try:
         address = BrokerAddress.parse(broker)
         when = parse_time(measured, what="--measured") if measured else now
-        common = {"site": site, "episode": episode, "subject": subject, "measured_at": when, "now": now}
-        messages = [manual_message(**common, signal=Signal.THERMOMETER_C, value=value, method=method,
-                                   entered_by=entered_by)]  # fmt: skip
-        if pulse is not None:
-            messages.append(manual_message(**common, signal=Signal.HEART_RATE_BPM, value=pulse, entered_by=entered_by))
+        messages = spot_check_messages(site=site, episode=episode, subject=subject, temp_c=value, method=method,
+                                       pulse_bpm=pulse, measured_at=when, entered_by=entered_by, now=now)  # fmt: skip
     except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)
         raise typer.Exit(code=2) from None

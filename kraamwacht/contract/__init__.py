@@ -13,7 +13,7 @@ commands), ``_topics`` (the topic layout), ``_validate`` (message validation), `
 from kraamwacht.contract._alerts import AlertEvent, AlertEventKind, CommandMessage, Severity
 from kraamwacht.contract._derived import BaselineMessage, PolicyMessage
 from kraamwacht.contract._ids import ID_PATTERN, PseudoId, is_pseudo_id, topic_id
-from kraamwacht.contract._manual import manual_bilirubin_message, manual_message
+from kraamwacht.contract._manual import manual_bilirubin_message, manual_message, spot_check_messages
 from kraamwacht.contract._models import (
     MAX_SAMPLES_PER_MESSAGE,
     CareEpisode,
@@ -84,6 +84,7 @@ __all__ = [
     "parse_time",
     "range_problem",
     "require_utc",
+    "spot_check_messages",
     "topic_id",
     "validate_value",
 ]

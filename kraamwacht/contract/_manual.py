@@ -14,7 +14,7 @@ from kraamwacht.contract._topics import Topics
 from kraamwacht.contract._validate import _schema_detail, parse_observation_message
 from kraamwacht.errors import InvalidValueError
 
-__all__ = ["manual_bilirubin_message", "manual_message"]
+__all__ = ["manual_bilirubin_message", "manual_message", "spot_check_messages"]
 
 _last_seq = 0
 _seq_lock = threading.Lock()
@@ -79,6 +79,30 @@ def manual_message(
     if rejected or len(accepted) != 1:
         raise InvalidValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")
     return topic, payload
+
+
+def spot_check_messages(
+    *,
+    site: str,
+    episode: str,
+    subject: str,
+    temp_c: float,
+    method: ThermometerMethod,
+    pulse_bpm: float | None,
+    measured_at: datetime,
+    entered_by: str,
+    now: datetime,
+) -> list[tuple[str, bytes]]:
+    """A visit's thermometer reading, and the pulse if it was counted, as checked ``(topic, payload)`` pairs."""
+
+    def one(signal: Signal, value: float, method: ThermometerMethod | None = None) -> tuple[str, bytes]:
+        return manual_message(site=site, episode=episode, subject=subject, signal=signal, value=value,
+                              measured_at=measured_at, entered_by=entered_by, method=method, now=now)  # fmt: skip
+
+    out = [one(Signal.THERMOMETER_C, temp_c, method)]
+    if pulse_bpm is not None:
+        out.append(one(Signal.HEART_RATE_BPM, pulse_bpm))
+    return out
 
 
 def manual_bilirubin_message(

@@ -17,10 +17,9 @@ from kraamwacht.alerts import display_name, state_name
 from kraamwacht.contract import (
     BaselineMessage,
     BilirubinMethod,
-    Signal,
     ThermometerMethod,
     manual_bilirubin_message,
-    manual_message,
+    spot_check_messages,
 )
 from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.feed import BoardFeed
@@ -155,12 +154,11 @@ def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: d
     if not sent:
         return
     try:
-        common = {"site": site, "episode": episode.episode, "subject": episode.mother, "measured_at": now,
-                  "entered_by": user.name, "now": now}  # fmt: skip
-        messages = [manual_message(**common, signal=Signal.THERMOMETER_C, value=float(value),
-                                   method=ThermometerMethod(method))]  # fmt: skip
-        if pulse:
-            messages.append(manual_message(**common, signal=Signal.HEART_RATE_BPM, value=float(pulse)))
+        messages = spot_check_messages(
+            site=site, episode=episode.episode, subject=episode.mother, temp_c=float(value),
+            method=ThermometerMethod(method), pulse_bpm=float(pulse) if pulse else None, measured_at=now,
+            entered_by=user.name, now=now,
+        )  # fmt: skip
         publish(BrokerAddress.parse(broker), messages)
     except (KraamwachtError, PublishError) as exc:
         st.error(f"{_('Niet opgeslagen')}: {exc}")

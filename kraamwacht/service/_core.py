@@ -41,7 +41,7 @@ from kraamwacht.episodes import Episode
 from kraamwacht.jaundice import Reading, ThresholdError, assess
 from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
-from kraamwacht.signal import DetectorConfig, TrackerState
+from kraamwacht.signal import DetectorConfig, TrackerState, thermometer_key
 from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
@@ -148,7 +148,10 @@ class IngestCore:
             self.book.restore(logged)
         start = now - timedelta(hours=hours)
         missed: list[AlertEvent] = []
+        babies: list[tuple[str, str]] = []
         for episode, subject in self.store.subjects():
+            if self.store.with_method(subject, Signal.BILIRUBIN_UMOL_L.value):
+                babies.append((episode, subject))
             series = self._stored(subject, start=start)
             if not series:
                 continue
@@ -163,7 +166,6 @@ class IngestCore:
             received = self.store.last_received(subject, DETECTED_SIGNALS[:2])
             if received is not None:
                 self.book.watch(episode, subject, last_seen=datetime.fromtimestamp(received, tz=UTC))
-        babies = [(e, s) for e, s in self.store.subjects() if self.store.with_method(s, Signal.BILIRUBIN_UMOL_L.value)]
         missed += self._jaundice_for(babies, now=now)
         return missed
 
@@ -291,11 +293,8 @@ class IngestCore:
         for o in observations:
             if o.signal.value not in DETECTED_SIGNALS:
                 continue
-            key = (
-                f"{o.signal.value}:{o.method.value}"
-                if o.signal is Signal.THERMOMETER_C and o.method
-                else o.signal.value
-            )
+            method = o.method.value if o.method else None
+            key = thermometer_key(method) if o.signal is Signal.THERMOMETER_C else o.signal.value
             t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(key, ([], []))
             t.append(o.device_time.timestamp())
             v.append(o.value)
@@ -377,7 +376,7 @@ class IngestCore:
         lo, hi = start.timestamp(), end.timestamp() if end is not None else float("inf")
         for t, value, method in self.store.with_method(subject, Signal.THERMOMETER_C.value):
             if lo <= t < hi:
-                key = f"{Signal.THERMOMETER_C.value}:{method}" if method else Signal.THERMOMETER_C.value
+                key = thermometer_key(method)
                 times, values = readings.setdefault(key, ([], []))
                 times.append(t)
                 values.append(value)

@@ -16,6 +16,7 @@ from kraamwacht.signal._pipeline import (
     SubjectMonitor,
     detect,
     process_epochs,
+    thermometer_key,
 )
 from kraamwacht.signal._tracker import TrackerState, Transition, track
 from kraamwacht.signal.config import DetectorConfig
@@ -33,5 +34,6 @@ __all__ = [
     "Transition",
     "detect",
     "process_epochs",
+    "thermometer_key",
     "track",
 ]

@@ -49,6 +49,7 @@ __all__ = [
     "core_scale",
     "detect",
     "process_epochs",
+    "thermometer_key",
 ]
 
 TEMPERATURE = "temperature_c"
@@ -568,6 +569,11 @@ def _change_point(
     since = full_pos - j
     rise = stat[i] / since + k_c if since > 0 else float("nan")
     return since, rise
+
+
+def thermometer_key(method: str | None) -> str:
+    """The detector input key of a thermometer reading taken by ``method`` (None: the default method)."""
+    return f"{THERMOMETER}:{method}" if method else THERMOMETER
 
 
 def core_scale(
