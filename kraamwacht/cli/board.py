@@ -32,6 +32,7 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Address to serve the board on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the board.")] = 8501,
     session_min: Annotated[float, typer.Option(help="Minutes without activity before a login expires.")] = 30.0,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest file the research page accepts, in MB.")] = 200,
 ) -> None:
     """The tablet board (Streamlit) on http://HOST:PORT until Ctrl-C."""
     env = {
@@ -44,7 +45,9 @@ def dashboard(
     }
     app = Path(__file__).parents[1] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",
-               str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+               str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", str(max_upload_mb),
+               "--client.showErrorDetails", "none"]  # fmt: skip  # never a traceback with the server's paths
     os.execve(sys.executable, command, env)  # become the board: a signal to this process reaches it
 
 

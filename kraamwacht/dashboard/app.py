@@ -27,7 +27,7 @@ import streamlit as st
 from kraamwacht import clock
 from kraamwacht.alerts import display_name
 from kraamwacht.contract import Severity
-from kraamwacht.dashboard.auth import User, UserStore, can, session_expired
+from kraamwacht.dashboard.auth import LockedOutError, User, UserStore, can, session_expired
 from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import (
@@ -140,26 +140,58 @@ def mother_page(code: str, lang: str) -> None:
 # --- login ----------------------------------------------------------------------------------------
 
 
-def login() -> User | None:
+def session_user(*, activity: bool) -> User | None:
+    """The logged-in user if the session is still alive; ``None`` (and the session ended) otherwise.
+
+    Every action calls this with ``activity=True`` before it acts; the auto-refreshing parts call it
+    with ``activity=False``, so a board left open on a table still expires.
+    """
     state = st.session_state
     user: User | None = state.get("user")
-    if user is not None and session_expired(state.get("last_active", 0.0), time.time(), CFG.session_min):
+    if user is None:
+        return None
+    if session_expired(state.get("last_active", 0.0), time.time(), CFG.session_min):
+        chosen = state.get("lang", "nl")
         state.clear()
-        st.warning(_("Uw sessie is verlopen. Log opnieuw in."))
-        user = None
-    if user is not None:
+        state["lang"], state["expired"] = chosen, True
+        return None
+    if activity:
         state["last_active"] = time.time()
+    return user
+
+
+def require_session(*, activity: bool) -> User:
+    """The user, or the whole page reruns to the login (a fragment alone would keep acting)."""
+    user = session_user(activity=activity)
+    if user is None:
+        st.rerun(scope="app")
+    assert user is not None  # st.rerun does not return
+    return user
+
+
+def login() -> User | None:
+    state = st.session_state
+    user = session_user(activity=True)
+    if user is not None:
         return user
+    if state.pop("expired", False):
+        st.warning(_("Uw sessie is verlopen. Log opnieuw in."))
     st.title("kraamwacht")
     with st.form("login"):
         name = st.text_input(_("Gebruikersnaam"), key="login_name")
         password = st.text_input(_("Wachtwoord"), type="password", key="login_password")
         submitted = st.form_submit_button(_("Inloggen"))
     if submitted:
-        found = _users(str(CFG.state_dir)).verify(name.strip(), password)
-        if found is None:
-            st.error(_("Gebruikersnaam of wachtwoord klopt niet."))
+        try:
+            found = _users(str(CFG.state_dir)).verify(name.strip(), password)
+        except LockedOutError as locked:
+            until = datetime.fromtimestamp(locked.until_s).astimezone().strftime("%H:%M")
+            st.error(_("Te veel onjuiste pogingen. Probeer het opnieuw na {tijd}.").format(tijd=until))
+            found = None
         else:
+            if found is None:
+                st.error(_("Gebruikersnaam of wachtwoord klopt niet."))
+        if found is not None:
             state["user"], state["last_active"] = found, time.time()
             st.rerun()
     st.caption(_("kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel."))
@@ -195,6 +227,7 @@ def overview_page() -> None:
 
     @st.fragment(run_every=CFG.refresh_s)
     def live() -> None:
+        require_session(activity=False)
         cards = _cards()
         if not cards:
             st.info(_("Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add)."))
@@ -248,12 +281,12 @@ def _open_alerts() -> list[tuple[Episode, dict[str, Any]]]:
 
 
 def alerts_page() -> None:
-    user: User = st.session_state["user"]
     st.header(_("Meldingen"))
     sound = st.toggle(_("Geluid aan"), key="sound", help=_("Browsers spelen pas geluid af na een tik."))
 
     @st.fragment(run_every=CFG.refresh_s)
     def live() -> None:
+        require_session(activity=False)  # a click in here reruns only this: it must find an ended session
         alerts = _open_alerts()
         urgent = {a["alert_id"] for _, a in alerts if a.get("level") == "urgent" and a.get("status") != "acknowledged"}
         heard = st.session_state.setdefault("heard_urgent", set())
@@ -263,12 +296,12 @@ def alerts_page() -> None:
         if not alerts:
             st.success(_("Geen open meldingen."))
         for episode, alert in alerts:
-            _alert_box(user, episode, alert)
+            _alert_box(episode, alert)
 
     live()
 
 
-def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
+def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
     level = alert.get("level", "warning")
     key = alert["alert_id"]
     with st.container(border=True):
@@ -281,7 +314,7 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
         st.markdown(message(alert))
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
         if ack.button(_("Gezien"), key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
-            _show_result(feed().command("acknowledge", key, actor=user.name))
+            _show_result(feed().command("acknowledge", key, actor=require_session(activity=True).name))
         policy = feed().policy  # serve's own policy: the board offers only what serve accepts
         limit = (
             0.0
@@ -295,16 +328,18 @@ def _alert_box(user: User, episode: Episode, alert: dict[str, Any]) -> None:
             "min", allowed, key=f"min-{key}", label_visibility="collapsed", format_func=lambda m: f"{m} min"
         )
         if snooze.button(_("Snooze"), key=f"snz-{key}", disabled=not allowed):
-            _show_result(feed().command("snooze", key, actor=user.name, duration_min=int(chosen)))
+            actor = require_session(activity=True).name
+            _show_result(feed().command("snooze", key, actor=actor, duration_min=int(chosen)))
         text = note.text_input(_("Notitie"), key=f"note-{key}", label_visibility="collapsed", placeholder=_("Notitie"))
         if note.button(_("Notitie opslaan"), key=f"save-{key}") and text.strip():
-            _show_result(feed().command("note", key, actor=user.name, note=text.strip()))
+            actor = require_session(activity=True).name
+            _show_result(feed().command("note", key, actor=actor, note=text.strip()))
         history = alert.get("audit") or []
         if history:
             with st.expander(f"{_('Geschiedenis')} ({len(history)})"):
-                for item in history:
-                    st.markdown(
-                        f"- {item.get('time', '')}: **{item.get('actor', '')}** {item.get('action', '')} {item.get('note') or ''}"
+                for item in history:  # plain text: a note is what someone typed, never markup
+                    st.text(
+                        f"{item.get('time', '')}: {item.get('actor', '')} {item.get('action', '')} {item.get('note') or ''}"
                     )
 
 

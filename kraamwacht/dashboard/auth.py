@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
 
-from kraamwacht.errors import InvalidValueError
+from kraamwacht.errors import InvalidValueError, KraamwachtError
 
-__all__ = ["ROLES", "User", "UserStore", "can", "session_expired"]
+__all__ = ["ROLES", "LockedOutError", "User", "UserStore", "can", "session_expired"]
 
 ROLES = ("kraamverzorgende", "verloskundige", "onderzoeker", "beheerder")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")  # used with fullmatch: no trailing newline slips through
 PAGES_BY_ROLE = {
     "kraamverzorgende": {"overzicht", "meldingen", "client"},
     "verloskundige": {"overzicht", "meldingen", "client"},
@@ -28,6 +29,16 @@ PAGES_BY_ROLE = {
     "beheerder": {"overzicht", "meldingen", "client", "onderzoek", "beheer"},
 }
 MIN_PASSWORD = 10
+# a hash checked when the name is unknown, so an unknown name costs the same one bcrypt check as a known one
+_UNKNOWN_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt())
+
+
+class LockedOutError(KraamwachtError):
+    """Too many wrong passwords for this name; ``until_s`` is when the next try is allowed (epoch s)."""
+
+    def __init__(self, until_s: float) -> None:
+        super().__init__(until_s)
+        self.until_s = until_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +56,19 @@ def session_expired(last_active_s: float, now_s: float, timeout_min: float) -> b
 
 
 class UserStore:
-    def __init__(self, path: str | Path) -> None:
+    """Users in a JSON file, and the failed logins per name (in memory: a restart forgets them).
+
+    ``max_failures`` wrong passwords within ``lockout_min`` minutes lock that name for ``lockout_min``
+    minutes, known or unknown (an engineering choice after OWASP's authentication cheat sheet: slow a
+    guesser down without letting a stranger lock staff out for long).
+    """
+
+    def __init__(self, path: str | Path, *, max_failures: int = 5, lockout_min: float = 15.0) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self.max_failures = max_failures
+        self.lockout_min = lockout_min
+        self._failures: dict[str, list[float]] = {}
 
     def _load(self) -> dict[str, dict[str, str]]:
         if not self.path.exists():
@@ -55,7 +76,7 @@ class UserStore:
         return json.loads(self.path.read_text())
 
     def add(self, name: str, password: str, role: str) -> User:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise InvalidValueError(f"user name {name!r}: 2–32 lower-case letters, digits, . _ -")
         if role not in ROLES:
             raise InvalidValueError(f"role {role!r}: use one of {', '.join(ROLES)}")
@@ -72,12 +93,31 @@ class UserStore:
             tmp.replace(self.path)
         return User(name, role)
 
-    def verify(self, name: str, password: str) -> User | None:
-        """The user if the password is right; ``None`` otherwise (same work either way)."""
+    def verify(self, name: str, password: str, *, now_s: float | None = None) -> User | None:
+        """The user if the password is right; ``None`` otherwise; one bcrypt check either way.
+
+        Raises
+        ------
+        LockedOutError
+            This name had too many wrong passwords lately; the password is not even checked.
+        """
+        now_s = time.time() if now_s is None else now_s
+        window_s = self.lockout_min * 60
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now_s - t < window_s]
+            self._failures[name] = recent
+        if len(recent) >= self.max_failures:
+            raise LockedOutError(recent[-1] + window_s)
         entry = self._load().get(name)
-        hashed = entry["hash"].encode() if entry else bcrypt.hashpw(b"-", bcrypt.gensalt())
+        hashed = entry["hash"].encode() if entry else _UNKNOWN_HASH
         ok = bcrypt.checkpw(password.encode(), hashed)
-        return User(name, entry["role"]) if entry and ok else None
+        if entry and ok:
+            with self._lock:
+                self._failures.pop(name, None)
+            return User(name, entry["role"])
+        with self._lock:
+            self._failures.setdefault(name, []).append(now_s)
+        return None
 
     def names(self) -> list[tuple[str, str]]:
         return sorted((name, entry["role"]) for name, entry in self._load().items())

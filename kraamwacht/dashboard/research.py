@@ -16,12 +16,13 @@ import streamlit as st
 
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _
+from kraamwacht.errors import InputFileError, KraamwachtError
 from kraamwacht.recordings import read_labels, read_streams
 from kraamwacht.replay import replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import alarms_from_events, evaluate
 
-__all__ = ["research_view", "run_research"]
+__all__ = ["research_view", "run_research", "upload_name"]
 
 
 def run_research(streams: Path, labels: Path | None, *, k_c: float, h_c_epochs: float) -> dict[str, Any]:
@@ -39,6 +40,22 @@ def run_research(streams: Path, labels: Path | None, *, k_c: float, h_c_epochs: 
     return out
 
 
+def upload_name(sent: str) -> str:
+    """A name of our own for an upload: only the compression suffix of what the browser sent is kept.
+
+    The browser's file name is attacker-controlled (``../../users.json``); it never reaches a path.
+    """
+    return "streams.csv.gz" if sent.lower().endswith(".gz") else "streams.csv"
+
+
+def _safe_reason(exc: BaseException, tmp: str) -> str:
+    """The error's own words without the server's folders (a path says nothing to a researcher)."""
+    if isinstance(exc, InputFileError):
+        where = exc.path.name + (f", {_('regel')} {exc.line}" if exc.line is not None else "")
+        return f"{where}: {exc.reason}"
+    return str(exc).replace(f"{tmp}/", "").replace(tmp, "") or type(exc).__name__
+
+
 def research_view(workdir: Path) -> None:
     st.header(_("Onderzoek"))
     st.caption(_("Upload een opgenomen stroom (CSV zoals `kraamwacht replay` leest) en de labels (CSV)."))
@@ -54,8 +71,8 @@ def research_view(workdir: Path) -> None:
     if streams is None:
         st.error("Kies eerst een stroom om te herafspelen.")
         return
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        stream_path = Path(tmp) / streams.name
+    with tempfile.TemporaryDirectory(prefix="kw-research-", dir=workdir) as tmp:  # mode 0700: this user's only
+        stream_path = Path(tmp) / upload_name(streams.name)  # never the name the browser sent
         stream_path.write_bytes(streams.getvalue())
         label_path = None
         if labels is not None:
@@ -70,8 +87,8 @@ def research_view(workdir: Path) -> None:
                         m = run_research(stream_path, label_path, k_c=k, h_c_epochs=float(h))["metrics"]
                         rows.append({"k_c": k, "gevoeligheid %": 100 * m["sensitivity"],
                                      "vals alarm per dag": m["false_alarms_per_subject_day"]})  # fmt: skip
-        except (ValueError, OSError) as exc:
-            st.error(f"Kan niet herafspelen: {exc}")
+        except (KraamwachtError, ValueError, OSError, UnicodeDecodeError, EOFError) as exc:
+            st.error(f"{_('Kan niet herafspelen')}: {_safe_reason(exc, tmp)}")
             return
     st.write(f"{out['samples']:,} metingen, {len(out['events'])} meldingsgebeurtenissen.".replace(",", "."))
     if out["skipped"]:

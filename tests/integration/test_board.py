@@ -11,7 +11,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from kraamwacht.dashboard.auth import UserStore
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.storage.sqlite import SqliteStore
+from kraamwacht.waiting import wait_for
 from tests.integration.conftest import free_port, wait_for_port
 from tests.integration.test_serve import SITE, Broker, ServeProcess
 
@@ -181,3 +184,87 @@ def _no_rule_ids(page) -> None:
 
     text = page.locator("body").inner_text()
     assert [rule for rule in RULES if rule in text] == []
+
+
+@pytest.fixture
+def short_board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
+    """The board alone with a 15-second session and no auto-refresh: an action is the only thing that runs."""
+    board_dir = tmp_path / "board"
+    UserStore(board_dir / "users.json").add("anna", PASSWORD, "kraamverzorgende")
+    UserStore(board_dir / "users.json").add("rob", PASSWORD, "onderzoeker")
+    EpisodeRegistry(board_dir / "episodes.db").add(
+        "ep1", site=SITE, mother="m1", newborn="b1", birth_at=datetime.now(tz=UTC) - timedelta(hours=40),
+        ga_weeks=39.0, label="kamer 1",
+    )  # fmt: skip
+    state = {"v": 1, "episode": "ep1", "open_alerts": [{"alert_id": "a1", "level": "warning", "category": "clinical",
+             "rule": "temp_rise", "status": "open", "raised_at": "2026-11-23T10:00:00Z",
+             "message": "Temperatuur stijgt"}]}  # fmt: skip
+    broker = Broker(mosquitto, Topics.commands(SITE))  # it also collects what the board sends
+    broker.client.publish(Topics.alert_state(SITE, "ep1"), json.dumps(state), qos=1, retain=True).wait_for_publish(5)
+    port = free_port()
+    log = (tmp_path / "board.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", mosquitto, "--site", SITE,
+         "--store", f"sqlite:///{tmp_path / 'k.db'}", "--board-dir", str(board_dir), "--port", str(port),
+         "--session-min", "0.25"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "KRAAMWACHT_REFRESH_S": "600"}, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, 60)
+        yield {"url": f"http://127.0.0.1:{port}", "broker": broker, "log": tmp_path / "board.log"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        broker.close()
+
+
+def _login(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_label("Gebruikersnaam").fill(name)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+
+
+def test_an_ended_session_acts_no_more_and_uploads_stay_inside(short_board: dict, tmp_path: Path) -> None:
+    """Found in review: the live parts of the board never checked the login, and the research page wrote
+    an upload to the path the browser named. Both tried here as an attacker or a forgetful user would."""
+    from playwright.sync_api import expect, sync_playwright
+
+    def commands() -> list[dict]:
+        return short_board["broker"].messages(Topics.commands(SITE))
+
+    probe = Path(tempfile.gettempdir()) / f"kw_traversal_{uuid.uuid4().hex}.csv"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="nl-NL")
+        _login(page, short_board["url"], "anna")
+        expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=20_000)
+        gezien = page.get_by_role("button", name="Gezien")
+        page.get_by_role("link", name="Meldingen").click()
+        expect(gezien).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(20_000)  # past the 15-second session, no activity
+        gezien.click()
+        expect(page.get_by_text("Uw sessie is verlopen. Log opnieuw in.")).to_be_visible(timeout=20_000)
+        expect(page.get_by_label("Wachtwoord")).to_be_visible()
+        _login(page, short_board["url"], "anna")  # the control: a live session's click does arrive
+        page.get_by_role("link", name="Meldingen").click()
+        gezien.click()
+        assert wait_for(commands, timeout_s=30)
+        first, *rest = commands()
+        assert (first["action"], first["alert_id"], first["actor"]) == ("acknowledge", "a1", "anna")
+        assert rest == []  # the click after the timeout sent nothing: the control's command is the only one
+
+        research = browser.new_page(viewport={"width": 1280, "height": 800})
+        _login(research, short_board["url"], "rob")
+        expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=20_000)
+        research.locator('input[type="file"]').nth(0).set_input_files(
+            {"name": f"../../../../../../..{probe}", "mimeType": "text/csv", "buffer": b"not,a,stream\n1,2,3\n"}
+        )
+        expect(research.get_by_role("button", name=re.compile(f"Remove .*{probe.name}"))).to_be_visible(timeout=20_000)
+        research.get_by_role("button", name="Uitvoeren").click()
+        expect(research.get_by_text(re.compile("^Kan niet herafspelen: streams.csv"))).to_be_visible(timeout=30_000)
+        body = research.locator("body").inner_text()
+        assert "Traceback" not in body and tempfile.gettempdir() not in body  # noqa: PT018 - no server paths
+        browser.close()
+    assert not probe.exists()  # nothing written where the browser pointed

@@ -5,6 +5,7 @@ and the research page's replay + evaluate (the same numbers as the command line)
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,15 @@ def test_login_refuses_a_wrong_password_and_roles_limit_the_pages(env: dict) -> 
     assert "Ingelogd: **anna** (kraamverzorgende)" in [m.value for m in at.sidebar.markdown]
     rob = logged_in("rob", "onderzoek-2026!")
     assert [h.value for h in rob.header] == ["Onderzoek"]  # a researcher lands on research, and only there
+
+
+def test_repeated_wrong_logins_lock_the_name_with_a_time_to_try_again(env: dict) -> None:
+    for _ in range(5):
+        at = logged_in("eve", "guessing-again")
+        assert "Gebruikersnaam of wachtwoord klopt niet." in [e.value for e in at.error]
+    at = logged_in("eve", "guessing-again")
+    (error,) = [e.value for e in at.error]
+    assert re.fullmatch(r"Te veel onjuiste pogingen\. Probeer het opnieuw na \d\d:\d\d\.", error)
 
 
 def test_session_times_out(env: dict) -> None:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kraamwacht.contract import BilirubinMethod
 from kraamwacht.dashboard.auth import UserStore, can, session_expired
@@ -193,3 +195,61 @@ def test_episode_registry(tmp_path: Path) -> None:
         registry.add("ep2", site="s1", mother="m2", newborn="b2", birth_at=born + timedelta(days=1), ga_weeks=39.0)
     with pytest.raises(ValueError, match="22–45"):
         registry.add("ep3", site="s1", mother="m3", newborn="b3", birth_at=born, ga_weeks=12.0)
+
+
+def test_login_costs_one_bcrypt_check_for_known_and_unknown_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bcrypt
+
+    store = UserStore(tmp_path / "users.json")
+    store.add("anna", "kraam-wacht-2026", "kraamverzorgende")
+    calls: list[str] = []
+    real_check, real_hash = bcrypt.checkpw, bcrypt.hashpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda *a: calls.append("check") or real_check(*a))
+    monkeypatch.setattr(bcrypt, "hashpw", lambda *a: calls.append("hash") or real_hash(*a))
+    assert store.verify("anna", "wrong") is None
+    known = list(calls)
+    calls.clear()
+    assert store.verify("nobody", "wrong") is None
+    assert calls == known == ["check"]  # the same work: a name's existence does not show in the time
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(tmp_path: Path) -> None:
+    from kraamwacht.dashboard.auth import LockedOutError
+
+    store = UserStore(tmp_path / "users.json", max_failures=3, lockout_min=15)
+    store.add("anna", "kraam-wacht-2026", "kraamverzorgende")
+    for i in range(3):
+        assert store.verify("anna", "guess", now_s=1000.0 + i) is None
+    with pytest.raises(LockedOutError) as locked:
+        store.verify("anna", "kraam-wacht-2026", now_s=1010.0)  # even the right password, while locked
+    assert locked.value.until_s == 1002.0 + 15 * 60
+    assert store.verify("anna", "kraam-wacht-2026", now_s=1003.0 + 15 * 60) is not None  # the window passed
+    for i in range(3):
+        assert store.verify("ghost", "guess", now_s=2000.0 + i) is None
+    with pytest.raises(LockedOutError):
+        store.verify("ghost", "guess", now_s=2010.0)  # unknown names lock the same way: no enumeration
+    assert store.verify("anna", "kraam-wacht-2026", now_s=2010.0) is not None  # per name, not for everyone
+
+
+def test_user_names_and_ids_end_at_the_true_end_of_the_text(tmp_path: Path) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from kraamwacht.contract import PseudoId, is_pseudo_id
+
+    with pytest.raises(ValueError, match="user name"):
+        UserStore(tmp_path / "users.json").add("anna\n", "kraam-wacht-2026", "kraamverzorgende")
+    assert not is_pseudo_id("ep1\n")
+    with pytest.raises(ValidationError):
+        TypeAdapter(PseudoId).validate_python("ep1\n")
+    assert TypeAdapter(PseudoId).validate_python("ep1") == "ep1"
+
+
+@given(st.text(max_size=80))
+def test_an_upload_is_stored_under_a_name_of_our_own(sent: str) -> None:
+    from kraamwacht.dashboard.research import upload_name
+
+    name = upload_name(sent)
+    assert name in {"streams.csv", "streams.csv.gz"}  # never a folder, never the browser's words
+    assert name.endswith(".gz") == sent.lower().endswith(".gz")
