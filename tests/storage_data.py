@@ -10,7 +10,14 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def observations(
-    n: int = 50, *, episode: str = "ep1", subject: str = "m1", device: str = "wb1", start_seq: int = 0
+    n: int = 50,
+    *,
+    episode: str = "ep1",
+    subject: str = "m1",
+    device: str = "wb1",
+    start_seq: int = 0,
+    stream: str = "",
+    start: datetime = T0,
 ) -> list[Observation]:
     out = []
     for i in range(n):
@@ -23,9 +30,10 @@ def observations(
                 signal=signal,
                 value=36.0 + i / 100 if signal is Signal.TEMPERATURE_C else 70.0 + i,
                 unit=SIGNAL_UNITS[signal],
-                device_time=T0 + timedelta(seconds=i),
-                receive_time=T0 + timedelta(seconds=i, milliseconds=250),
+                device_time=start + timedelta(seconds=i),
+                receive_time=start + timedelta(seconds=i, milliseconds=250),
                 seq=start_seq + i,
+                stream=stream,
                 quality=(QualityFlag.NO_SKIN_CONTACT,) if i == 7 else (),
             )
         )

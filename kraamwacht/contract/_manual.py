@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from datetime import datetime
@@ -18,6 +19,8 @@ __all__ = ["manual_bilirubin_message", "manual_message", "spot_check_messages"]
 
 _last_seq = 0
 _seq_lock = threading.Lock()
+# this process's numbering: two laptops entering as one user never share a sample identity
+_STREAM = f"entry-{secrets.token_hex(8)}"
 
 
 def _next_seq() -> int:
@@ -56,6 +59,7 @@ def manual_message(
         message = ObservationMessage(
             v=1,
             device=device or f"manual-{entered_by}",
+            stream=_STREAM,
             episode=episode,
             subject=subject,
             samples=(

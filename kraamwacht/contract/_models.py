@@ -71,10 +71,17 @@ class SampleIn(Model):
 
 
 class ObservationMessage(Model):
-    """Payload of ``kraamwacht/v1/<site>/<episode>/<subject>/obs``: several samples of one device."""
+    """Payload of ``kraamwacht/v1/<site>/<episode>/<subject>/obs``: several samples of one device.
+
+    ``stream`` names the numbering the ``seq`` values belong to: a random id a gateway draws each
+    time it opens its spool (and a typed-in entry per process). A sample is identified by
+    ``(device, stream, seq)``, so a reinstalled gateway, a moved wearable or a spool rolled back by
+    a power cut starts a new numbering instead of reusing one.
+    """
 
     v: Literal[1]
     device: PseudoId
+    stream: PseudoId | None = None  # None: the legacy numbering, identified by (device, seq)
     episode: PseudoId
     subject: PseudoId
     samples: tuple[SampleIn, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
@@ -92,6 +99,7 @@ class Observation(Model):
     device_time: datetime
     receive_time: datetime
     seq: int
+    stream: str = ""  # "" for a message without a stream
     quality: tuple[QualityFlag, ...] = ()
     method: BilirubinMethod | ThermometerMethod | None = None
     site: str | None = None

@@ -51,6 +51,7 @@ class RejectReason(StrEnum):
     FUTURE_TIME = "future_time"
     ANCIENT_TIME = "ancient_time"
     MISSING_METHOD = "missing_method"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"  # the store's verdict: same identity, other content
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ class _Envelope(Model):
 
     v: Literal[1]
     device: PseudoId
+    stream: PseudoId | None = None
     episode: PseudoId
     subject: PseudoId
     samples: tuple[Any, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
@@ -165,6 +167,7 @@ def _validate_sample(item: Any, message: _Envelope, receive_time: datetime) -> O
         device_time=sample.t,
         receive_time=receive_time.astimezone(UTC),
         seq=sample.seq,
+        stream=message.stream or "",
         quality=sample.q,
         method=sample.method,
         site=sample.site,

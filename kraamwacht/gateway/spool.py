@@ -1,9 +1,13 @@
 """The gateway's disk spool between BLE and MQTT: nothing is lost to a broker outage or a restart.
 
 Every decoded sample is committed to SQLite (WAL) first, with the device's next sequence number
-(persisted, so numbers never repeat after a restart); it leaves the spool only when the broker has
-acknowledged the message that carried it (PUBACK). A crash between PUBACK and the delete sends the
-message again, which serve's ``(device, seq)`` deduplication absorbs.
+and the spool's *stream*: a random id drawn each time the spool is opened. A sample is identified
+by ``(device, stream, seq)`` (see ``docs/contract.md``): a reinstalled gateway, a wearable moved to
+another gateway, or a spool whose last commits a power cut rolled back (``synchronous=NORMAL``
+keeps every commit across a killed process, not across an operating-system crash) all number in a
+new stream, so they can never reuse an identity serve has already stored. A sample leaves the spool
+only when the broker has acknowledged the message that carried it (PUBACK); a crash between PUBACK
+and the delete sends it again under its old stream, which serve's deduplication absorbs.
 
 **When the disk budget is full** (``max_samples``), the oldest samples are evicted first and
 counted: for early warning the newest data matters most, and an eviction is never silent (it is
@@ -13,6 +17,7 @@ in :attr:`Spool.evicted` and the gateway's status).
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -29,7 +34,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     site TEXT NOT NULL, episode TEXT NOT NULL, subject TEXT NOT NULL, device TEXT NOT NULL,
-    seq INTEGER NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, t TEXT NOT NULL, q TEXT NOT NULL
+    seq INTEGER NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, t TEXT NOT NULL, q TEXT NOT NULL,
+    stream TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sequences (device TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -56,6 +62,10 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(samples)")}
+        if "stream" not in columns:  # a spool from before streams: its rows keep the legacy numbering
+            self._db.execute("ALTER TABLE samples ADD COLUMN stream TEXT NOT NULL DEFAULT ''")
+        self.stream = f"gw-{secrets.token_hex(8)}"  # this opening's numbering (never reused)
         self._lock = threading.Lock()
         # one process owns the spool: count once, then keep the count (append must not scan the table)
         self._count = int(self._db.execute("SELECT count(*) FROM samples").fetchone()[0])
@@ -76,9 +86,21 @@ class Spool:
             first = (row[0] + 1) if row else 0
             seqs = list(range(first, first + len(samples)))
             self._db.executemany(
-                "INSERT INTO samples (site, episode, subject, device, seq, signal, value, t, q) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO samples (site, episode, subject, device, seq, signal, value, t, q, stream)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (site, episode, subject, device, seq, signal, value, t.astimezone(UTC).isoformat(), ",".join(q))
+                    (
+                        site,
+                        episode,
+                        subject,
+                        device,
+                        seq,
+                        signal,
+                        value,
+                        t.astimezone(UTC).isoformat(),
+                        ",".join(q),
+                        self.stream,
+                    )
                     for seq, (signal, value, t, q) in zip(seqs, samples, strict=True)
                 ],
             )
@@ -103,19 +125,21 @@ class Spool:
         """The oldest spooled samples as messages of one device each (at most ``per_message`` samples)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, site, episode, subject, device, seq, signal, value, t, q FROM samples ORDER BY id LIMIT ?",
+                "SELECT id, site, episode, subject, device, seq, signal, value, t, q, stream FROM samples"
+                " ORDER BY id LIMIT ?",
                 (max_samples,),
             ).fetchall()
-        groups: dict[tuple[str, str, str, str], list[tuple]] = {}
+        groups: dict[tuple[str, str, str, str, str], list[tuple]] = {}
         for row in rows:
-            groups.setdefault((row[1], row[2], row[3], row[4]), []).append(row)
+            groups.setdefault((row[1], row[2], row[3], row[4], row[10]), []).append(row)
         out = []
-        for (site, episode, subject, device), items in groups.items():
+        for (site, episode, subject, device, stream), items in groups.items():
             for start in range(0, len(items), per_message):
                 part = items[start : start + per_message]
                 message = ObservationMessage(
                     v=1,
                     device=device,
+                    stream=stream or None,
                     episode=episode,
                     subject=subject,
                     samples=tuple(

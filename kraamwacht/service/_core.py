@@ -32,6 +32,7 @@ from kraamwacht.contract import (
     PolicyMessage,
     QualityFlag,
     Rejection,
+    RejectReason,
     Signal,
     Topics,
     format_time,
@@ -173,6 +174,7 @@ class IngestCore:
     def handle(self, batch: Sequence[RawMessage]) -> Output:
         dead: list[tuple[str, bytes]] = []
         accepted: list[Observation] = []
+        origin: list[RawMessage] = []  # per accepted observation: the message it came in
         for message in batch:
             self.counters.messages += 1
             # the shell subscribes to this site's observation topics only
@@ -181,6 +183,7 @@ class IngestCore:
             )
             self.counters.samples += len(observations) + sum(1 for r in rejections if r.index is not None)
             accepted += observations
+            origin += [message] * len(observations)
             for rejection in rejections:
                 self.counters.rejected[rejection.reason.value] += 1
                 dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
@@ -190,6 +193,16 @@ class IngestCore:
             result = self.store.write(accepted)
             self.counters.stored += result.stored
             self.counters.duplicates += result.duplicates
+            for o, message, conflict in zip(accepted, origin, result.conflicts or [False] * len(accepted), strict=True):
+                if conflict:  # an identity already stored with other content: never dropped in silence
+                    rejection = Rejection(
+                        RejectReason.CONFLICTING_DUPLICATE,
+                        f"{o.device} stream {o.stream or '-'} seq {o.seq} is stored with other content",
+                        None,
+                    )
+                    self.counters.rejected[rejection.reason.value] += 1
+                    dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
+                    _LOGGER.warning("conflicting duplicate from %s: %s", message.topic, rejection.detail)
             fresh = [o for o, new in zip(accepted, result.fresh, strict=True) if new]
             self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh]
             latest: dict[tuple[str, str], datetime] = {}

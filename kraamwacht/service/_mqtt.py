@@ -6,7 +6,7 @@ Guarantees, with mosquitto:
   session off) and QoS 1, so messages published while serve is down wait in the broker;
 * manual acknowledgement: a message is acknowledged only after its samples are stored and its
   dead letters, alert events and alert state are published (and acknowledged by the broker), so a
-  crash at any point means redelivery, and redelivery is deduplicated by ``(device, seq)``;
+  crash at any point means redelivery, and redelivery is deduplicated by ``(device, stream, seq)``;
 * on start the detectors are rebuilt from the store, and events the event log has not seen are
   published then (late, not lost).
 """

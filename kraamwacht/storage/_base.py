@@ -27,15 +27,16 @@ class StoreError(KraamwachtError):
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     stored: int
-    duplicates: int  # already stored (device, seq): redelivery after a reconnect or restart
+    duplicates: int  # already stored (device, stream, seq), same content: redelivery after a reconnect or restart
     fresh: tuple[bool, ...] = ()  # per written observation: newly stored (empty if the store cannot tell)
+    conflicts: tuple[bool, ...] = ()  # per written observation: its identity is stored with other content
 
 
 class SampleStore(Protocol):
     """What serve, replay/export and the dashboard need from storage."""
 
     def write(self, observations: Sequence[Observation]) -> WriteResult:
-        """Store a batch; a sample already stored (same device and sequence number) is not stored twice."""
+        """Store a batch; a sample already stored (same device, stream and sequence number) is not stored twice."""
         ...
 
     def read(

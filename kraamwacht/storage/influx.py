@@ -2,8 +2,8 @@
 
 Schema: measurement ``kraamwacht``; tags ``episode``, ``subject``, ``device``, ``signal`` (all
 pseudonymous and of bounded number; never a per-sample id in a tag); fields ``value`` (float),
-``seq`` and ``received_ms`` (integers) and, where present, ``quality``, ``method``, ``site``,
-``entered_by`` (strings); timestamp = device time in milliseconds. A redelivered sample has the same
+``seq`` and ``received_ms`` (integers) and, where present, ``stream``, ``quality``, ``method``,
+``site``, ``entered_by`` (strings); timestamp = device time in milliseconds. A redelivered sample has the same
 series and timestamp and overwrites itself, so a retry cannot double it; the store cannot tell how
 many were duplicates, so ``WriteResult.duplicates`` is 0 here (serve deduplicates before writing).
 """
@@ -41,6 +41,8 @@ def to_line_protocol(o: Observation) -> str:
     """One observation as an InfluxDB line (millisecond precision)."""
     tags = f"episode={_tag(o.episode)},subject={_tag(o.subject)},device={_tag(o.device)},signal={_tag(o.signal.value)}"
     fields = [f"value={float(o.value)!r}", f"seq={o.seq}i", f"received_ms={round(o.receive_time.timestamp() * 1000)}i"]
+    if o.stream:
+        fields.append(f"stream={_string_field(o.stream)}")
     if o.quality:
         fields.append(f"quality={_string_field(','.join(q.value for q in o.quality))}")
     for name in ("method", "site", "entered_by"):

@@ -1,7 +1,10 @@
 """The embedded store: one SQLite file in WAL mode, for a single machine with no server.
 
-``(device, seq)`` is the primary key, so a sample redelivered after a reconnect or a restart is
-counted as a duplicate and not stored twice, across restarts of the service. WAL with
+``(device, stream, seq)`` is the primary key (the sample identity of ``docs/contract.md``), so a
+sample redelivered after a reconnect or a restart is counted as a duplicate and not stored twice,
+across restarts of the service; a sample with a stored identity but other content (signal, value,
+device time, subject) is a *conflict*, never dropped silently: :class:`WriteResult` marks it and
+serve dead-letters it with the reason ``conflicting_duplicate``. WAL with
 ``synchronous=NORMAL`` keeps every committed batch when the process is killed; an operating-system
 crash may lose the last batches (use ``synchronous=FULL`` via ``durable=True`` where that matters).
 """
@@ -36,16 +39,37 @@ CREATE TABLE IF NOT EXISTS observations (
     method TEXT,
     site TEXT,
     entered_by TEXT,
-    PRIMARY KEY (device, seq)
+    stream TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (device, stream, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS observations_by_subject ON observations (subject, signal, device_time);
 CREATE INDEX IF NOT EXISTS observations_by_episode ON observations (episode, device_time);
 CREATE TABLE IF NOT EXISTS outbox (
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    UNIQUE (device, seq)
+    stream TEXT NOT NULL DEFAULT '',
+    UNIQUE (device, stream, seq)
 );
 """
+
+_MIGRATE_TO_STREAMS = (
+    """
+ALTER TABLE observations RENAME TO observations_before_streams;
+ALTER TABLE outbox RENAME TO outbox_before_streams;
+DROP INDEX IF EXISTS observations_by_subject;
+DROP INDEX IF EXISTS observations_by_episode;
+"""
+    + _SCHEMA
+    + """
+INSERT INTO observations SELECT *, '' FROM observations_before_streams;
+INSERT INTO outbox (device, seq, stream) SELECT device, seq, '' FROM outbox_before_streams ORDER BY rowid;
+DROP TABLE observations_before_streams;
+DROP TABLE outbox_before_streams;
+"""
+)
+
+# what makes a redelivery the same sample: everything the device said (receive time is serve's own)
+_SAME_CONTENT = ("episode", "subject", "signal", "value", "device_time")
 
 
 class SqliteStore:
@@ -58,6 +82,9 @@ class SqliteStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
+            if columns and "stream" not in columns:  # a store from before sample streams: one transaction
+                self._db.executescript(f"BEGIN; {_MIGRATE_TO_STREAMS} COMMIT;")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
@@ -79,21 +106,22 @@ class SqliteStore:
                 o.method.value if o.method else None,
                 o.site,
                 o.entered_by,
+                o.stream,
             )
             for o in observations
         ]
         with self._lock:
             try:
                 self._db.execute("BEGIN")
-                fresh = self._fresh(rows)
+                fresh, conflicts = self._classify(rows)
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [row for row, new in zip(rows, fresh, strict=True) if new],
                 )
                 if self.outbox:  # in the same transaction: stored means queued for forwarding
                     self._db.executemany(
-                        "INSERT OR IGNORE INTO outbox (device, seq) VALUES (?, ?)",
-                        [row[:2] for row, new in zip(rows, fresh, strict=True) if new],
+                        "INSERT OR IGNORE INTO outbox (device, seq, stream) VALUES (?, ?, ?)",
+                        [(row[0], row[1], row[13]) for row, new in zip(rows, fresh, strict=True) if new],
                     )
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -101,28 +129,38 @@ class SqliteStore:
                     self._db.execute("ROLLBACK")
                 raise StoreError(f"writing to {self.path} failed: {exc}") from exc
         stored = sum(fresh)
-        return WriteResult(stored=stored, duplicates=len(rows) - stored, fresh=tuple(fresh))
+        conflicting = sum(conflicts)
+        return WriteResult(
+            stored=stored,
+            duplicates=len(rows) - stored - conflicting,
+            fresh=tuple(fresh),
+            conflicts=tuple(conflicts),
+        )
 
-    def _fresh(self, rows: list[tuple]) -> list[bool]:
-        """Which rows are not stored yet (nor earlier in the same batch)."""
-        keys = [(row[0], row[1]) for row in rows]
-        existing: set[tuple[str, int]] = set()
-        by_device: dict[str, list[int]] = {}
-        for device, seq in keys:
-            by_device.setdefault(device, []).append(seq)
-        for device, seqs in by_device.items():
+    def _classify(self, rows: list[tuple]) -> tuple[list[bool], list[bool]]:
+        """Per row: new (not stored yet, nor earlier in the batch), and conflicting (identity taken, content other)."""
+        keys = [(row[0], row[13], row[1]) for row in rows]
+        existing: dict[tuple[str, str, int], tuple] = {}
+        by_stream: dict[tuple[str, str], list[int]] = {}
+        for device, stream, seq in keys:
+            by_stream.setdefault((device, stream), []).append(seq)
+        for (device, stream), seqs in by_stream.items():
             for start in range(0, len(seqs), 500):
                 part = seqs[start : start + 500]
                 found = self._db.execute(
-                    f"SELECT seq FROM observations WHERE device = ? AND seq IN ({','.join('?' * len(part))})",
-                    [device, *part],
+                    f"SELECT seq, {', '.join(_SAME_CONTENT)} FROM observations"
+                    f" WHERE device = ? AND stream = ? AND seq IN ({','.join('?' * len(part))})",
+                    [device, stream, *part],
                 )
-                existing.update((device, seq) for (seq,) in found)
-        fresh = []
-        for key in keys:
-            fresh.append(key not in existing)
-            existing.add(key)
-        return fresh
+                existing.update(((device, stream, seq), tuple(content)) for seq, *content in found)
+        fresh, conflicts = [], []
+        for key, row in zip(keys, rows, strict=True):
+            content = (row[2], row[3], row[4], row[5], row[7])  # as _SAME_CONTENT
+            stored = existing.get(key)
+            fresh.append(stored is None)
+            conflicts.append(stored is not None and not _same(stored, content))
+            existing.setdefault(key, content)
+        return fresh, conflicts
 
     def read(
         self,
@@ -222,7 +260,8 @@ class SqliteStore:
         """
         with self._lock:
             rows = self._db.execute(
-                "SELECT o.* FROM outbox b JOIN observations o ON o.device = b.device AND o.seq = b.seq "
+                "SELECT o.* FROM outbox b JOIN observations o"
+                " ON o.device = b.device AND o.stream = b.stream AND o.seq = b.seq "
                 "ORDER BY b.rowid LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -233,7 +272,8 @@ class SqliteStore:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "DELETE FROM outbox WHERE device = ? AND seq = ?", [(o.device, o.seq) for o in observations]
+                "DELETE FROM outbox WHERE device = ? AND stream = ? AND seq = ?",
+                [(o.device, o.stream, o.seq) for o in observations],
             )
             self._db.execute("COMMIT")
 
@@ -257,10 +297,14 @@ class SqliteStore:
             self._db.close()
 
 
+def _same(stored: tuple, content: tuple) -> bool:
+    """The same sample again: equal ids and value, the device time within a microsecond (a float round trip)."""
+    return stored[:4] == content[:4] and abs(float(stored[4]) - float(content[4])) < 1e-6
+
+
 def _observation(row: tuple) -> Observation:
-    device, seq, episode, subject, signal, value, unit, device_time, receive_time, quality, method, site, entered_by = (
-        row
-    )
+    (device, seq, episode, subject, signal, value, unit, device_time, receive_time, quality, method, site, entered_by,
+     stream) = row  # fmt: skip
     return Observation(
         episode=episode,
         subject=subject,
@@ -271,6 +315,7 @@ def _observation(row: tuple) -> Observation:
         device_time=datetime.fromtimestamp(device_time, tz=UTC),
         receive_time=datetime.fromtimestamp(receive_time, tz=UTC),
         seq=seq,
+        stream=stream,
         quality=tuple(QualityFlag(q) for q in quality.split(",") if q),
         method=method,  # the model parses tcb/tsb or the thermometer method
         site=site,

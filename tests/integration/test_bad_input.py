@@ -121,11 +121,14 @@ def test_serve_survives_a_hostile_corpus_and_stores_the_valid_traffic_in_between
     wait_online(broker)
     corpus = _corpus(300, seed=7)
     expected_rejections = 0
-    passing: set[tuple[str, int]] = set()  # valid samples inside hostile messages: stored once each
+    passing: dict[tuple[str, str, int], tuple] = {}  # valid samples inside hostile messages: stored once each
     for payload in corpus:
         accepted, rejected = parse_observation_message(payload, topic=TOPIC, receive_time=datetime.now(tz=UTC))
         expected_rejections += len(rejected)
-        passing |= {(o.device, o.seq) for o in accepted}
+        for o in accepted:  # the store's verdict: an identity taken with other content is a conflict
+            content = (o.episode, o.subject, o.signal, o.value, o.device_time)
+            first = passing.setdefault((o.device, o.stream, o.seq), content)
+            expected_rejections += first != content
     expected_bad_samples_stored = len(passing)
     t0 = datetime.now(tz=UTC) - timedelta(hours=3)
     valid = 0

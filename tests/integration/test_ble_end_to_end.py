@@ -1,5 +1,6 @@
 """Emulated wearables → HCI over TCP → gateway (plain bleak on the bumble backend) → spool → mosquitto
-→ serve → store, each its own process: every sample the wearables sent is stored once, in order."""
+→ serve → store, each its own process: every sample the wearables sent is stored once, in order,
+also after the gateway is reinstalled."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from kraamwacht.firmware_sim.control import control
+from kraamwacht.waiting import wait_for
 from tests.integration.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,77 +29,74 @@ def _control(port: int, command: str) -> str:
     return control(port, command, timeout_s=5)
 
 
-def _stored(db: Path) -> list[tuple[str, str, int, float]]:
+def _stored(db: Path) -> list[tuple[str, str, int, float, str]]:
     if not db.exists():
         return []
     with sqlite3.connect(db) as conn:
         return conn.execute(
-            "SELECT device, signal, seq, device_time FROM observations WHERE signal IN ('temperature_c', 'heart_rate_bpm') ORDER BY device, seq"
+            "SELECT device, signal, seq, device_time, stream FROM observations"
+            " WHERE signal IN ('temperature_c', 'heart_rate_bpm') ORDER BY device, stream, seq"
         ).fetchall()
 
 
+def _pair(state: Path) -> None:
+    for n in range(1, 5):
+        paired = subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "gateway", "pair", f"{n:04d}", "--site", "s1", "--episode", f"ep{n}",
+             "--subject", f"m{n}", "--state-dir", str(state)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, check=False,
+        )  # fmt: skip
+        assert paired.returncode == 0, paired.stderr
+
+
+def _sent(port: int) -> dict[str, int]:
+    return {serial: s["sent"] for serial, s in json.loads(_control(port, "stats")).items()}
+
+
 def test_every_sample_from_the_wearables_is_stored_once_in_order(mosquitto: str, tmp_path: Path) -> None:
+    """Then the gateway is reinstalled (a fresh state folder: its spool numbers from 0 again) and the
+    same wearables go on: everything the second gateway sends is stored too, none counted as a duplicate."""
     hci, control = free_port(), free_port()
     processes = [
         _cli(
             "sim", "--wearables", "4", "--hci-port", str(hci), "--control-port", str(control), log=tmp_path / "sim.log"
         )
     ]
+    db = tmp_path / "store" / "k.db"
     try:
         wait_for_port(control, 30)
-        state = ["--state-dir", str(tmp_path / "gw")]
-        for n in range(1, 5):
-            paired = subprocess.run(
-                [sys.executable, "-m", "kraamwacht.cli", "gateway", "pair", f"{n:04d}", "--site", "s1", "--episode", f"ep{n}", "--subject", f"m{n}", *state],
-                env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, check=False,
-            )  # fmt: skip
-            assert paired.returncode == 0, paired.stderr
-        db = tmp_path / "store" / "k.db"
         processes.append(
-            _cli(
-                "serve",
-                "--broker",
-                mosquitto,
-                "--site",
-                "s1",
-                "--store",
-                f"sqlite:///{db}",
-                "--state-dir",
-                str(tmp_path / "serve"),
-                log=tmp_path / "serve.log",
-            )
-        )
-        processes.append(
-            _cli(
-                "gateway",
-                "run",
-                "--broker",
-                mosquitto,
-                "--site",
-                "s1",
-                "--ble",
-                f"bumble:tcp-client:127.0.0.1:{hci}",
-                *state,
-                log=tmp_path / "gw.log",
-            )
-        )
-        time.sleep(15)  # 4 wearables at 1 Hz, temperature and heart rate
-        _control(control, "pause")
-        sent = {serial: s["sent"] for serial, s in json.loads(_control(control, "stats")).items()}
-        total = sum(sent.values())
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_stored(db)) < total:
-            time.sleep(0.5)
+            _cli("serve", "--broker", mosquitto, "--site", "s1", "--store", f"sqlite:///{db}", "--state-dir",
+                 str(tmp_path / "serve"), log=tmp_path / "serve.log")
+        )  # fmt: skip
+        totals = []
+        for name in ("gw-a", "gw-b"):  # the same home box, reinstalled: a new state folder, the same wearables
+            _pair(tmp_path / name)
+            gateway = _cli("gateway", "run", "--broker", mosquitto, "--site", "s1", "--ble",
+                           f"bumble:tcp-client:127.0.0.1:{hci}", "--state-dir", str(tmp_path / name),
+                           log=tmp_path / f"{name}.log")  # fmt: skip
+            before = sum(_sent(control).values())
+            _control(control, "resume")
+            # at least 8 readings of each signal from every wearable through this gateway
+            wait_for(lambda b=before: sum(_sent(control).values()) >= b + 4 * 2 * 8, 120, what="data flowing")
+            _control(control, "pause")
+            totals.append(sum(_sent(control).values()))
+            wait_for(lambda: len(_stored(db)) >= totals[-1], 60, what="every sample stored")
+            gateway.terminate()
+            gateway.wait(timeout=20)
+        sent = _sent(control)
         rows = _stored(db)
-        assert total > 4 * 2 * 8  # at least 8 s of data from every wearable
-        assert len(rows) == total  # every sample sent is stored, none twice ((device, seq) is the key)
+        assert len(rows) == totals[-1] == sum(sent.values())  # every sample sent is stored, none twice
+        assert totals[-1] - totals[0] >= 4 * 2 * 8  # and the reinstalled gateway's share is really there
         per_device: dict[str, int] = {}
         for device, *_ in rows:
             per_device[device] = per_device.get(device, 0) + 1
         assert per_device == {f"wb-{serial}": count for serial, count in sent.items()}
-        for device in per_device:  # in order: each signal's times rise with the sequence numbers
+        streams = {(d, stream) for d, *_, stream in rows}
+        assert len(streams) == 2 * 4  # one numbering per gateway installation and wearable
+        for device, stream in streams:  # in order: each signal's times rise with its stream's sequence numbers
             for signal in ("temperature_c", "heart_rate_bpm"):
-                times = [t for d, s, _, t in rows if d == device and s == signal]
+                times = [t for d, s, _, t, st in rows if (d, st) == (device, stream) and s == signal]
                 assert times == sorted(times)
     finally:
         for process in reversed(processes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,40 @@ def test_spool_numbers_persist_and_evicts_oldest_first(tmp_path: Path) -> None:
     assert (len(reopened), reopened.evicted) == (250, 50)
     first = json.loads(reopened.next_messages(max_samples=1)[0].payload)
     assert first["samples"][0]["seq"] == 50  # the oldest 50 went first
+
+
+def test_each_opening_numbers_in_its_own_stream_and_spooled_rows_keep_theirs(tmp_path: Path) -> None:
+    first = Spool(tmp_path / "s.db")
+    fill(first, 1, 3)
+    first.close()
+    second = Spool(tmp_path / "s.db")  # a restart, or a spool a power cut rolled back
+    fill(second, 1, 2)
+    messages = [json.loads(m.payload) for m in second.next_messages()]
+    assert [(m["stream"], [x["seq"] for x in m["samples"]]) for m in messages] == [
+        (first.stream, [0, 1, 2]),  # what was spooled before goes out under the numbering it had
+        (second.stream, [3, 4]),
+    ]
+    assert first.stream != second.stream
+    assert all(re.fullmatch(r"gw-[0-9a-f]{16}", m["stream"]) for m in messages)
+
+
+def test_a_spool_from_before_streams_keeps_its_rows_in_the_legacy_numbering(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.executescript(
+        "CREATE TABLE samples (id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, episode TEXT NOT NULL,"
+        " subject TEXT NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, signal TEXT NOT NULL,"
+        " value REAL NOT NULL, t TEXT NOT NULL, q TEXT NOT NULL);"
+        "INSERT INTO samples (site, episode, subject, device, seq, signal, value, t, q)"
+        " VALUES ('s1', 'ep1', 'm0', 'wb0', 7, 'temperature_c', 36.5, '2026-11-20T08:00:00+00:00', '');"
+    )
+    db.commit()
+    db.close()
+    (message,) = Spool(tmp_path / "old.db").next_messages()
+    body = json.loads(message.payload)
+    assert "stream" not in body or body["stream"] is None
+    assert body["samples"][0]["seq"] == 7
 
 
 def test_broker_outage_loses_nothing(tmp_path: Path) -> None:

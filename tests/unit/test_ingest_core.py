@@ -174,3 +174,26 @@ def test_a_crash_before_publishing_loses_no_jaundice_alert_and_no_stale_data_wat
     assert [e for e in core().rebuild(now=now, hours=72) if ":jaundice:" in e.alert_id] == []  # at most once more
     stale = restarted.tick(now)
     assert [(e.rule, e.level.value) for e in stale.events] == [("no_data", "urgent")]  # 41 min without data
+
+
+def test_a_conflicting_duplicate_is_dead_lettered_and_counted_and_a_new_stream_is_stored(tmp_path: Path) -> None:
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
+    now = datetime.now(tz=UTC)
+
+    def message(stream: str | None, value: float, minutes_ago: float) -> RawMessage:
+        t = (now - timedelta(minutes=minutes_ago)).isoformat()
+        body = {"v": 1, "device": "wb9", "episode": "ep9", "subject": "m9",
+                "samples": [{"signal": "temperature_c", "value": value, "t": t, "seq": 0}]}  # fmt: skip
+        if stream is not None:
+            body["stream"] = stream
+        return RawMessage(Topics.observations("s1", "ep9", "m9"), json.dumps(body).encode(), now)
+
+    assert core.handle([message("gw-a", 36.5, 10)]).dead_letters == []
+    assert core.handle([message("gw-a", 36.5, 10)]).dead_letters == []  # a redelivery: a duplicate
+    (dead,) = core.handle([message("gw-a", 39.9, 5)]).dead_letters  # the same identity, other content
+    assert json.loads(dead[1])["reason"] == "conflicting_duplicate"
+    assert core.handle([message("gw-b", 36.6, 5)]).dead_letters == []  # a reinstalled gateway: stored
+    assert core.handle([message(None, 36.7, 4)]).dead_letters == []  # the legacy numbering is its own stream
+    counts = core.counters.as_dict()
+    assert (counts["stored"], counts["duplicates"], counts["rejected"]) == (3, 1, {"conflicting_duplicate": 1})
+    assert counts["samples"] == counts["stored"] + counts["duplicates"] + counts["rejected_total"]

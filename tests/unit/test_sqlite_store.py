@@ -1,4 +1,4 @@
-"""The embedded SQLite store: exactly once by (device, seq), across restarts and a killed process."""
+"""The embedded SQLite store: exactly once by (device, stream, seq), across restarts and a killed process."""
 
 from __future__ import annotations
 
@@ -41,6 +41,59 @@ def test_write_read_and_deduplicate(tmp_path: Path) -> None:
     assert store.subjects() == [("ep1", "baby1"), ("ep1", "m1"), ("ep1", "m9")]
     assert store.subjects(episode="ep2") == []
     store.close()
+
+
+def test_a_reinstalled_gateway_numbers_in_a_new_stream_and_all_of_it_is_stored(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "k.db")
+    assert store.write(observations(49, stream="gw-a")).stored == 49
+    later = T0 + timedelta(minutes=5)  # gateway B, fresh state: seq from 0 again, the same wearable
+    b = store.write(observations(49, stream="gw-b", start=later))
+    assert (b.stored, b.duplicates, sum(b.conflicts)) == (49, 0, 0)
+    assert store.count() == 98
+    again = store.write(observations(49, stream="gw-b", start=later))  # B's spool redelivers
+    assert (again.stored, again.duplicates, sum(again.conflicts)) == (0, 49, 0)
+
+
+def test_a_taken_identity_with_other_content_is_a_conflict_never_a_silent_duplicate(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "k.db", outbox=True)
+    store.write(observations(10, stream="gw-a"))
+    forged = observations(10, stream="gw-a", start=T0 + timedelta(hours=1))  # same ids, other times
+    mixed = store.write(forged[:4] + observations(10, stream="gw-a")[4:])
+    assert mixed.conflicts == (True,) * 4 + (False,) * 6
+    assert (mixed.stored, mixed.duplicates) == (0, 6)
+    assert store.count() == 10  # the first content stays; the conflict is the caller's to dead-letter
+    assert len(store.pending(100)) == 10
+    within = observations(2, stream="gw-z")
+    other = observations(2, stream="gw-z", start=T0 + timedelta(days=1))
+    result = store.write(within + other)  # within one batch: the second of a pair conflicts
+    assert (result.fresh, result.conflicts) == ((True, True, False, False), (False, False, True, True))
+
+
+def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE observations (device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL,"
+        " subject TEXT NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
+        " device_time REAL NOT NULL, receive_time REAL NOT NULL, quality TEXT NOT NULL DEFAULT '', method TEXT,"
+        " site TEXT, entered_by TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;"
+        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, UNIQUE (device, seq));"
+    )
+    db.executemany(
+        "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(o.device, o.seq, o.episode, o.subject, o.signal.value, o.value, o.unit, o.device_time.timestamp(),
+          o.receive_time.timestamp(), "", None, None, None) for o in observations(7)],
+    )  # fmt: skip
+    db.execute("INSERT INTO outbox VALUES ('wb1', 6)")
+    db.commit()
+    db.close()
+    store = SqliteStore(path, outbox=True)
+    assert store.count() == 7
+    assert [(o.device, o.stream, o.seq) for o in store.pending(10)] == [("wb1", "", 6)]
+    assert store.write(observations(7)).duplicates == 7  # the legacy numbering still deduplicates
+    assert store.write(observations(3, stream="gw-new")).stored == 3
 
 
 def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
