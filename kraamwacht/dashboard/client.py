@@ -15,13 +15,13 @@ import streamlit as st
 from kraamwacht import clock
 from kraamwacht.alerts import display_name, state_name
 from kraamwacht.contract import (
-    BaselineMessage,
     BilirubinMethod,
     ThermometerMethod,
     manual_bilirubin_message,
     spot_check_messages,
 )
 from kraamwacht.dashboard.auth import User
+from kraamwacht.dashboard.charts import AlertMark, heart_rate_chart, temperature_chart
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _, message
@@ -31,7 +31,7 @@ from kraamwacht.jaundice import Advice, Reading, ThresholdError, assess, check_u
 from kraamwacht.plots import plot_nomogram
 from kraamwacht.publish import BrokerAddress, PublishError, publish
 
-__all__ = ["BiliEntry", "chart_frames", "check_bili_entry", "client_view"]
+__all__ = ["BiliEntry", "alert_marks", "chart_frames", "check_bili_entry", "client_view"]
 
 
 @dataclass(frozen=True)
@@ -62,36 +62,15 @@ def check_bili_entry(
     return reading, advice
 
 
-def chart_frames(
-    series: dict[str, tuple[Any, Any]], baseline: BaselineMessage | None, *, step: str = "5min"
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Temperature and heart-rate chart data: measured means per ``step`` beside serve's baseline.
+def chart_frames(series: dict[str, tuple[Any, Any]], *, step: str = "5min") -> tuple[pd.Series, pd.Series]:
+    """Temperature and heart rate as means per ``step`` (a week at 1 Hz is too much for a browser)."""
 
-    The baseline, its band (+ the rise rule's reference allowance ``rise_k_c``) and the fever line
-    on the skin scale (``fever_core_c`` − serve's skin → core offset) are exactly what serve runs
-    with; nothing is recomputed here.
-    """
-
-    def measured(signal: str, name: str) -> pd.Series:
+    def measured(signal: str) -> pd.Series:
         t, v = series.get(signal, ((), ()))
         index = pd.to_datetime(pd.Series(t, dtype="float64"), unit="s", utc=True)
-        return pd.Series(list(v), index=index, name=name, dtype="float64").resample(step).mean()
+        return pd.Series(list(v), index=index, dtype="float64").resample(step).mean()
 
-    temp = measured("temperature_c", "gemeten °C").to_frame()
-    hr = measured("heart_rate_bpm", "hartslag /min").to_frame()
-    if baseline is not None and baseline.t_s:
-        index = pd.to_datetime(pd.Series(baseline.t_s, dtype="float64"), unit="s", utc=True)
-        base = pd.Series(baseline.baseline_skin_c, index=index, dtype="float64")
-        band = f"basislijn + {fmt_number(baseline.rise_k_c, 2)} °C"
-        fever = baseline.fever_core_c - baseline.skin_to_core_offset_c
-        extra = pd.DataFrame(
-            {"basislijn °C": base, band: base + baseline.rise_k_c, f"koortsgrens (huid) {fmt_number(fever)} °C": fever}
-        )
-        temp = temp.join(extra, how="outer")
-        hr = hr.join(
-            pd.Series(baseline.hr_baseline_bpm, index=index, dtype="float64", name="basislijn /min"), how="outer"
-        )
-    return temp, hr
+    return measured("temperature_c"), measured("heart_rate_bpm")
 
 
 def _readings(store: Any, episode: Episode) -> list[Reading]:
@@ -108,19 +87,7 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
     st.subheader(f"{episode.label or episode.episode}")
     mother, baby = st.tabs([_("Moeder"), _("Baby: bilirubine")])
     with mother:
-        series = store.read(
-            subject=episode.mother, signals=["temperature_c", "heart_rate_bpm"], start=now - timedelta(hours=48)
-        )
-        if not any(len(t) for t, _ in series.values()):
-            st.info(_("Nog geen metingen van de moeder."))
-        else:
-            temp, hr = chart_frames(series, feed.baseline(episode.episode, episode.mother))
-            st.markdown("**Temperatuur (huid, oksel) met haar eigen basislijn zoals de meldingendienst die berekent**")
-            st.line_chart(temp, height=260)
-            st.markdown("**Hartslag**")
-            st.line_chart(hr, height=200)
-            if feed.baseline(episode.episode, episode.mother) is None:
-                st.caption(_("De basislijn van de meldingendienst is nog niet ontvangen."))
+        _charts(episode, store=store, feed=feed, now=now)
         _thermometer(episode, user=user, broker=broker, site=site, now=now)
         state = feed.state(episode.episode) or {}
         st.markdown("**Open meldingen**")
@@ -138,6 +105,75 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
                 st.markdown(f"- {e.get('time', '')}: {words}")
     with baby:
         _bili(episode, user=user, store=store, broker=broker, site=site, now=now)
+
+
+VIEWS = {
+    "6 uur": (timedelta(hours=6), "1min"),
+    "24 uur": (timedelta(hours=24), "5min"),
+    "hele kraamperiode": (None, "15min"),
+}
+
+
+def _charts(episode: Episode, *, store: Any, feed: BoardFeed, now: datetime) -> None:
+    """Temperature and heart rate over the chosen window, as serve judged them."""
+    lang = st.session_state.get("lang", "nl")
+    view = st.segmented_control(_("Periode"), list(VIEWS), default="24 uur", key="chart_view", format_func=_)
+    span, step = VIEWS[view or "24 uur"]
+    start = now - span if span is not None else min(episode.birth_at, now - timedelta(hours=6))
+    series = store.read(subject=episode.mother, signals=["temperature_c", "heart_rate_bpm"], start=start)
+    if not any(len(t) for t, _v in series.values()):
+        st.info(_("Nog geen metingen van de moeder."))
+        return
+    baseline = feed.baseline(episode.episode, episode.mother)
+    temp, hr = chart_frames(series, step=step)
+    readings = [(t, v, m) for t, v, m in store.with_method(episode.mother, "thermometer_c") if t >= start.timestamp()]
+    thermometer = pd.DataFrame(
+        {
+            "time": pd.to_datetime(pd.Series([r[0] for r in readings], dtype="float64"), unit="s", utc=True),
+            "value": [float(r[1]) for r in readings],
+            "method": [str(r[2] or "rectal") for r in readings],
+        }
+    )
+    marks = alert_marks(feed, episode, lang=lang, since_s=start.timestamp())
+    st.markdown(f"**{_('Temperatuur')}**")
+    st.altair_chart(
+        temperature_chart(temp, baseline, thermometer, marks, lang=lang, start_s=start.timestamp()),
+        use_container_width=True,
+    )
+    st.markdown(f"**{_('Hartslag')}**")
+    st.altair_chart(
+        heart_rate_chart(hr, baseline, marks, lang=lang, start_s=start.timestamp()), use_container_width=True
+    )
+    if baseline is None:
+        st.caption(_("De basislijn van de meldingendienst is nog niet ontvangen."))
+
+
+def alert_marks(feed: BoardFeed, episode: Episode, *, lang: str, since_s: float) -> list[AlertMark]:
+    """Every alert event of the mother the board has seen, and the raise of each open alert."""
+    marks = []
+    seen = set()
+    for e in feed.events:
+        if e.get("episode") != episode.episode or e.get("subject") not in (None, episode.mother):
+            continue
+        at = _time_s(e.get("time"))
+        if at is None or at < since_s:
+            continue
+        seen.add((e.get("alert_id"), e.get("event")))
+        marks.append(AlertMark(at, state_name(str(e.get("event")), lang), display_name(str(e.get("rule")), lang),
+                               state_name(str(e.get("level")), lang), str(e.get("actor") or "")))  # fmt: skip
+    for alert in (feed.state(episode.episode) or {}).get("open_alerts", []):
+        at = _time_s(alert.get("raised_at"))
+        if at is not None and at >= since_s and (alert.get("alert_id"), "raised") not in seen:
+            marks.append(AlertMark(at, state_name("raised", lang), display_name(str(alert.get("rule")), lang),
+                                   state_name(str(alert.get("level")), lang), str(alert.get("acknowledged_by") or "")))  # fmt: skip
+    return marks
+
+
+def _time_s(text: object) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: datetime) -> None:

@@ -121,10 +121,12 @@ def test_board_in_a_real_browser(board: dict) -> None:
         page.get_by_role("button", name="Gezien").first.click()
         expect(page.get_by_text("gezien door anna").first).to_be_visible(timeout=20_000)  # serve applied it
         page.get_by_text("Geschiedenis").first.click()
-        audited = page.get_by_role("listitem").filter(has_text="anna").filter(has_text="acknowledge")
+        audited = page.locator('[data-testid="stText"]').filter(has_text="anna").filter(has_text="acknowledge")
         expect(audited.first).to_be_visible(timeout=20_000)  # audited: who did what, when
 
         page.get_by_role("link", name="Cliënt").click()
+        expect(page.locator(".vega-embed").first).to_be_visible(timeout=20_000)  # the clinical charts are drawn
+        _shots(page, "client-moeder")
         page.get_by_label("Temperatuur °C").fill("38.4")  # the spot check at the visit: sent like any reading
         page.get_by_role("button", name="Opslaan", exact=True).click()
         expect(page.get_by_text("Opgeslagen: 38,4 °C (rectal)").first).to_be_visible(timeout=20_000)

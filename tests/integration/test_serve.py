@@ -438,6 +438,9 @@ def test_the_board_draws_the_baseline_serve_computes_with_its_own_config(
     mosquitto: str, serve: ServeProcess, tmp_path: Path
 ) -> None:
     """One truth: serve runs a non-default --config; the board's chart shows that baseline, not its own."""
+    import pandas as pd
+
+    from kraamwacht.dashboard.charts import temperature_chart
     from kraamwacht.dashboard.client import chart_frames
     from kraamwacht.dashboard.feed import BoardFeed
     from kraamwacht.publish import BrokerAddress
@@ -472,9 +475,12 @@ def test_the_board_draws_the_baseline_serve_computes_with_its_own_config(
     assert established.sum() > 100  # two days of points every 10 min, after the 12 h warm-up
     np.testing.assert_allclose(drawn[established], ours.baseline_c[at][established], atol=0.001)
     assert np.nanmax(np.abs(drawn - default.baseline_c[at])) > 0.1  # the board's old default would differ
-    temp, _hr = chart_frames({s: (t, v) for s, (t, v) in arrays.items()}, baseline)
-    assert "basislijn + 0,55 °C" in temp.columns
-    chart = temp["basislijn °C"].dropna()
-    np.testing.assert_allclose(chart.to_numpy(), drawn[established], atol=0.001)
+    temp, _hr = chart_frames({s: (t, v) for s, (t, v) in arrays.items()})
+    spec = json.loads(temperature_chart(temp, baseline, pd.DataFrame(), []).to_json())
+    band = [row for data in spec["datasets"].values() for row in data if row.get("serie") == "basislijn (huid)"]
+    low = np.array([np.nan if row["low"] is None else row["low"] for row in band])
+    high = np.array([np.nan if row["high"] is None else row["high"] for row in band])
+    np.testing.assert_allclose(low[~np.isnan(low)], drawn[established], atol=0.001)  # the chart draws serve's
+    np.testing.assert_allclose(high[~np.isnan(high)] - low[~np.isnan(low)], 0.55, atol=1e-9)  # serve's k
     feed.close()
     broker.close()
