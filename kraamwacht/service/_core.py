@@ -142,8 +142,9 @@ class IngestCore:
         and publishing its events loses no event, it is published late. That holds for the
         detectors' alerts and for jaundice (re-judged from every stored reading); the stale-data
         watch resumes from each wearable's newest stored sample, so a device that went quiet
-        before the crash still raises "no data". Gateway alerts come back with the gateways'
-        retained statuses. Not re-derived yet: low battery.
+        before the crash still raises "no data"; each device's battery is re-judged from its newest
+        stored level, at the time that level arrived (as live). Gateway alerts come back with the
+        gateways' retained statuses.
         """
         for logged in self.event_log.all():
             self.book.restore(logged)
@@ -167,6 +168,10 @@ class IngestCore:
             received = self.store.last_received(subject, DETECTED_SIGNALS[:2])
             if received is not None:
                 self.book.watch(episode, subject, last_seen=datetime.fromtimestamp(received, tz=UTC))
+        for episode, subject in self.store.subjects():
+            for device, received_s, pct in self.store.newest_per_device(subject, Signal.BATTERY_PCT.value):
+                at = datetime.fromtimestamp(received_s, tz=UTC)
+                missed += self._unseen(episode, self.book.on_battery(episode, subject, device, pct, at=at))
         missed += self._jaundice_for(babies, now=now)
         return missed
 

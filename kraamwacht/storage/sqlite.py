@@ -228,6 +228,20 @@ class SqliteStore:
             ).fetchone()
         return None if value is None else float(value)
 
+    def newest_per_device(self, subject: str, signal: str) -> list[tuple[str, float, float]]:
+        """``(device, receive_time_s, value)`` of the newest sample of ``signal`` from each of the subject's devices.
+
+        A restart re-judges each device's battery from this, as live did from the sample itself.
+        """
+        with self._lock:
+            return self._db.execute(
+                "SELECT device, receive_time, value FROM ("
+                " SELECT device, receive_time, value, row_number() OVER"
+                "  (PARTITION BY device ORDER BY device_time DESC, receive_time DESC) AS n"
+                " FROM observations WHERE subject = ? AND signal = ?) WHERE n = 1 ORDER BY device",
+                (subject, signal),
+            ).fetchall()
+
     def newest_time(self) -> float | None:
         """Device time of the newest sample of any subject."""
         with self._lock:

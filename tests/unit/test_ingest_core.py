@@ -197,3 +197,31 @@ def test_a_conflicting_duplicate_is_dead_lettered_and_counted_and_a_new_stream_i
     counts = core.counters.as_dict()
     assert (counts["stored"], counts["duplicates"], counts["rejected"]) == (3, 1, {"conflicting_duplicate": 1})
     assert counts["samples"] == counts["stored"] + counts["duplicates"] + counts["rejected_total"]
+
+
+def test_a_crash_before_publishing_loses_no_low_battery_alert_and_a_recharge_resolves_it(tmp_path: Path) -> None:
+    now = datetime.now(tz=UTC)
+
+    def core() -> IngestCore:
+        return IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
+
+    def battery(pct: float, seq: int, minutes_ago: float) -> RawMessage:
+        t = (now - timedelta(minutes=minutes_ago)).isoformat()
+        body = {"v": 1, "device": "wb9", "stream": "gw-1", "episode": "ep9", "subject": "m9",
+                "samples": [{"signal": "battery_pct", "value": pct, "t": t, "seq": seq}]}  # fmt: skip
+        return RawMessage(Topics.observations("s1", "ep9", "m9"), json.dumps(body).encode(), now)
+
+    first = core()
+    first.handle([battery(40.0, 0, 30)])
+    (low,) = first.handle([battery(12.0, 1, 20)]).events  # derived, stored ... and never published
+    assert (low.rule, low.event.value) == ("low_battery", "raised")
+    restarted = core()
+    missed = restarted.rebuild(now=now, hours=72)
+    assert [(e.alert_id, e.event.value, e.time) for e in missed] == [(low.alert_id, "raised", low.time)]
+    restarted.event_log.record(missed)
+    assert core().rebuild(now=now, hours=72) == []  # published once: not again after another restart
+    again = core()
+    again.rebuild(now=now, hours=72)
+    again.handle([battery(95.0, 2, 10)])  # recharged, and killed before the "resolved" was published
+    after = core().rebuild(now=now, hours=72)
+    assert [(e.alert_id, e.event.value) for e in after] == [(low.alert_id, "resolved")]
