@@ -49,7 +49,6 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
     feed = None
     try:
         wait_for_port(broker_port, 60)
-        origin = time.monotonic() + START_IN_S  # the time-lapse starts about now + START_IN_S
         feed = BoardFeed(BrokerAddress("127.0.0.1", broker_port), "demo")
 
         def rule(episode: str, name: str, level: str | None = None):
@@ -57,18 +56,17 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
                 (a for a in _alerts(feed, episode) if a["rule"] == name and a["level"] == (level or a["level"])), None
             )
 
-        warning = _wait("Kamer 2's early-rise warning", lambda: rule("demo-2", "temp_rise", "warning"), 120)
-        assert time.monotonic() - origin < 120  # a warning within two minutes of the start
+        # generous deadlines, never a timed assertion: the demo's own clock says when (see the README)
+        warning = _wait("Kamer 2's early-rise warning", lambda: rule("demo-2", "temp_rise", "warning"), 240)
         assert warning["values"]["rise_c"] >= 0.4
         assert warning["values"]["baseline_core_c"] > 36
         result = feed.command("acknowledge", warning["alert_id"], actor="demo")
         assert result.accepted, result.reason
         _wait("the acknowledgement", lambda: rule("demo-2", "temp_rise") if rule("demo-2", "temp_rise") and
               rule("demo-2", "temp_rise")["status"] == "acknowledged" else None, 10)  # fmt: skip
-        escalated = _wait("the fever escalation", lambda: rule("demo-2", "fever", "urgent"), 90)
+        escalated = _wait("the fever escalation", lambda: rule("demo-2", "fever", "urgent"), 240)
         assert escalated["alert_id"] == warning["alert_id"]  # the same alert, escalated by the fever rule
         assert escalated["status"] == "open"  # an escalation needs a new acknowledgement
-        assert time.monotonic() - origin < 150
         _wait("Kamer 3's loose sensor", lambda: rule("demo-3", "sensor_loose"), 30)
         _wait("Kamer 4's jaundice alert", lambda: rule("demo-4", "bili_phototherapy", "urgent"), 60)
         assert all(a["rule"] != "no_data" for a in _alerts(feed, "demo-4"))  # typed-in readings are not a sensor

@@ -75,5 +75,4 @@ def test_gateway_spools_paired_wearables_and_reconnects(tmp_path: Path) -> None:
     seqs = [s["seq"] for s in by_device["wb-0001"]]
     assert seqs == list(range(len(seqs)))  # numbered by the spool, in order, no gaps
     assert gateway.links["0001"].counts["disconnects"] == 1
-    assert result["reconnect_s"] is not None
-    assert result["reconnect_s"] < 5.0  # the bound once the device is back
+    assert result["reconnect_s"] is not None  # reconnected (the wait's deadline bounds it; no timed assertion)
