@@ -241,7 +241,11 @@ def overview_page() -> None:
                     f'<span style="background:{card.colour};color:white;padding:2px 8px;border-radius:4px">'
                     f"{labels[card.status]}</span> <b>{card.label}</b></div>"
                 )
-                for name, value in ((_("Temperatuur"), card.temperature), (_("Hartslag"), card.heart_rate)):
+                # the sensor's skin temperature, named so: an alert beside it speaks of the estimated core
+                for name, value in (
+                    (_("Huidtemperatuur (sensor)"), card.temperature),
+                    (_("Hartslag"), card.heart_rate),
+                ):
                     if value.age_s is None:
                         st.markdown(f"{name}: –")
                     elif value.fresh:
@@ -377,11 +381,26 @@ def research_page() -> None:
 
 # --- main -----------------------------------------------------------------------------------------
 
+# A tablet board, not a developer's app: no deploy button; fingers, not a mouse: touch targets of at
+# least 44 px (WCAG 2.5.5); held upright (narrower than 1000 px) the columns of cards wrap to two,
+# and below 640 px to one, instead of three narrow ones whose lines break.
+TABLET_CSS = """
+[data-testid="stAppDeployButton"]{display:none}
+button, [role="tab"], [data-baseweb="select"] > div, input {min-height:44px}
+@media (max-width: 1000px) {
+  [data-testid="stHorizontalBlock"]{flex-wrap:wrap}
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]{min-width:calc(50% - 1rem) !important;flex:1 1 calc(50% - 1rem) !important}
+}
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]{min-width:100% !important}
+}
+"""
+
 
 def main() -> None:
-    st.set_page_config(page_title="kraamwacht", layout="wide")
-    # a tablet board, not a developer's app: no deploy button
-    st.markdown('<style>[data-testid="stAppDeployButton"]{display:none}</style>', unsafe_allow_html=True)
+    # a tablet first: pages in a bar at the top, the sidebar (language, log out) folded away until asked for
+    st.set_page_config(page_title="kraamwacht", layout="wide", initial_sidebar_state="collapsed")
+    st.markdown(f"<style>{TABLET_CSS}</style>", unsafe_allow_html=True)
     params = st.query_params
     if "moeder" in params:
         mother_page(params["moeder"], params.get("taal", "nl"))
@@ -409,7 +428,7 @@ def main() -> None:
             st.session_state.clear()
             st.rerun()
         st.caption(_("Beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel."))
-    st.navigation(allowed).run()
+    st.navigation(allowed, position="top").run()
 
 
 if __name__ == "__main__":  # streamlit runs this file as __main__; importing it (doctest collection) draws nothing

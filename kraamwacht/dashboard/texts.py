@@ -26,6 +26,7 @@ EN: dict[str, str] = {
     "Geen lopende zorgperiodes. Een beheerder voegt ze toe (kraamwacht episode add).": "No care episodes in progress. An administrator adds them (kraamwacht episode add).",
     "Geen lopende zorgperiodes.": "No care episodes in progress.",
     "Temperatuur": "Temperature",
+    "Huidtemperatuur (sensor)": "Skin temperature (sensor)",
     "Hartslag": "Heart rate",
     "niet actueel": "not current",
     "6 uur": "6 hours",
