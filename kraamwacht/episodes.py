@@ -7,6 +7,7 @@ her page opens in. Birth time and gestation are what the jaundice thresholds nee
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 import threading
@@ -52,6 +53,9 @@ class Episode:
         return (at - self.birth_at).total_seconds() / 3600.0
 
 
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,19}")
+
+
 class EpisodeRegistry:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -63,6 +67,7 @@ class EpisodeRegistry:
             " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT,"
             " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022')"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, phone TEXT NOT NULL)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(episodes)")}
         for column, default in (("risk_factors", "''"), ("standard", "'aap2022'")):  # registries from before
             if column not in columns:
@@ -142,6 +147,33 @@ class EpisodeRegistry:
             )
             for r in rows
         ]
+
+    def renew_code(self, episode: str) -> Episode:
+        """A new code for her page; the old link stops working at once (a lost handout, a shared link)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE episodes SET mother_code = ? WHERE episode = ? AND ended_at IS NULL",
+                (secrets.token_urlsafe(9), episode),
+            )
+        if cursor.rowcount != 1:
+            raise InvalidValueError(f"no running episode {episode!r}")
+        renewed = self.get(episode)
+        assert renewed is not None
+        return renewed
+
+    def set_site_phone(self, site: str, phone: str) -> None:
+        """The number a mother of this site calls (on her page and her handout)."""
+        if not is_pseudo_id(site):
+            raise InvalidValueError(f"site {site!r} is not a pseudonymous id")
+        if not _PHONE.fullmatch(phone):
+            raise InvalidValueError(f"phone {phone!r}: digits, spaces, + - ( ), at most 20 characters")
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO sites VALUES (?, ?)", (site, phone))
+
+    def site_phone(self, site: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT phone FROM sites WHERE site = ?", (site,)).fetchone()
+        return None if row is None else str(row[0])
 
     def get(self, episode: str) -> Episode | None:
         found = self._rows("WHERE episode = ?", (episode,))

@@ -33,6 +33,9 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port of the board.")] = 8501,
     session_min: Annotated[float, typer.Option(help="Minutes without activity before a login expires.")] = 30.0,
     max_upload_mb: Annotated[int, typer.Option(help="Largest file the research page accepts, in MB.")] = 200,
+    public_url: Annotated[
+        str, typer.Option(help="The board's address as mothers' phones reach it (for their links and handouts).")
+    ] = "",
 ) -> None:
     """The tablet board (Streamlit) on http://HOST:PORT until Ctrl-C."""
     env = {
@@ -42,6 +45,7 @@ def dashboard(
         "KRAAMWACHT_STORE": store,
         "KRAAMWACHT_BOARD_DIR": str(board_dir),
         "KRAAMWACHT_SESSION_MIN": str(session_min),
+        "KRAAMWACHT_PUBLIC_URL": public_url,
     }
     app = Path(__file__).parents[1] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",
@@ -144,6 +148,74 @@ def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
             f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}"
             f"\t{','.join(e.risk_factors) or '-'}\t{e.standard}"
         )
+
+
+@episode_app.command("code")
+def episode_code(
+    episode: str,
+    renew: Annotated[bool, typer.Option(help="A new code: the old link stops working at once.")] = False,
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Show the mother's page code again (or renew it)."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    registry = EpisodeRegistry(board_dir / "episodes.db")
+    try:
+        item = registry.renew_code(episode) if renew else registry.get(episode)
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if item is None or item.ended_at is not None:
+        typer.echo(f"error: no running episode {episode!r}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
+
+
+@episode_app.command("site-phone")
+def episode_site_phone(
+    site: str,
+    phone: Annotated[str, typer.Argument(help="The kraamzorg's number for mothers, e.g. '+31 20 123 4567'.")],
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Set the number a mother of this site calls: shown on her page and her handout."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    try:
+        EpisodeRegistry(board_dir / "episodes.db").set_site_phone(site, phone)
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"site {site}: mothers call {phone}")
+
+
+@episode_app.command("handout")
+def episode_handout(
+    episode: str,
+    url: Annotated[
+        str,
+        typer.Option(help="The board's address as a mother's phone reaches it, e.g. https://kraamwacht.example.nl."),
+    ],
+    out: Annotated[Path, typer.Option(help="The PDF to write.")],
+    language: Annotated[str | None, typer.Option(help="nl, en, ar or tr (default: the episode's).")] = None,
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Write the mother's one-page handout (PDF): a QR code to her page, and her kraamzorg's number."""
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.handout import handout_pdf, mother_link
+
+    registry = EpisodeRegistry(board_dir / "episodes.db")
+    item = registry.get(episode)
+    if item is None or item.ended_at is not None:
+        typer.echo(f"error: no running episode {episode!r}", err=True)
+        raise typer.Exit(2)
+    lang = language or item.language
+    try:
+        link = mother_link(url, item.mother_code, lang)
+        handout_pdf(link=link, lang=lang, phone=registry.site_phone(item.site), label=item.label, out=out)
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {out} ({lang}) for episode {item.episode}")
 
 
 @episode_app.command("retention")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import io
 import math
 import os
@@ -53,6 +54,8 @@ class BoardConfig:
     state_dir: Path
     session_min: float
     refresh_s: float
+    mother_refresh_s: float
+    public_url: str
 
     @classmethod
     def from_env(cls) -> BoardConfig:
@@ -64,6 +67,8 @@ class BoardConfig:
             state_dir=Path(env.get("KRAAMWACHT_BOARD_DIR", "kraamwacht-board")),
             session_min=float(env.get("KRAAMWACHT_SESSION_MIN", "30")),
             refresh_s=float(env.get("KRAAMWACHT_REFRESH_S", "3")),
+            mother_refresh_s=float(env.get("KRAAMWACHT_MOTHER_REFRESH_S", "30")),
+            public_url=env.get("KRAAMWACHT_PUBLIC_URL", ""),
         )
 
 
@@ -121,17 +126,30 @@ def mother_page(code: str, lang: str) -> None:
     if episode is None:
         st.error("Deze link werkt niet (meer). / This link does not work (any more).")
         return
-    latest = latest_values(store(), [episode.mother], now=now(), window=timedelta(minutes=30))[episode.mother]
-    fresh = "temperature_c" in latest and now().timestamp() - latest["temperature_c"][0] <= 15 * 60
-    status = mother_status(feed().state(episode.episode), temperature_fresh=fresh)
-    st.html(
-        f'<div id="moeder" dir="{direction}" lang="{lang}" style="font-size:1.5rem;line-height:1.6">'
-        f"<h1>{texts['title']}</h1>"
-        f'<p style="margin:0"><img alt="" width="96" height="96" src="data:image/svg+xml;base64,'
-        f'{base64.b64encode(MOTHER_ICONS[status].encode()).decode()}"></p>'
-        f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
-        f'<p style="margin-top:2rem">{texts["unwell"]}</p></div>'
+    phone = episodes().site_phone(episode.site)
+    call = (
+        f'<p><a href="tel:{html.escape(phone.replace(" ", ""))}" style="font-size:2rem" dir="ltr">'
+        f"📞 {html.escape(phone)}</a></p>"
+        if phone
+        else ""
     )
+
+    @st.fragment(run_every=CFG.mother_refresh_s)  # her page follows the sensor without her reloading it
+    def live() -> None:
+        latest = latest_values(store(), [episode.mother], now=now(), window=timedelta(minutes=30))[episode.mother]
+        fresh = "temperature_c" in latest and now().timestamp() - latest["temperature_c"][0] <= 15 * 60
+        status = mother_status(feed().state(episode.episode), temperature_fresh=fresh)
+        st.html(
+            f'<div id="moeder" dir="{direction}" lang="{lang}" data-status="{status}"'
+            ' style="font-size:1.5rem;line-height:1.6">'
+            f"<h1>{texts['title']}</h1>"
+            f'<p style="margin:0"><img alt="" width="96" height="96" src="data:image/svg+xml;base64,'
+            f'{base64.b64encode(MOTHER_ICONS[status].encode()).decode()}"></p>'
+            f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
+            f'<p style="margin-top:2rem">{texts["unwell"]}</p>{call}</div>'
+        )
+
+    live()
     choices = {"nl": "Nederlands", "en": "English", "ar": "العربية", "tr": "Türkçe"}
     links = " · ".join(f"[{name}](?moeder={code}&taal={key})" for key, name in choices.items())
     st.markdown(links)
@@ -368,6 +386,38 @@ def client_page() -> None:
     names = {e.label or e.episode: e for e in active}
     chosen = names[st.selectbox(_("Cliënt"), list(names), key="client")]
     client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site)
+    _mother_link(chosen)
+
+
+def _mother_link(episode: Episode) -> None:
+    """Her page's link again, her handout, and a new code when a link went astray (the old one stops)."""
+    from kraamwacht.handout import HANDOUT_TEXTS, handout_pdf, mother_link
+
+    with st.expander(_("Pagina van de moeder")):
+        base = CFG.public_url or _board_url()
+        link = mother_link(base, episode.mother_code, episode.language)
+        st.code(link, language=None)
+        lang_col, button_col = st.columns(2)
+        choices = list(HANDOUT_TEXTS)
+        chosen = lang_col.selectbox(_("Taal van de folder"), choices, index=choices.index(episode.language)
+                                    if episode.language in choices else 0, key=f"handout-lang-{episode.episode}")  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            pdf = handout_pdf(
+                link=mother_link(base, episode.mother_code, chosen), lang=chosen,
+                phone=episodes().site_phone(episode.site), label=episode.label, out=Path(tmp) / "folder.pdf",
+            ).read_bytes()  # fmt: skip
+        button_col.download_button(_("Folder (PDF)"), pdf, f"kraamwacht-{episode.episode}-{chosen}.pdf",
+                                   mime="application/pdf", key=f"handout-{episode.episode}")  # fmt: skip
+        if st.button(_("Nieuwe code (de oude link werkt dan niet meer)"), key=f"renew-{episode.episode}"):
+            episodes().renew_code(episode.episode)
+            st.rerun()
+
+
+def _board_url() -> str:
+    """The board's own address as this browser reached it (behind a proxy: set KRAAMWACHT_PUBLIC_URL)."""
+    url = str(getattr(st.context, "url", "") or "http://127.0.0.1:8501")
+    parts = url.split("/")
+    return "/".join(parts[:3])
 
 
 # --- Onderzoek ------------------------------------------------------------------------------------

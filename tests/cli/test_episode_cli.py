@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kraamwacht.cli import app
@@ -39,3 +42,34 @@ def test_an_unknown_risk_factor_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown risk factor(s) ['jaundice']" in result.output
     assert EpisodeRegistry(tmp_path / "episodes.db").get("ep1") is None
+
+
+@pytest.mark.parametrize("lang", ["nl", "ar"])
+def test_the_handout_qr_code_opens_her_page_and_a_renewed_code_closes_the_old_one(tmp_path: Path, lang: str) -> None:
+    """The PDF is rendered to an image (poppler's pdftoppm) and its QR code read back (zbar's zbarimg)."""
+    for tool in ("pdftoppm", "zbarimg"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed: apt-get install poppler-utils zbar-tools (.ci/run does this)")
+    board = ["--board-dir", str(tmp_path)]
+    added = episode("add", "ep1", "--mother", "m1", "--newborn", "b1", "--birth", "2026-11-20T03:00:00Z",
+                    "--ga-weeks", "39", "--site", "s1", "--language", lang, "--label", "kamer 1", *board)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert episode("site-phone", "s1", "+31 20 123 4567", *board).exit_code == 0
+    assert episode("site-phone", "s1", "call me", *board).exit_code == 2  # not a number: refused
+    pdf = tmp_path / "folder.pdf"
+    made = episode("handout", "ep1", "--url", "https://kraamwacht.example.nl", "--out", str(pdf), *board)
+    assert made.exit_code == 0, made.output
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+    decoded = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "page.png")], capture_output=True, text=True)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    code = registry.get("ep1").mother_code  # type: ignore[union-attr]
+    assert decoded.stdout.strip() == f"https://kraamwacht.example.nl/?moeder={code}&taal={lang}"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "+31 20 123 4567" in text  # the number to call
+    assert f"/?moeder={code}&taal={lang}" in episode("code", "ep1", *board).output  # shown again for staff
+    renewed = episode("code", "ep1", "--renew", *board)
+    assert renewed.exit_code == 0
+    assert registry.by_code(code) is None  # the old link stops working
+    new_code = registry.get("ep1").mother_code  # type: ignore[union-attr]
+    assert new_code != code and registry.by_code(new_code) is not None  # noqa: PT018
+    assert episode("handout", "ep1", "--url", "kraamwacht.example.nl", "--out", str(pdf), *board).exit_code == 2

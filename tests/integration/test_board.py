@@ -185,7 +185,9 @@ def test_board_in_a_real_browser(board: dict) -> None:
         expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=20_000)
         research.get_by_text("Ook de afweging over k tonen").click()
         research.get_by_role("button", name="Uitvoeren").click()
-        expect(research.get_by_text("Gevoeligheid").first).to_be_visible(timeout=240_000)  # six replays, maybe on a busy machine
+        expect(research.get_by_text("Gevoeligheid").first).to_be_visible(
+            timeout=240_000
+        )  # six replays, maybe on a busy machine
         expect(research.get_by_role("button", name="Meldingen (JSONL)")).to_be_visible()
         _shots(research, "onderzoek")
         browser.close()
@@ -226,10 +228,12 @@ def short_board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
     board_dir = tmp_path / "board"
     UserStore(board_dir / "users.json").add("anna", PASSWORD, "kraamverzorgende")
     UserStore(board_dir / "users.json").add("rob", PASSWORD, "onderzoeker")
-    EpisodeRegistry(board_dir / "episodes.db").add(
+    registry = EpisodeRegistry(board_dir / "episodes.db")
+    episode = registry.add(
         "ep1", site=SITE, mother="m1", newborn="b1", birth_at=datetime.now(tz=UTC) - timedelta(hours=40),
         ga_weeks=39.0, label="kamer 1",
     )  # fmt: skip
+    registry.set_site_phone(SITE, "+31 20 123 4567")
     state = {"v": 1, "episode": "ep1", "open_alerts": [{"alert_id": "a1", "level": "warning", "category": "clinical",
              "rule": "temp_rise", "status": "open", "raised_at": "2026-11-23T10:00:00Z",
              "message": "Temperatuur stijgt"}]}  # fmt: skip
@@ -241,12 +245,13 @@ def short_board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
         [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", mosquitto, "--site", SITE,
          "--store", f"sqlite:///{tmp_path / 'k.db'}", "--board-dir", str(board_dir), "--port", str(port),
          "--session-min", "0.25"],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "KRAAMWACHT_REFRESH_S": "600"}, stdout=log,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "KRAAMWACHT_REFRESH_S": "600", "KRAAMWACHT_MOTHER_REFRESH_S": "1"},
+        stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         wait_for_port(port, 60)
-        yield {"url": f"http://127.0.0.1:{port}", "broker": broker, "log": tmp_path / "board.log"}
+        yield {"url": f"http://127.0.0.1:{port}", "broker": broker, "log": tmp_path / "board.log", "episode": episode}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -302,3 +307,25 @@ def test_an_ended_session_acts_no_more_and_uploads_stay_inside(short_board: dict
         assert "Traceback" not in body and tempfile.gettempdir() not in body  # noqa: PT018 - no server paths
         browser.close()
     assert not probe.exists()  # nothing written where the browser pointed
+
+
+def test_the_mothers_page_follows_her_sensor_and_offers_a_number_to_call(short_board: dict) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    code = short_board["episode"].mother_code
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        mother = browser.new_page(viewport={"width": 800, "height": 1280})  # her phone or tablet, upright
+        mother.goto(f"{short_board['url']}/?moeder={code}&taal=ar")
+        page = mother.locator("#moeder")
+        expect(page).to_have_attribute("dir", "rtl", timeout=20_000)
+        expect(page).to_have_attribute("data-status", "silent")  # no data from her sensor yet
+        expect(mother.locator('a[href="tel:+31201234567"]')).to_be_visible()  # one tap to call
+        loose = {"v": 1, "episode": "ep1", "open_alerts": [{"alert_id": "m1:sensor:1", "level": "warning",
+                 "category": "technical", "rule": "sensor_loose", "status": "open", "message": "Sensor los"}]}  # fmt: skip
+        short_board["broker"].client.publish(
+            Topics.alert_state(SITE, "ep1"), json.dumps(loose), qos=1, retain=True
+        ).wait_for_publish(5)
+        expect(page).to_have_attribute("data-status", "loose", timeout=30_000)  # without her reloading the page
+        _shots(mother, "moeder-ar-los")
+        browser.close()
