@@ -80,7 +80,7 @@ def read_streams(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[Iterable[pd.DataFrame]], Iterable[pd.DataFrame]] = lambda it: it,
 ) -> StreamReadResult:
-    """Read a stream file (``.csv``, ``.csv.gz`` or ``.parquet``) into per-subject arrays.
+    """Read a stream file (``.csv``, ``.csv.gz``, ``.parquet`` or a handover bundle ``.json``) into per-subject arrays.
 
     CSV is read ``chunk_rows`` at a time and only float arrays are kept, so memory grows with the
     number of samples (16 bytes each), not with the size of the text.
@@ -94,6 +94,9 @@ def read_streams(
     if path.suffix == ".parquet":
         chunks: Iterable[pd.DataFrame] = [_parquet_frame(path)]
         first_line = 1  # Parquet rows are reported 1-based
+    elif path.suffix == ".json":  # a FHIR handover bundle (kraamwacht handover): its single readings
+        chunks = [_bundle_frame(path)]
+        first_line = 1
     else:
         chunks = _csv_chunks(path, skip_bad=skip_bad, chunk_rows=chunk_rows, bad_lines=bad_lines)
         first_line = 2  # the header is line 1
@@ -167,6 +170,24 @@ def _line_of(row_line: int, bad_lines: list[int]) -> int:
         if bad <= line:
             line += 1
     return line
+
+
+def _bundle_frame(path: Path) -> pd.DataFrame:
+    """A handover bundle's spot checks and bilirubin readings as stream rows (strings, as from CSV)."""
+    import json
+
+    from kraamwacht.handover import bundle_rows
+
+    try:
+        bundle = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, None, f"not JSON: {exc}") from exc
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise InputFileError(path, None, "a .json stream must be a FHIR Bundle (kraamwacht handover)")
+    frame = bundle_rows(bundle)
+    # a stream's method column belongs to thermometer readings; bilirubin's TcB/serum stays in the bundle
+    frame[METHOD_COLUMN] = frame[METHOD_COLUMN].where(frame["signal"] == "thermometer_c", "").fillna("")
+    return frame.astype(str)
 
 
 def _parquet_frame(path: Path) -> pd.DataFrame:

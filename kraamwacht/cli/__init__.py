@@ -2,7 +2,8 @@
 
 ``research`` (export, replay, evaluate, sweep, simulate-cohort, config), ``serve`` (serve, broker,
 broker-config, status, doctor), ``gateway`` (gateway pair/unpair/list/run, sim), ``bili`` (bili
-assess/enter), ``temp`` (temp enter: a thermometer spot check), ``board`` (dashboard, user, episode), ``demo``.
+assess/enter), ``temp`` (temp enter: a thermometer spot check), ``board`` (dashboard, user, episode), ``demo``,
+``handover`` (an episode as FHIR R4).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kraamwacht.cli import demo, gateway, research, serve
 from kraamwacht.cli._console import OUT
 from kraamwacht.cli.bili import app as bili_app
 from kraamwacht.cli.board import dashboard, episode_app, user_app
+from kraamwacht.cli.handover import handover
 from kraamwacht.cli.temp import app as temp_app
 
 __all__ = ["app", "main"]
@@ -58,6 +60,7 @@ app.add_typer(temp_app, name="temp")
 app.add_typer(user_app, name="user")
 app.add_typer(episode_app, name="episode")
 app.command("dashboard")(dashboard)
+app.command()(handover)
 
 
 def main() -> None:

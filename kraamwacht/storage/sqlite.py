@@ -228,6 +228,13 @@ class SqliteStore:
             ).fetchone()
         return None if value is None else float(value)
 
+    def devices(self, subject: str) -> list[tuple[str, str]]:
+        """``(device, signal)`` pairs that measured ``subject`` (for a handover's Device resources)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT DISTINCT device, signal FROM observations WHERE subject = ? ORDER BY device, signal", (subject,)
+            ).fetchall()
+
     def newest_per_device(self, subject: str, signal: str) -> list[tuple[str, float, float]]:
         """``(device, receive_time_s, value)`` of the newest sample of ``signal`` from each of the subject's devices.
 
