@@ -254,8 +254,17 @@ def sweep(
     config: Annotated[Path | None, typer.Option(help="Base configuration (TOML).")] = None,
     rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "temperature",
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Run on a local Dask cluster of N worker processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run on a running Dask cluster: its scheduler, e.g. tcp://host:8786.")
+    ] = None,
 ) -> None:
-    """Evaluate a grid of thresholds in one pass over the data; write a table and a trade-off plot."""
+    """Evaluate a grid of thresholds in one pass over the data; write a table and a trade-off plot.
+
+    With --workers or --scheduler the settings × blocks of subjects run on Dask; the table is the same.
+    """
     from kraamwacht.plots import plot_sweep
     from kraamwacht.recordings import read_labels, read_streams
     from kraamwacht.replay import parse_grid, write_sweep_table
@@ -268,7 +277,14 @@ def sweep(
         parsed = parse_grid(grid, base)
         label_rows = read_labels(labels)
         data = read_streams(streams, skip_bad=skip_bad)
-        rows = run_sweep(data.recordings, label_rows, base, parsed, rules=chosen, progress=progress("sweep"))
+        if workers or scheduler:
+            from kraamwacht.distributed import open_client, sweep_on_cluster
+
+            with open_client(workers=workers, scheduler=scheduler) as client:
+                rows = sweep_on_cluster(client, data.recordings, label_rows, base, parsed, rules=chosen,
+                                        progress=progress("pieces"))  # fmt: skip
+        else:
+            rows = run_sweep(data.recordings, label_rows, base, parsed, rules=chosen, progress=progress("sweep"))
     except KraamwachtError as exc:
         fail(exc)
     out_dir.mkdir(parents=True, exist_ok=True)

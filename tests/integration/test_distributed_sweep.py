@@ -1,0 +1,66 @@
+"""`kraamwacht sweep` on Dask: a local cluster of two worker processes, and a running `dask scheduler`
+with two `dask worker` processes as a real cluster has, give the same table as one process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kraamwacht.waiting import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "cohort"
+BIN = Path(sys.executable).parent
+GRID = ["--grid", "rise.k_c=0.3,0.4,0.5", "--grid", "rise.h_c_epochs=10,20"]
+
+
+def _sweep(out: Path, *extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "kraamwacht.cli", "sweep", str(DATA / "streams.csv.gz"), "--labels",
+         str(DATA / "labels.csv"), *GRID, "--out-dir", str(out), *extra],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return (out / "sweep.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _sweep(tmp_path_factory.mktemp("single"))
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--dashboard-address", ":0"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=(tmp_path / "scheduler.log").open("w"))]  # fmt: skip
+    try:
+        wait_for_port(port, 60)
+        for n in range(2):
+            procs.append(subprocess.Popen([str(BIN / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+                                           "--nworkers", "1", "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=(tmp_path / f"worker{n}.log").open("w")))  # fmt: skip
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_a_local_cluster_of_two_workers_gives_the_same_table(single: str, tmp_path: Path) -> None:
+    assert single.count("\n") == 1 + 6  # the header and six settings
+    assert _sweep(tmp_path / "two", "--workers", "2") == single
+
+
+def test_a_running_scheduler_with_two_workers_gives_the_same_table(single: str, scheduler: str, tmp_path: Path) -> None:
+    assert _sweep(tmp_path / "cluster", "--scheduler", scheduler) == single
