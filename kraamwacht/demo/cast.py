@@ -82,7 +82,7 @@ def demo_cast(origin_s: float) -> list[Member]:
             "Kamer 2",
             "nl",
             mother(2, 12).with_infection(
-                origin_s - 55 * _MIN, amplitude_c=2.2, rise_h=3.0, hr_per_c=4.0, hr_extra_bpm=0.0
+                origin_s - 55 * _MIN, amplitude_c=2.2, rise_h=3.0, hr_per_c=10.0, hr_extra_bpm=8.0
             ),
             **common,
         ),

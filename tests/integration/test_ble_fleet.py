@@ -88,11 +88,11 @@ def test_fifty_wearables_for_two_minutes_every_reading_once_in_order(mosquitto: 
     # none lost, none extra (a wearable whose scenario is off the body or charging sends nothing)
     assert per_device == {f"wb-{serial}": count for serial, count in sent.items() if count}
     assert sum(1 for count in sent.values() if count) >= N - 3
-    temps = [(d, t) for d, s, _, t in rows if s == "temperature_c"]
+    temps = [(d, t) for d, s, _, t, _stream in rows if s == "temperature_c"]
     assert len(set(temps)) == len(temps)  # no reading stored twice under another sequence number
     for device in per_device:  # in order: each signal's times rise with the sequence numbers
         for signal in ("temperature_c", "heart_rate_bpm"):
-            times = [t for d, s, _, t in rows if d == device and s == signal]
+            times = [t for d, s, _, t, _stream in rows if d == device and s == signal]
             assert times == sorted(times)
     away = stats[AWAY]
     assert away["buffered"] == 0  # the buffer was replayed on reconnect

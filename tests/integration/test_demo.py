@@ -57,13 +57,15 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
             )
 
         # generous deadlines, never a timed assertion: the demo's own clock says when (see the README)
-        warning = _wait("Kamer 2's early-rise warning", lambda: rule("demo-2", "temp_rise", "warning"), 240)
+        early = ("temp_rise", "temp_rise_hr")  # with or without her heart rate: an early-rise warning either way
+        warning = _wait("Kamer 2's early-rise warning",
+                        lambda: next((a for r in early if (a := rule("demo-2", r, "warning"))), None), 240)  # fmt: skip
         assert warning["values"]["rise_c"] >= 0.4
         assert warning["values"]["baseline_core_c"] > 36
         result = feed.command("acknowledge", warning["alert_id"], actor="demo")
         assert result.accepted, result.reason
-        _wait("the acknowledgement", lambda: rule("demo-2", "temp_rise") if rule("demo-2", "temp_rise") and
-              rule("demo-2", "temp_rise")["status"] == "acknowledged" else None, 10)  # fmt: skip
+        _wait("the acknowledgement", lambda: rule("demo-2", warning["rule"]) if rule("demo-2", warning["rule"]) and
+              rule("demo-2", warning["rule"])["status"] == "acknowledged" else None, 10)  # fmt: skip
         escalated = _wait("the fever escalation", lambda: rule("demo-2", "fever", "urgent"), 240)
         assert escalated["alert_id"] == warning["alert_id"]  # the same alert, escalated by the fever rule
         assert escalated["status"] == "open"  # an escalation needs a new acknowledgement

@@ -51,7 +51,9 @@ def test_the_cast_tells_its_story_to_the_detectors() -> None:
         (e.subject, e.event.value, e.level.value, e.rule, round((e.time.timestamp() - ORIGIN) / 60)) for e in events
     ]
     fever = [s for s in story if s[0] == "m-demo-2"]
-    assert [s[1:4] for s in fever[:2]] == [("raised", "warning", "temp_rise"), ("escalated", "urgent", "fever")]
+    (raised, escalated) = [s[1:4] for s in fever[:2]]
+    assert raised in {("raised", "warning", "temp_rise"), ("raised", "warning", "temp_rise_hr")}  # an early rise
+    assert escalated == ("escalated", "urgent", "fever")
     assert 20 <= fever[0][4] <= 60  # the warning: within a minute of real time at ×60
     assert fever[0][4] < fever[1][4] <= 100
     assert [s for s in story if s[0] in ("m-demo-1", "m-demo-4")] == []  # healthy mothers stay quiet
