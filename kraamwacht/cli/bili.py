@@ -205,6 +205,12 @@ def enter_command(
     standard: Std = Standard.AAP2022,
     previous: Previous = [],  # noqa: B006
     confirm_unit: Confirm = False,
+    board_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The board's folder: the risk factors given are added to the episode, where serve reads them."
+        ),
+    ] = None,
 ) -> None:
     """Check a reading, show the advice, and publish it as an observation (nothing is sent on bad input)."""
     from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -230,6 +236,8 @@ def enter_command(
         typer.echo(f"error: {exc} (nothing was sent)", err=True)
         raise typer.Exit(code=2) from None
     _print(advice, as_json=False)
+    if board_dir is not None and risk_factor:  # before the reading goes: serve judges it with them
+        _add_risk_factors(board_dir, episode, [r.value for r in risk_factor])
     try:
         publish(address, [(topic, payload)])
     except PublishError as exc:
@@ -238,3 +246,17 @@ def enter_command(
     typer.echo(
         f"stored: {format_time(reading.measured_at)} {reading.value_umol_l:.0f} µmol/L ({method.value}) → {topic}"
     )
+
+
+def _add_risk_factors(board_dir: Path, episode: str, factors: list[str]) -> None:
+    """Add (never remove) risk factors to the episode; the terminal and the board then say the same."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    registry = EpisodeRegistry(board_dir / "episodes.db")
+    current = registry.get(episode)
+    if current is None:
+        typer.echo(f"error: no episode {episode!r} in {board_dir} (nothing was sent)", err=True)
+        raise typer.Exit(code=2)
+    merged = tuple(dict.fromkeys([*current.risk_factors, *factors]))
+    registry.update_jaundice(episode, risk_factors=merged)
+    typer.echo(f"episode {episode}: risk factors {', '.join(merged)}")

@@ -385,7 +385,8 @@ def client_page() -> None:
         return
     names = {e.label or e.episode: e for e in active}
     chosen = names[st.selectbox(_("Cliënt"), list(names), key="client")]
-    client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site)
+    client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site,
+                update_jaundice=episodes().update_jaundice)  # fmt: skip
     _mother_link(chosen)
 
 

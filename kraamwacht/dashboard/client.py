@@ -4,6 +4,7 @@ the newborn's bilirubin nomogram with the entry form (advice shown at once, noth
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,7 +83,25 @@ def _readings(store: Any, episode: Episode) -> list[Reading]:
     ]
 
 
-def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, broker: str, site: str) -> None:
+RISK_WORDS = {
+    "isoimmune": "isoimmuun hemolytische ziekte (positieve DAT)",
+    "g6pd": "G6PD-deficiëntie of andere hemolyse",
+    "sepsis": "sepsis",
+    "albumin<3.0": "albumine < 3,0 g/dL",
+    "unstable": "klinisch instabiel (afgelopen 24 uur)",
+}
+
+
+def client_view(
+    episode: Episode,
+    *,
+    user: User,
+    store: Any,
+    feed: BoardFeed,
+    broker: str,
+    site: str,
+    update_jaundice: Callable[..., Episode] | None = None,
+) -> None:
     now = clock.utcnow()
     st.subheader(f"{episode.label or episode.episode}")
     mother, baby = st.tabs([_("Moeder"), _("Baby: bilirubine")])
@@ -104,6 +123,8 @@ def client_view(episode: Episode, *, user: User, store: Any, feed: BoardFeed, br
                 words = f"{state_name(str(e.get('event')), lang)} · {rule} · {state_name(str(e.get('level')), lang)}"
                 st.markdown(f"- {e.get('time', '')}: {words}")
     with baby:
+        if update_jaundice is not None:
+            episode = _risk_factors(episode, update_jaundice)
         _bili(episode, user=user, store=store, broker=broker, site=site, now=now)
 
 
@@ -200,6 +221,26 @@ def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: d
         st.error(f"{_('Niet opgeslagen')}: {exc}")
         return
     st.success(f"{_('Opgeslagen')}: {fmt_number(float(value))} °C ({method})")
+
+
+def _risk_factors(episode: Episode, update: Callable[..., Episode]) -> Episode:
+    """The newborn's neurotoxicity risk factors and the standard, shown and editable (serve judges with them)."""
+    with st.expander(_("Risicofactoren en richtlijn"), expanded=False), st.form(f"risks-{episode.episode}"):
+        chosen = st.multiselect(
+            _("Risicofactoren (AAP 2022)"), list(RISK_WORDS), default=list(episode.risk_factors),
+            format_func=lambda r: RISK_WORDS[r], key=f"risk-{episode.episode}",
+        )  # fmt: skip
+        standards = ["aap2022", "nice-cg98"]
+        standard = st.selectbox(_("Richtlijn"), standards, index=standards.index(episode.standard),
+                                key=f"std-{episode.episode}")  # fmt: skip
+        if st.form_submit_button(_("Risicofactoren opslaan")):
+            try:
+                episode = update(episode.episode, risk_factors=tuple(chosen), standard=standard)
+            except KraamwachtError as exc:
+                st.error(f"{_('Niet opgeslagen')}: {exc}")
+            else:
+                st.success(_("Opgeslagen"))
+    return episode
 
 
 def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, now: datetime) -> None:

@@ -151,3 +151,18 @@ def test_unreachable_broker_says_the_reading_was_not_stored() -> None:
     result = _enter("mqtt://127.0.0.1:9", "--value", "200")
     assert result.exit_code == 1
     assert "NOT stored" in result.output
+
+
+def test_a_risk_factor_given_with_an_entry_is_added_to_the_episode(mosquitto: str, tmp_path: Path) -> None:
+    from kraamwacht.episodes import EpisodeRegistry
+
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    registry.add("ep7", site="s1", mother="m7", newborn="baby7", birth_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
+                 ga_weeks=39.0, risk_factors=("g6pd",))  # fmt: skip
+    result = _enter(mosquitto, "--value", "250", "--method", "tsb", "--risk-factor", "isoimmune",
+                    "--board-dir", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert registry.get("ep7").risk_factors == ("g6pd", "isoimmune")  # type: ignore[union-attr] # added, none lost
+    unknown = _enter(mosquitto, "--value", "250", "--risk-factor", "sepsis", "--board-dir", str(tmp_path / "none"))
+    assert unknown.exit_code == 2  # no such episode there: said, and nothing sent
+    assert "nothing was sent" in unknown.output

@@ -5,6 +5,7 @@ and the research page's replay + evaluate (the same numbers as the command line)
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -172,3 +173,34 @@ def test_english_is_selectable(env: dict) -> None:
         at.run()
     assert any("Temperature rising" in c.value for c in at.caption)  # serve's English message
     assert any("no temperature received" in c.value for c in at.caption)
+
+
+def _risk_factor_form() -> None:
+    """The Cliënt page's risk-factor form on its own (the page's navigation is not reachable from AppTest)."""
+    import os
+    from pathlib import Path
+
+    import streamlit as st
+
+    from kraamwacht.dashboard.client import _risk_factors
+    from kraamwacht.episodes import EpisodeRegistry
+
+    registry = EpisodeRegistry(Path(os.environ["KRAAMWACHT_BOARD_DIR"]) / "episodes.db")
+    episode = _risk_factors(registry.get("ep1"), registry.update_jaundice)
+    st.caption(f"judged with: {','.join(episode.risk_factors) or '-'} {episode.standard}")
+
+
+def test_the_newborns_risk_factors_are_shown_and_edited_on_the_client_page(env: dict) -> None:
+    at = AppTest.from_function(_risk_factor_form, default_timeout=30)
+    at.run()
+    (risks,) = at.multiselect
+    assert risks.value == []
+    risks.select("isoimmune")
+    at.selectbox[0].select("nice-cg98")
+    at.button[0].click()
+    at.run()
+    registry = EpisodeRegistry(Path(os.environ["KRAAMWACHT_BOARD_DIR"]) / "episodes.db")
+    item = registry.get("ep1")
+    assert item is not None
+    assert (item.risk_factors, item.standard) == (("isoimmune",), "nice-cg98")  # what serve judges with
+    assert "judged with: isoimmune nice-cg98" in [c.value for c in at.caption]  # the page goes on with it
