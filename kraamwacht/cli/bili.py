@@ -238,6 +238,12 @@ def enter_command(
     _print(advice, as_json=False)
     if board_dir is not None and risk_factor:  # before the reading goes: serve judges it with them
         _add_risk_factors(board_dir, episode, [r.value for r in risk_factor])
+    elif risk_factor:
+        typer.echo(
+            "note: these risk factors change only the advice above; serve and the board judge with the episode's"
+            " (add --board-dir, or kraamwacht episode update)",
+            err=True,
+        )
     try:
         publish(address, [(topic, payload)])
     except PublishError as exc:

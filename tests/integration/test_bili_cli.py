@@ -166,3 +166,5 @@ def test_a_risk_factor_given_with_an_entry_is_added_to_the_episode(mosquitto: st
     unknown = _enter(mosquitto, "--value", "250", "--risk-factor", "sepsis", "--board-dir", str(tmp_path / "none"))
     assert unknown.exit_code == 2  # no such episode there: said, and nothing sent
     assert "nothing was sent" in unknown.output
+    alone = _enter(mosquitto, "--value", "250", "--risk-factor", "sepsis")
+    assert "change only the advice above" in alone.output  # never silently different from the board
