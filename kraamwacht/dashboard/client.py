@@ -159,12 +159,10 @@ def _charts(episode: Episode, *, store: Any, feed: BoardFeed, now: datetime) -> 
     st.markdown(f"**{_('Temperatuur')}**")
     st.altair_chart(
         temperature_chart(temp, baseline, thermometer, marks, lang=lang, start_s=start.timestamp()),
-        use_container_width=True,
+        width="stretch",
     )
     st.markdown(f"**{_('Hartslag')}**")
-    st.altair_chart(
-        heart_rate_chart(hr, baseline, marks, lang=lang, start_s=start.timestamp()), use_container_width=True
-    )
+    st.altair_chart(heart_rate_chart(hr, baseline, marks, lang=lang, start_s=start.timestamp()), width="stretch")
     if baseline is None:
         st.caption(_("De basislijn van de meldingendienst is nog niet ontvangen."))
 

@@ -6,6 +6,7 @@ open the mother's page in Arabic. Screenshots (1280×800) go to ``KRAAMWACHT_SCR
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -180,9 +181,10 @@ def test_board_in_a_real_browser(board: dict) -> None:
         expect(research.get_by_role("link", name="Meldingen")).to_have_count(0)
         uploads = research.locator('input[type="file"]')
         uploads.nth(0).set_input_files(str(COHORT / "streams.csv.gz"))
+        # one at a time: the page reruns after an upload, and a file given meanwhile can be lost
+        expect(research.get_by_text("streams.csv.gz")).to_be_visible(timeout=60_000)  # uploaded
         uploads.nth(1).set_input_files(str(COHORT / "labels.csv"))
-        expect(research.get_by_text("streams.csv.gz")).to_be_visible(timeout=20_000)  # uploaded
-        expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=20_000)
+        expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=60_000)
         research.get_by_text("Ook de afweging over k tonen").click()
         research.get_by_role("button", name="Uitvoeren").click()
         expect(research.get_by_text("Gevoeligheid").first).to_be_visible(
@@ -210,7 +212,10 @@ OVERFLOW_JS = """() => {
 
 def _fits(page, name: str) -> None:
     """Nothing on the page reaches past the right edge of the screen (no sideways scrolling on a tablet)."""
-    page.wait_for_timeout(500)  # let the layout settle after a resize
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # the layout settles after a resize; a busy machine takes a while
+        page.wait_for_function(f"() => ({OVERFLOW_JS})().length === 0", timeout=30_000)
     assert page.evaluate(OVERFLOW_JS) == [], f"{name}: wider than the screen"
 
 
