@@ -186,6 +186,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         uploads.nth(1).set_input_files(str(COHORT / "labels.csv"))
         expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=60_000)
         research.get_by_text("Ook de afweging over k tonen").click()
+        expect(research.get_by_role("checkbox", name="Ook de afweging over k tonen (5 runs)")).to_be_checked()
+        _settled(research)  # a click while the page reruns can be lost
         research.get_by_role("button", name="Uitvoeren").click()
         expect(research.get_by_text("Gevoeligheid").first).to_be_visible(
             timeout=240_000
@@ -198,6 +200,13 @@ def test_board_in_a_real_browser(board: dict) -> None:
     bili = store.read(subject="b1", signals=["bilirubin_umol_l"])["bilirubin_umol_l"]
     assert bili[1].tolist() == [260.0]  # the good entry is stored, the refused one is not
     assert store.with_method("m1", "thermometer_c") == [(pytest.approx(time.time(), abs=3600), 38.4, "rectal")]
+
+
+def _settled(page) -> None:
+    """Wait until Streamlit has finished its rerun (its status widget says it is running meanwhile)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_be_hidden(timeout=120_000)
 
 
 OVERFLOW_JS = """() => {
@@ -229,7 +238,7 @@ def _no_rule_ids(page) -> None:
 
 @pytest.fixture
 def short_board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
-    """The board alone with a 15-second session and no auto-refresh: an action is the only thing that runs."""
+    """The board alone with a 30-second session and no auto-refresh: an action is the only thing that runs."""
     board_dir = tmp_path / "board"
     UserStore(board_dir / "users.json").add("anna", PASSWORD, "kraamverzorgende")
     UserStore(board_dir / "users.json").add("rob", PASSWORD, "onderzoeker")
@@ -249,7 +258,7 @@ def short_board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", mosquitto, "--site", SITE,
          "--store", f"sqlite:///{tmp_path / 'k.db'}", "--board-dir", str(board_dir), "--port", str(port),
-         "--session-min", "0.25"],
+         "--session-min", "0.5"],
         env={**os.environ, "PYTHONPATH": str(ROOT), "KRAAMWACHT_REFRESH_S": "600", "KRAAMWACHT_MOTHER_REFRESH_S": "1"},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -283,31 +292,32 @@ def test_an_ended_session_acts_no_more_and_uploads_stay_inside(short_board: dict
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="nl-NL")
         _login(page, short_board["url"], "anna")
-        expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=60_000)
         gezien = page.get_by_role("button", name="Gezien")
         page.get_by_role("link", name="Meldingen").click()
-        expect(gezien).to_be_visible(timeout=20_000)
-        page.wait_for_timeout(20_000)  # past the 15-second session, no activity
+        expect(gezien).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(35_000)  # past the 30-second session, no activity
         gezien.click()
-        expect(page.get_by_text("Uw sessie is verlopen. Log opnieuw in.")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Uw sessie is verlopen. Log opnieuw in.")).to_be_visible(timeout=60_000)
         expect(page.get_by_label("Wachtwoord")).to_be_visible()
         _login(page, short_board["url"], "anna")  # the control: a live session's click does arrive
         page.get_by_role("link", name="Meldingen").click()
         gezien.click()
-        assert wait_for(commands, timeout_s=30)
+        assert wait_for(commands, timeout_s=60)
         first, *rest = commands()
         assert (first["action"], first["alert_id"], first["actor"]) == ("acknowledge", "a1", "anna")
         assert rest == []  # the click after the timeout sent nothing: the control's command is the only one
 
         research = browser.new_page(viewport={"width": 1280, "height": 800})
         _login(research, short_board["url"], "rob")
-        expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=20_000)
+        expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=60_000)
         research.locator('input[type="file"]').nth(0).set_input_files(
             {"name": f"../../../../../../..{probe}", "mimeType": "text/csv", "buffer": b"not,a,stream\n1,2,3\n"}
         )
-        expect(research.get_by_role("button", name=re.compile(f"Remove .*{probe.name}"))).to_be_visible(timeout=20_000)
+        expect(research.get_by_role("button", name=re.compile(f"Remove .*{probe.name}"))).to_be_visible(timeout=60_000)
+        _settled(research)
         research.get_by_role("button", name="Uitvoeren").click()
-        expect(research.get_by_text(re.compile("^Kan niet herafspelen: streams.csv"))).to_be_visible(timeout=30_000)
+        expect(research.get_by_text(re.compile("^Kan niet herafspelen: streams.csv"))).to_be_visible(timeout=60_000)
         body = research.locator("body").inner_text()
         assert "Traceback" not in body and tempfile.gettempdir() not in body  # noqa: PT018 - no server paths
         browser.close()
