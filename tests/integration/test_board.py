@@ -179,12 +179,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         research.get_by_role("button", name="Inloggen").click()
         expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=20_000)
         expect(research.get_by_role("link", name="Meldingen")).to_have_count(0)
-        uploads = research.locator('input[type="file"]')
-        uploads.nth(0).set_input_files(str(COHORT / "streams.csv.gz"))
-        # one at a time: the page reruns after an upload, and a file given meanwhile can be lost
-        expect(research.get_by_text("streams.csv.gz")).to_be_visible(timeout=60_000)  # uploaded
-        uploads.nth(1).set_input_files(str(COHORT / "labels.csv"))
-        expect(research.get_by_text("labels.csv", exact=True)).to_be_visible(timeout=60_000)
+        _upload(research, 0, COHORT / "streams.csv.gz")
+        _upload(research, 1, COHORT / "labels.csv")
         research.get_by_text("Ook de afweging over k tonen").click()
         expect(research.get_by_role("checkbox", name="Ook de afweging over k tonen (5 runs)")).to_be_checked()
         _settled(research)  # a click while the page reruns can be lost
@@ -200,6 +196,30 @@ def test_board_in_a_real_browser(board: dict) -> None:
     bili = store.read(subject="b1", signals=["bilirubin_umol_l"])["bilirubin_umol_l"]
     assert bili[1].tolist() == [260.0]  # the good entry is stored, the refused one is not
     assert store.with_method("m1", "thermometer_c") == [(pytest.approx(time.time(), abs=3600), 38.4, "rectal")]
+
+
+def _upload(page, index: int, path: Path) -> None:
+    """Give the page's ``index``-th file input a file and wait until the page shows it.
+
+    One at a time, after Streamlit's rerun has finished: a file given while the page reruns after an
+    earlier upload can be lost with the element it went to; then it is given once more.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    shown = page.get_by_text(path.name, exact=True)
+    for attempt in range(3):
+        _settled(page)
+        page.locator('input[type="file"]').nth(index).set_input_files(str(path))
+        try:
+            expect(shown).to_be_visible(timeout=30_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
 def _settled(page) -> None:
