@@ -6,9 +6,11 @@ so that a loaded machine still passes.
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 __all__ = ["free_port", "port_open", "wait_for", "wait_for_port"]
@@ -16,9 +18,34 @@ __all__ = ["free_port", "port_open", "wait_for", "wait_for_port"]
 T = TypeVar("T")
 
 
+_RANDOM = random.Random()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS's choice)."""
-    with socket.socket() as s:
+    """A TCP port nobody listens on right now, chosen *below* the operating system's ephemeral range.
+
+    A port from the ephemeral range (``bind(0)``) can be taken by any outgoing connection (a browser,
+    an MQTT client) between this call and the moment a server binds it: on a busy machine that
+    happened to the demo's board. Below the range only another listener can take it.
+    """
+    low, _high = _ephemeral_range()
+    for _ in range(200):
+        port = _RANDOM.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # a crowded machine: the OS's choice after all
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
