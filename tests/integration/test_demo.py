@@ -5,6 +5,7 @@ their own alerts; the board answers; Ctrl-C stops everything with exit status 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,6 +46,7 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
         [sys.executable, "-m", "kraamwacht.cli", "demo", "--out-dir", str(tmp_path / "demo"), "--time-lapse", "60",
          "--start-in-s", str(START_IN_S), "--port", str(board_port), "--broker-port", str(broker_port)],
         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: a failed test stops every process the demo started
     )  # fmt: skip
     feed = None
     try:
@@ -81,9 +83,15 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
     finally:
         if feed is not None:
             feed.close()
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
+        if demo.poll() is None:  # the test failed midway: Ctrl-C first (the demo stops its parts), then the group
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(demo.pid, signal.SIGKILL)
+                demo.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(demo.pid, signal.SIGKILL)  # anything of the group still running
     out = log.read_text()
     assert "gateway exit 0, sim exit 0, serve exit 0, board exit 0, broker exit 0" in out, out[-3000:]
     for port in (broker_port, board_port):  # nothing left listening
