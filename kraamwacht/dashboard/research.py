@@ -66,7 +66,15 @@ def research_view(workdir: Path) -> None:
     h = h_col.number_input("Stijging: drempel h (epochs)", 1.0, 60.0, DetectorConfig().rise.h_c_epochs, 1.0, key="h")
     sweep = st.checkbox("Ook de afweging over k tonen (5 runs)", key="sweep")
     run = st.button(_("Uitvoeren"), key="run")  # always drawn: it must not appear only once an upload lands
-    if not run:
+    signature = (
+        (streams.name, streams.size) if streams is not None else None,
+        (labels.name, labels.size) if labels is not None else None,
+        float(k_c), float(h), bool(sweep),
+    )  # fmt: skip
+    if not run:  # a later rerun (an upload landing, a widget) keeps the result of these same inputs on screen
+        kept = st.session_state.get("research_result")
+        if kept is not None and kept[0] == signature:
+            _show(*kept[1:])
         return
     if streams is None:
         st.error("Kies eerst een stroom om te herafspelen.")
@@ -90,6 +98,12 @@ def research_view(workdir: Path) -> None:
         except (KraamwachtError, ValueError, OSError, UnicodeDecodeError, EOFError) as exc:
             st.error(f"{_('Kan niet herafspelen')}: {_safe_reason(exc, tmp)}")
             return
+    st.session_state["research_result"] = (signature, out, rows)
+    _show(out, rows)
+
+
+def _show(out: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """The replay's counts, the metrics, the trade-off and the downloads."""
     st.write(f"{out['samples']:,} metingen, {len(out['events'])} meldingsgebeurtenissen.".replace(",", "."))
     if out["skipped"]:
         st.warning(f"Overgeslagen regels: {out['skipped']}")

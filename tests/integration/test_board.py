@@ -179,8 +179,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         research.get_by_role("button", name="Inloggen").click()
         expect(research.get_by_role("heading", name="Onderzoek")).to_be_visible(timeout=20_000)
         expect(research.get_by_role("link", name="Meldingen")).to_have_count(0)
-        _upload(research, 0, COHORT / "streams.csv.gz")
-        _upload(research, 1, COHORT / "labels.csv")
+        _upload(research, "Stroom", COHORT / "streams.csv.gz")
+        _upload(research, "Labels", COHORT / "labels.csv")
         research.get_by_text("Ook de afweging over k tonen").click()
         expect(research.get_by_role("checkbox", name="Ook de afweging over k tonen (5 runs)")).to_be_checked()
         _settled(research)  # a click while the page reruns can be lost
@@ -198,8 +198,11 @@ def test_board_in_a_real_browser(board: dict) -> None:
     assert store.with_method("m1", "thermometer_c") == [(pytest.approx(time.time(), abs=3600), 38.4, "rectal")]
 
 
-def _upload(page, index: int, path: Path) -> None:
-    """Give the page's ``index``-th file input a file and wait until the page shows it.
+def _upload(page, uploader: str, path: Path) -> None:
+    """Give the file uploader whose label starts with ``uploader`` a file and wait until the page shows it.
+
+    Found by its label, never by position: an uploader that holds a file adds an input of its own
+    ("Add files"), so "the second file input" is not the second uploader.
 
     One at a time, after Streamlit's rerun has finished: a file given while the page reruns after an
     earlier upload can be lost with the element it went to; then it is given once more.
@@ -210,7 +213,8 @@ def _upload(page, index: int, path: Path) -> None:
     shown = page.get_by_text(path.name, exact=True)
     for attempt in range(3):
         _settled(page)
-        page.locator('input[type="file"]').nth(index).set_input_files(str(path))
+        region = page.get_by_role("region", name=re.compile(f"^{re.escape(uploader)}"))
+        region.locator('input[type="file"]').first.set_input_files(str(path))
         try:
             expect(shown).to_be_visible(timeout=30_000)
             return
