@@ -12,12 +12,11 @@ running ``dask scheduler`` with its workers (``--scheduler tcp://host:8786``), a
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kraamwacht.recordings import Recording
-from kraamwacht.replay import SweepRow, replay
+from kraamwacht.replay import SweepRow, grid_settings, raised_alarms, replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Label, evaluate
 
@@ -39,8 +38,7 @@ def _piece(
 ) -> tuple[list[Alarm], dict[str, Any]]:
     """One setting on one block of subjects: its raised alarms and its coverage."""
     result = replay(part, base.with_overrides(overrides))
-    alarms = [Alarm(e.subject, e.time.timestamp(), e.rule) for e in result.events if e.event == "raised"]
-    return alarms, dict(result.coverage)
+    return raised_alarms(result), dict(result.coverage)
 
 
 def _blocks(recordings: Mapping[str, Recording], n: int) -> list[dict[str, Recording]]:
@@ -64,7 +62,7 @@ def sweep_on_cluster(
     """:func:`kraamwacht.replay.sweep` with the pieces run by the cluster's workers."""
     from distributed import as_completed
 
-    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    combos = grid_settings(grid)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     blocks = [client.scatter(block) for block in _blocks(recordings, 2 * n_workers)]  # each sent once
     futures = {

@@ -17,7 +17,7 @@ from kraamwacht.recordings import Recording
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label, Report, evaluate
 
-__all__ = ["ReplayResult", "SweepRow", "parse_grid", "replay", "sweep"]
+__all__ = ["ReplayResult", "SweepRow", "grid_settings", "parse_grid", "raised_alarms", "replay", "sweep"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,16 @@ class SweepRow:
     report: Report
 
 
+def grid_settings(grid: Mapping[str, Sequence[float | int]]) -> list[dict[str, float | int]]:
+    """Every combination of the grid, in the order the sweep table lists them."""
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def raised_alarms(result: ReplayResult) -> list[Alarm]:
+    """A replay's raised alerts as :func:`evaluate` scores them."""
+    return [Alarm(e.subject, e.time.timestamp(), e.rule) for e in result.events if e.event == "raised"]
+
+
 def sweep(
     recordings: Mapping[str, Recording],
     labels: Mapping[str, Label],
@@ -114,14 +124,11 @@ def sweep(
     progress: Callable[[Iterable[dict[str, float | int]]], Iterable[dict[str, float | int]]] = lambda it: it,
 ) -> list[SweepRow]:
     """Evaluate every combination of the grid over recordings read once."""
-    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     rows: list[SweepRow] = []
-    for overrides in progress(combos):
-        cfg = base.with_overrides(overrides)
-        result = replay(recordings, cfg)
-        alarms = [Alarm(e.subject, e.time.timestamp(), e.rule) for e in result.events if e.event == "raised"]
+    for overrides in progress(grid_settings(grid)):
+        result = replay(recordings, base.with_overrides(overrides))
         report = evaluate(
-            alarms,
+            raised_alarms(result),
             labels,
             result.coverage,
             rules=rules,

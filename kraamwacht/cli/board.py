@@ -6,7 +6,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from kraamwacht import clock
 from kraamwacht.cli._options import DEFAULT_BROKER, BrokerUrl
 from kraamwacht.contract import parse_time
 from kraamwacht.errors import KraamwachtError
+
+if TYPE_CHECKING:
+    from kraamwacht.episodes import Episode
 
 user_app = typer.Typer(help="Board users (passwords are stored hashed).", no_args_is_help=True)
 episode_app = typer.Typer(help="Care episodes shown on the board.", no_args_is_help=True)
@@ -165,10 +168,16 @@ def episode_code(
     except KraamwachtError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    item = _running(item, episode)
+    typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
+
+
+def _running(item: Episode | None, episode: str) -> Episode:
+    """The episode if it is running; otherwise the command says so and exits 2."""
     if item is None or item.ended_at is not None:
         typer.echo(f"error: no running episode {episode!r}", err=True)
         raise typer.Exit(2)
-    typer.echo(f"episode {item.episode}; mother's page: /?moeder={item.mother_code}&taal={item.language}")
+    return item
 
 
 @episode_app.command("site-phone")
@@ -204,10 +213,7 @@ def episode_handout(
     from kraamwacht.handout import handout_pdf, mother_link
 
     registry = EpisodeRegistry(board_dir / "episodes.db")
-    item = registry.get(episode)
-    if item is None or item.ended_at is not None:
-        typer.echo(f"error: no running episode {episode!r}", err=True)
-        raise typer.Exit(2)
+    item = _running(registry.get(episode), episode)
     lang = language or item.language
     try:
         link = mother_link(url, item.mother_code, lang)

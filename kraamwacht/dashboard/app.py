@@ -392,7 +392,7 @@ def client_page() -> None:
 
 def _mother_link(episode: Episode) -> None:
     """Her page's link again, her handout, and a new code when a link went astray (the old one stops)."""
-    from kraamwacht.handout import HANDOUT_TEXTS, handout_pdf, mother_link
+    from kraamwacht.handout import HANDOUT_TEXTS, mother_link
 
     with st.expander(_("Pagina van de moeder")):
         base = CFG.public_url or _board_url()
@@ -402,16 +402,22 @@ def _mother_link(episode: Episode) -> None:
         choices = list(HANDOUT_TEXTS)
         chosen = lang_col.selectbox(_("Taal van de folder"), choices, index=choices.index(episode.language)
                                     if episode.language in choices else 0, key=f"handout-lang-{episode.episode}")  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            pdf = handout_pdf(
-                link=mother_link(base, episode.mother_code, chosen), lang=chosen,
-                phone=episodes().site_phone(episode.site), label=episode.label, out=Path(tmp) / "folder.pdf",
-            ).read_bytes()  # fmt: skip
+        pdf = _handout_bytes(mother_link(base, episode.mother_code, chosen), chosen,
+                             episodes().site_phone(episode.site), episode.label)  # fmt: skip
         button_col.download_button(_("Folder (PDF)"), pdf, f"kraamwacht-{episode.episode}-{chosen}.pdf",
                                    mime="application/pdf", key=f"handout-{episode.episode}")  # fmt: skip
         if st.button(_("Nieuwe code (de oude link werkt dan niet meer)"), key=f"renew-{episode.episode}"):
             episodes().renew_code(episode.episode)
             st.rerun()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _handout_bytes(link: str, lang: str, phone: str | None, label: str) -> bytes:
+    """The handout PDF, drawn once per link and text (not on every rerun of the Cliënt page)."""
+    from kraamwacht.handout import handout_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return handout_pdf(link=link, lang=lang, phone=phone, label=label, out=Path(tmp) / "folder.pdf").read_bytes()
 
 
 def _board_url() -> str:
