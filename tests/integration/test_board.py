@@ -183,11 +183,7 @@ def test_board_in_a_real_browser(board: dict) -> None:
         _upload(research, "Labels", COHORT / "labels.csv")
         research.get_by_text("Ook de afweging over k tonen").click()
         expect(research.get_by_role("checkbox", name="Ook de afweging over k tonen (5 runs)")).to_be_checked()
-        _settled(research)  # a click while the page reruns can be lost
-        research.get_by_role("button", name="Uitvoeren").click()
-        expect(research.get_by_text("Gevoeligheid").first).to_be_visible(
-            timeout=240_000
-        )  # six replays, maybe on a busy machine
+        _run_research(research)
         expect(research.get_by_role("button", name="Meldingen (JSONL)")).to_be_visible()
         _shots(research, "onderzoek")
         browser.close()
@@ -224,6 +220,28 @@ def _upload(page, uploader: str, path: Path) -> None:
         except PlaywrightTimeout:
             if attempt == 2:
                 raise
+
+
+def _run_research(page) -> None:
+    """Click "Uitvoeren" until the replay has visibly started, then wait for its result.
+
+    A click that lands while Streamlit reruns (an upload, a checkbox) can be lost on a busy machine:
+    then neither the spinner nor a result appears, and the click is given once more.
+    """
+    from playwright.sync_api import expect
+
+    result = page.get_by_text("Gevoeligheid").first
+    started = page.get_by_text("Bezig met herafspelen").or_(result)
+    for attempt in range(3):
+        _settled(page)
+        page.get_by_role("button", name="Uitvoeren").click()
+        try:
+            expect(started.first).to_be_visible(timeout=60_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+    expect(result).to_be_visible(timeout=300_000)  # six replays, maybe on a busy machine
 
 
 def _settled(page) -> None:
