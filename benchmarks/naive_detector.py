@@ -88,6 +88,30 @@ class _HourlyBaseline:
         self.levels[block] = level if self.count >= self.warmup else NAN
 
 
+class _ClockProfile:
+    """Her residual by hour of the day: per hour slot, discounted sums of completed hours' medians."""
+
+    def __init__(self, tau_days: float, prior_days: float) -> None:
+        self.decay, self.prior = math.exp(-1.0 / tau_days), prior_days
+        self.sums, self.weights = [0.0] * 24, [0.0] * 24
+        self.block, self.values = -1, []
+
+    def update(self, epoch: int, x: float, per_hour: int) -> float:
+        block = epoch // per_hour
+        if block != self.block:
+            self.block, self.values = block, []
+        slot = block % 24
+        weight = self.weights[slot] + self.prior
+        value = self.sums[slot] / weight if weight > 0 else 0.0  # as it stood before this hour is complete
+        self.values.append(x)
+        if epoch % per_hour == per_hour - 1:
+            median = _median(self.values)
+            if not math.isnan(median):
+                self.sums[slot] = self.sums[slot] * self.decay + median
+                self.weights[slot] = self.weights[slot] * self.decay + 1.0
+        return value
+
+
 class _Carry:
     """The last value, carried at most ``max_gap`` epochs."""
 
@@ -126,6 +150,7 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
     since = 1 << 30
     temp_base = _HourlyBaseline(tc.warmup_h, 1 - math.exp(-1 / tc.baseline_tau_h), tc.baseline_lag_h)
     hr_base = _HourlyBaseline(hc.warmup_h, 1 - math.exp(-1 / hc.baseline_tau_h), hc.baseline_lag_h)
+    hr_profile = _ClockProfile(hc.profile_tau_days, hc.profile_prior_days)
     c_window: deque[float] = deque([0.0], maxlen=rc.window_epochs + 1)
     rise_sw = _Hysteresis(rc.h_c_epochs, rc.h_c_epochs * rc.clear_fraction)
     fever_sw = _Hysteresis(fc.core_c, fc.clear_core_c)
@@ -192,7 +217,7 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
         hr_ok, _ = hr_carry(hr_measured)
         hr_b = hr_base.update(epoch, hr_measured, per_hour)
         known = not math.isnan(hr_ok)
-        hr_rise = hr_ok - hr_b
+        hr_rise = hr_ok - (hr_b + hr_profile.update(epoch, hr_measured - hr_b, per_hour))
         new = hr_ok > hc.unknown_baseline_bpm if math.isnan(hr_b) else hr_rise >= hc.rise_bpm
         tachy_on = tachy_sw(hr_ok)
         tachy = runs["tachy"](tachy_on and new, known) >= hc.tachycardia_persist_epochs

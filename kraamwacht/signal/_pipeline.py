@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from kraamwacht.contract import Severity
 from kraamwacht.signal._circadian import circadian_offset_c
 from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means
+from kraamwacht.signal._profile import ClockProfileState, clock_profile
 from kraamwacht.signal._filters import (
     BlockMedianState,
     CarryState,
@@ -165,6 +166,7 @@ class MonitorState:
     hr_rise_on: bool = False
     hr_rise_run: int = 0
     hr_rise_median: FloatArray = field(default_factory=lambda: np.zeros(0))
+    hr_profile: ClockProfileState = field(default_factory=ClockProfileState)
     temp_fill: CarryState = field(default_factory=CarryState)
     hr_fill: CarryState = field(default_factory=CarryState)
     thermo_last: CarryState = field(default_factory=CarryState)
@@ -318,7 +320,16 @@ def process_epochs(
     tachy_sw, tachy_on = hysteresis(
         hr_ok, on=hc.tachycardia_bpm, off=hc.tachycardia_bpm - hc.clear_margin_bpm, state=state.tachy_on
     )
-    hr_rise = hr_ok - hr_base
+    # her own rate at this hour of the day: her baseline plus what her days have taught about the hour
+    hr_profile, hr_profile_state = clock_profile(
+        hr_measured - hr_base,
+        first_epoch=bins.start,
+        epochs_per_hour=per_hour,
+        tau_days=hc.profile_tau_days,
+        prior_days=hc.profile_prior_days,
+        state=state.hr_profile,
+    )
+    hr_rise = hr_ok - (hr_base + hr_profile)
     with np.errstate(invalid="ignore"):
         # her own rate, if it is known: a mother whose resting rate is 105 has no new tachycardia at 105
         new = np.where(np.isnan(hr_base), hr_ok > hc.unknown_baseline_bpm, hr_rise >= hc.rise_bpm)
@@ -479,6 +490,7 @@ def process_epochs(
         hr_rise_on=hr_rise_on,
         hr_rise_run=hr_rise_run,
         hr_rise_median=hr_rise_median,
+        hr_profile=hr_profile_state,
         temp_fill=temp_fill,
         hr_fill=hr_fill,
         thermo_last=thermo_state,

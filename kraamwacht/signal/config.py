@@ -202,13 +202,17 @@ class HeartRateConfig:
     rise_bpm: float = 8.0
     rise_persist_epochs: int = 30
     agree_epochs: int = 31
-    agree_bpm: float = 0.0
+    agree_bpm: float = 5.0
     unknown_baseline_bpm: float = 110.0
     warmup_h: int = 6
     baseline_tau_h: float = 48.0
     baseline_lag_h: int = 4
+    profile_tau_days: float = 3.0
+    profile_prior_days: float = 1.0
 
     def __post_init__(self) -> None:
+        if self.profile_prior_days < 0:
+            raise InvalidValueError("heart_rate.profile_prior_days must be >= 0")
         if self.severe_bpm < self.tachycardia_bpm:
             raise InvalidValueError("heart_rate.severe_bpm must be >= heart_rate.tachycardia_bpm")
         for name in (
@@ -217,6 +221,7 @@ class HeartRateConfig:
             "severe_persist_epochs",
             "warmup_h",
             "baseline_tau_h",
+            "profile_tau_days",
         ):
             _positive(f"heart_rate.{name}", getattr(self, name))
 

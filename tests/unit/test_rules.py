@@ -155,14 +155,43 @@ def test_heart_rate_rise_just_below_limit_does_not_agree(flat_cfg: DetectorConfi
 
 def test_a_heart_rate_below_her_own_speaks_against_a_calibrated_fever(flat_cfg: DetectorConfig) -> None:
     # skin 37.0 + calibrated offset 1.0 = core 38.0 for two hours, while her heart rate sits 5/min
-    # below her own baseline (asleep under the covers): no fever; at her own rate it is one
+    # below her own baseline (asleep under the covers): no fever
     temp = series([(120, 36.0), (120, 37.0)])
     lower = series([(120, 80.0), (120, 75.0)])
     events = detect_alerts({**calibrated(temp), "heart_rate_bpm": lower}, flat_cfg, subject="m").events
     assert raised(events, "fever") == []
-    same = series([(240, 80.0)])
-    events = detect_alerts({**calibrated(temp), "heart_rate_bpm": same}, flat_cfg, subject="m").events
+
+
+def test_a_calibrated_fever_needs_a_heart_rate_agree_bpm_above_her_own(flat_cfg: DetectorConfig) -> None:
+    # fever raises the rate (about 8.5/min per °C): at her own rate + 4.99 the heart does not agree;
+    # at + 5 (= agree_bpm, >=) it does, and the fever is found after its 30 epochs
+    assert flat_cfg.heart_rate.agree_bpm == 5.0
+    temp = series([(120, 36.0), (120, 37.0)])
+    below = series([(120, 80.0), (120, 84.99)])
+    events = detect_alerts({**calibrated(temp), "heart_rate_bpm": below}, flat_cfg, subject="m").events
+    assert raised(events, "fever") == []
+    agrees = series([(120, 80.0), (120, 85.0)])
+    events = detect_alerts({**calibrated(temp), "heart_rate_bpm": agrees}, flat_cfg, subject="m").events
     assert [e.time for e in raised(events, "fever")] == [at(149)]
+
+
+def test_her_afternoon_rate_is_judged_against_her_own_afternoons(flat_cfg: DetectorConfig) -> None:
+    # three days at 80/min, except 14:00-16:00 at 90/min every day. Against one baseline every
+    # afternoon is a rise of 9 (> rise_bpm 8) that agrees with a warm skin; her clock-hour profile has
+    # learnt her afternoons by the third day, so a 0.6 °C warm skin at 14:00 on day 3 is no alert
+    cfg = flat_cfg.with_overrides({"fever.core_c": 39.0, "heart_rate.baseline_tau_h": 1000.0})
+    minutes = 3 * 24 * 60
+    hour = (np.arange(minutes) // 60) % 24
+    hr = np.where((hour >= 14) & (hour < 16), 90.0, 80.0)
+    skin = np.full(minutes, 36.0)
+    warm_day3 = (np.arange(minutes) >= 2 * 1440 + 14 * 60) & (np.arange(minutes) < 2 * 1440 + 16 * 60)
+    skin[warm_day3] = 36.6
+    t = T0 + 60.0 * np.arange(minutes)
+    samples = {"temperature_c": (t, skin), "heart_rate_bpm": (t, hr)}
+    assert [e for e in raised(detect_alerts(samples, cfg, subject="m").events) if e.rule.startswith("temp")] == []
+    unlearnt = cfg.with_overrides({"heart_rate.profile_prior_days": 1e9})  # no profile: one 24-hour baseline
+    rises = [e for e in raised(detect_alerts(samples, unlearnt, subject="m").events) if e.rule == "temp_rise_hr"]
+    assert len(rises) == 1 and rises[0].time.day == datetime.fromtimestamp(T0, tz=UTC).day + 2
 
 
 def test_without_calibration_the_wearable_fever_needs_the_margin() -> None:
