@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 from kraamwacht.contract import Severity
 from kraamwacht.signal._circadian import circadian_offset_c
 from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means
-from kraamwacht.signal._profile import ClockProfileState, clock_profile
 from kraamwacht.signal._filters import (
     BlockMedianState,
     CarryState,
@@ -34,6 +33,7 @@ from kraamwacht.signal._filters import (
     warmup_then_ewma,
     window_cusum,
 )
+from kraamwacht.signal._profile import ClockProfileState, clock_profile
 from kraamwacht.signal._tracker import TrackerState, track
 from kraamwacht.signal.config import DetectorConfig, ThermometerConfig
 

@@ -57,4 +57,6 @@ def test_chunks_give_the_same_profile_as_one_run() -> None:
 
 def test_bad_parameters_are_refused() -> None:
     with pytest.raises(InvalidValueError):
-        clock_profile(np.zeros(3), first_epoch=0, epochs_per_hour=2, tau_days=0.0, prior_days=1.0, state=ClockProfileState())
+        clock_profile(
+            np.zeros(3), first_epoch=0, epochs_per_hour=2, tau_days=0.0, prior_days=1.0, state=ClockProfileState()
+        )

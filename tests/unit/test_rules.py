@@ -191,7 +191,8 @@ def test_her_afternoon_rate_is_judged_against_her_own_afternoons(flat_cfg: Detec
     assert [e for e in raised(detect_alerts(samples, cfg, subject="m").events) if e.rule.startswith("temp")] == []
     unlearnt = cfg.with_overrides({"heart_rate.profile_prior_days": 1e9})  # no profile: one 24-hour baseline
     rises = [e for e in raised(detect_alerts(samples, unlearnt, subject="m").events) if e.rule == "temp_rise_hr"]
-    assert len(rises) == 1 and rises[0].time.day == datetime.fromtimestamp(T0, tz=UTC).day + 2
+    assert len(rises) == 1
+    assert rises[0].time.day == datetime.fromtimestamp(T0, tz=UTC).day + 2
 
 
 def test_without_calibration_the_wearable_fever_needs_the_margin() -> None:
