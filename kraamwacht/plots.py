@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")  # files only, never a window
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
+from kraamwacht.alerts import detect_alerts, display_name
 from kraamwacht.contract import BilirubinMethod
 from kraamwacht.jaundice import MG_DL_TO_UMOL_L, Baby, Reading, Standard, thresholds
 from kraamwacht.jaundice._tables import bhutani
 from kraamwacht.replay import SweepRow
+from kraamwacht.signal import DetectorConfig
+from kraamwacht.signal.evaluate import Label
 
-__all__ = ["plot_nomogram", "plot_sweep"]
+__all__ = ["AlertMark", "plot_nomogram", "plot_recording", "plot_sweep"]
+
+FloatArray = np.ndarray
+_LEVEL_COLOURS = {"urgent": "#c62828", "warning": "#ef6c00", "info": "#546e7a"}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMark:
+    """One alert event to draw: when, what happened (raised / escalated / resolved), the rule and its level."""
+
+    time_s: float
+    event: str
+    rule: str
+    level: str = "warning"
 
 
 def plot_sweep(rows: Sequence[SweepRow], path: Path) -> None:
@@ -99,3 +120,91 @@ def plot_nomogram(
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_recording(
+    series: Mapping[str, tuple[FloatArray, FloatArray]],
+    out: Path | BinaryIO,
+    *,
+    subject: str,
+    cfg: DetectorConfig | None = None,
+    alerts: Sequence[AlertMark] | None = None,
+    label: Label | None = None,
+) -> list[AlertMark]:
+    """One subject's recording replayed: skin, estimated core, her baseline, thermometer readings and
+    the fever line; heart rate with her own rate at that hour and the NICE bands; the alerts (the
+    replay's own, or ``alerts`` from a file) and, when labelled, the onset and the reference spot check.
+
+    Returns the alert marks drawn. The replay is the same code as ``kraamwacht replay``, so the
+    baseline drawn is the one the rules used.
+    """
+    cfg = cfg or DetectorConfig()
+    detection = detect_alerts(series, cfg, subject=subject)
+    if alerts is None:
+        alerts = [AlertMark(e.time.timestamp(), str(e.event), e.rule, str(e.level)) for e in detection.events]
+    frame = detection.frame
+    zone = ZoneInfo(cfg.temperature.timezone)
+    when = [datetime.fromtimestamp(float(t), tz=UTC) for t in frame.time_s]
+    fig, (ax_t, ax_h) = plt.subplots(2, 1, figsize=(12, 7.5), dpi=100, sharex=True, height_ratios=(3, 2))
+
+    def _raw(signal: str) -> tuple[list[datetime], FloatArray]:  # the samples as recorded, not epoch means
+        t, v = series.get(signal, (np.zeros(0), np.zeros(0)))
+        return [datetime.fromtimestamp(float(x), tz=UTC) for x in t], np.asarray(v, dtype=float)
+
+    skin_t, skin_v = _raw("temperature_c")
+    ax_t.plot(skin_t, skin_v, color="#90a4ae", linewidth=0.6, label="huid (gemeten)")
+    ax_t.plot(when, frame.core_c, color="#e65100", linewidth=1.2, label="geschatte kern (huid + offset)")
+    ax_t.plot(when, frame.baseline_c + frame.offset_c, color="#1565c0", linestyle="--", linewidth=1,
+              label="haar basislijn (kernschaal)")  # fmt: skip
+    readings = ~np.isnan(frame.thermometer_c)
+    if readings.any():
+        ax_t.scatter([w for w, r in zip(when, readings, strict=True) if r], frame.thermometer_c[readings],
+                     color="black", s=25, zorder=5, label="thermometer (kernschaal)")  # fmt: skip
+    fever_c = cfg.fever.core_c
+    ax_t.axhline(fever_c, color="#c62828", linewidth=0.8, linestyle=":", label=f"koorts {fever_c:.1f} °C")
+    shown = np.concatenate([skin_v, frame.core_c, frame.thermometer_c, [fever_c]])
+    shown = shown[np.isfinite(shown) & (shown > cfg.temperature.plausible_min_c)]
+    low, high = (np.percentile(shown, 0.5), np.percentile(shown, 99.5)) if shown.size else (34.0, 41.0)
+    ax_t.set_ylim(min(low, fever_c) - 0.3, max(high, fever_c) + 0.3)
+    ax_t.set_ylabel("temperatuur (°C)")
+
+    ax_h.plot(*_raw("heart_rate_bpm"), color="#b0bec5", linewidth=0.6, label="hartslag (gemeten)")
+    ax_h.plot(when, frame.hr_smooth_bpm, color="#6a1b9a", linewidth=1.1, label="hartslag (mediaan)")
+    ax_h.plot(when, frame.hr_baseline_bpm, color="#1565c0", linestyle="--", linewidth=1,
+              label="haar eigen hartslag op dit uur")  # fmt: skip
+    for bpm in (cfg.heart_rate.tachycardia_bpm, cfg.heart_rate.severe_bpm):
+        ax_h.axhline(bpm, color="#c62828", linewidth=0.8, linestyle=":")
+    ax_h.set_ylabel("hartslag (/min)")
+
+    for mark in alerts:
+        colour = _LEVEL_COLOURS.get(mark.level, "#546e7a")
+        moment = datetime.fromtimestamp(mark.time_s, tz=UTC)
+        style = "-" if mark.event == "raised" else ":"
+        for ax in (ax_t, ax_h):
+            ax.axvline(moment, color=colour, linestyle=style, linewidth=1)
+        if mark.event in ("raised", "escalated"):
+            ax_t.annotate(display_name(mark.rule), (mdates.date2num(moment), 1.0), xycoords=("data", "axes fraction"),
+                          rotation=90, va="top", ha="right", fontsize=7, color=colour)  # fmt: skip
+    if label is not None:
+        for t_s, text in ((label.onset_s, "begin koorts (label)"), (label.reference_s, "controle vindt koorts")):
+            if t_s is not None:
+                moment = datetime.fromtimestamp(t_s, tz=UTC)
+                for ax in (ax_t, ax_h):
+                    ax.axvline(moment, color="black", linestyle="--", linewidth=1.2)
+                ax_t.annotate(text, (mdates.date2num(moment), 0.02), xycoords=("data", "axes fraction"),
+                              rotation=90, va="bottom", ha="left", fontsize=7)  # fmt: skip
+
+    ax_h.xaxis.set_major_formatter(mdates.DateFormatter("%d-%m %H:%M", tz=zone))  # 24-hour, local time
+    for ax in (ax_t, ax_h):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
+    febrile = "" if label is None else (" — koorts (label)" if label.febrile else " — geen koorts (label)")
+    raised = sum(1 for m in alerts if m.event == "raised")
+    ax_t.set_title(f"{subject}: opname met {raised} meldingen{febrile}")
+    fig.text(0.01, 0.005, "kraamwacht: beslisondersteuning, geen gecertificeerd medisch hulpmiddel. "
+             "Lijnen: doorgetrokken = gemeld, gestippeld = opgelost/verhoogd.", fontsize=7, color="grey")  # fmt: skip
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return list(alerts)

@@ -1,6 +1,6 @@
 """The ``kraamwacht`` command: one thin module per command group, the work in the modules they call.
 
-``research`` (export, replay, evaluate, sweep, simulate-cohort, config), ``serve`` (serve, broker,
+``research`` (export, replay, evaluate, sweep, plot, simulate-cohort, config), ``serve`` (serve, broker,
 broker-config, status, doctor), ``gateway`` (gateway pair/unpair/list/run, sim), ``bili`` (bili
 assess/enter), ``temp`` (temp enter: a thermometer spot check), ``board`` (dashboard, user, episode), ``demo``,
 ``handover`` (an episode as FHIR R4).
@@ -46,7 +46,7 @@ def version() -> None:
 
 
 app.add_typer(research.config_app, name="config")
-for command in (research.export, research.replay, research.evaluate, research.sweep):
+for command in (research.export, research.replay, research.evaluate, research.sweep, research.plot):
     app.command()(command)
 app.command("simulate-cohort")(research.simulate_cohort)
 for command in (serve.serve, serve.broker, serve.status, serve.doctor):

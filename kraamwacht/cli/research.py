@@ -15,7 +15,7 @@ from tqdm import tqdm
 from kraamwacht.cli._console import OUT, fail, fmt, parse_utc, pct, progress
 from kraamwacht.errors import KraamwachtError
 
-__all__ = ["config_app", "evaluate", "export", "replay", "simulate_cohort", "sweep"]
+__all__ = ["config_app", "evaluate", "export", "plot", "replay", "simulate_cohort", "sweep"]
 
 config_app = typer.Typer(help="Detector configuration.", no_args_is_help=True)
 
@@ -305,6 +305,43 @@ def sweep(
         )
     OUT.print(table)
     OUT.print(f"wrote {table_path} and {out_dir / 'sweep.png'}")
+
+
+def plot(
+    streams: Annotated[Path, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")],
+    subject: Annotated[str, typer.Option(help="The subject (mother) to draw.")],
+    out: Annotated[Path, typer.Option(help="PNG file to write.")],
+    alerts: Annotated[
+        Path | None,
+        typer.Option(help="Alerts file (JSON lines, e.g. from replay or serve) to draw instead of a replay's."),
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="CSV subject,febrile,onset,reference: draw onset and reference.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML); defaults otherwise.")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
+) -> None:
+    """Draw one subject's recording replayed: temperature, heart rate, her baselines, alerts and labels."""
+    from kraamwacht.plots import AlertMark, plot_recording
+    from kraamwacht.recordings import read_alerts, read_labels, read_streams
+    from kraamwacht.settings import load_detector_config
+
+    try:
+        cfg = load_detector_config(config)
+        data = read_streams(streams, skip_bad=skip_bad)
+        series = data.recordings.get(subject)
+        if series is None:
+            known = ", ".join(sorted(data.recordings)[:10])
+            raise typer.BadParameter(f"no subject {subject!r} in {streams} (first subjects: {known})")
+        marks = None
+        if alerts is not None:
+            marks = [AlertMark(a.time_s, "raised", a.rule) for a in read_alerts(alerts) if a.subject == subject]
+        label = read_labels(labels).get(subject) if labels is not None else None
+        drawn = plot_recording(series, out, subject=subject, cfg=cfg, alerts=marks, label=label)
+    except KraamwachtError as exc:
+        fail(exc)
+    raised = sum(1 for m in drawn if m.event == "raised")
+    OUT.print(f"{subject}: {raised} alerts raised{' (from ' + str(alerts) + ')' if alerts else ''} → {out}")
 
 
 def simulate_cohort(

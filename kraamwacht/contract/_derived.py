@@ -23,7 +23,7 @@ class BaselineMessage(Model):
 
     ``t_s`` are epoch starts (UTC seconds) every ``step_s``; ``baseline_skin_c`` is her personal
     baseline in the wearable's (skin) units with the circadian term, ``hr_baseline_bpm`` her
-    heart-rate baseline; ``None`` where it is not yet established. ``rise_k_c`` is the rise rule's
+    own heart rate at that hour (baseline plus her clock-hour profile, what the rules compare with); ``None`` where it is not yet established. ``rise_k_c`` is the rise rule's
     reference allowance above the baseline, ``skin_to_core_offset_c`` the offset serve adds to
     estimate core temperature, and ``fever_core_c`` the fever line on the core scale.
     """

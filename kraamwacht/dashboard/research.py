@@ -6,6 +6,7 @@ and ``evaluate``, so the numbers equal the command line's."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -17,12 +18,13 @@ import streamlit as st
 from kraamwacht.dashboard.model import fmt_number
 from kraamwacht.dashboard.texts import _
 from kraamwacht.errors import InputFileError, KraamwachtError
+from kraamwacht.plots import plot_recording
 from kraamwacht.recordings import read_labels, read_streams
 from kraamwacht.replay import replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import alarms_from_events, evaluate
 
-__all__ = ["research_view", "run_research", "upload_name"]
+__all__ = ["recording_png", "research_view", "run_research", "upload_name"]
 
 
 def run_research(streams: Path, labels: Path | None, *, k_c: float, h_c_epochs: float) -> dict[str, Any]:
@@ -32,12 +34,29 @@ def run_research(streams: Path, labels: Path | None, *, k_c: float, h_c_epochs: 
     read = read_streams(streams)
     result = replay(read.recordings, cfg)
     events = [e.to_json_dict() for e in result.events]
-    out: dict[str, Any] = {"events": events, "samples": result.samples, "skipped": dict(read.skipped)}
+    out: dict[str, Any] = {
+        "events": events,
+        "samples": result.samples,
+        "skipped": dict(read.skipped),
+        "recordings": read.recordings,  # for the picture of one recording
+        "config": cfg,
+        "labels": {},
+    }
     if labels is not None:
         timed = [{**e, "time_s": event.time.timestamp()} for e, event in zip(events, result.events, strict=True)]
-        report = evaluate(alarms_from_events(timed), read_labels(labels), result.coverage)
+        out["labels"] = read_labels(labels)
+        report = evaluate(alarms_from_events(timed), out["labels"], result.coverage)
         out["metrics"] = report.as_dict()
     return out
+
+
+def recording_png(out: dict[str, Any], subject: str) -> bytes:
+    """The picture ``kraamwacht plot`` draws of one subject of this replay: the same code, the same numbers."""
+    buffer = io.BytesIO()
+    plot_recording(
+        out["recordings"][subject], buffer, subject=subject, cfg=out["config"], label=out["labels"].get(subject)
+    )
+    return buffer.getvalue()
 
 
 def upload_name(sent: str) -> str:
@@ -122,3 +141,7 @@ def _show(out: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     )
     if metrics:
         st.download_button("Maten (JSON)", json.dumps(metrics, indent=1), "metrics.json", key="dl_metrics")
+    subjects = sorted(out.get("recordings", {}))
+    if subjects:
+        chosen = st.selectbox(_("Opname bekijken"), subjects, key="plot_subject")
+        st.image(recording_png(out, chosen), caption=_("Temperatuur, hartslag, basislijnen, meldingen en labels"))

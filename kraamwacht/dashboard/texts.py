@@ -81,6 +81,8 @@ EN: dict[str, str] = {
     "Gevoeligheid": "Sensitivity",
     "Mediane voorsprong": "Median lead time",
     "Vals alarm per dag": "False alarms per day",
+    "Opname bekijken": "Show a recording",
+    "Temperatuur, hartslag, basislijnen, meldingen en labels": "Temperature, heart rate, baselines, alerts and labels",
 }
 
 

@@ -211,7 +211,9 @@ class EpochFrame:
     rise_stat: FloatArray
     hr_bpm: FloatArray
     hr_smooth_bpm: FloatArray
-    hr_baseline_bpm: FloatArray
+    hr_baseline_bpm: (
+        FloatArray  # her own rate at this hour: baseline + clock-hour profile (what rises are measured from)
+    )
     sensor_loose: NDArray[np.bool_]
     levels: Mapping[str, NDArray[np.int8]]
 
@@ -461,7 +463,7 @@ def process_epochs(
         rise_stat=stat,
         hr_bpm=hr,
         hr_smooth_bpm=hr_s,
-        hr_baseline_bpm=hr_base,
+        hr_baseline_bpm=hr_base + hr_profile,
         sensor_loose=loose_cond,
         levels=levels,
     )

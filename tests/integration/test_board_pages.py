@@ -14,10 +14,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
 
+from kraamwacht.cli import app
 from kraamwacht.contract import Topics
 from kraamwacht.dashboard.auth import UserStore
-from kraamwacht.dashboard.research import run_research
+from kraamwacht.dashboard.research import recording_png, run_research
 from kraamwacht.episodes import Episode, EpisodeRegistry
 
 APP = str(Path(__file__).resolve().parents[2] / "kraamwacht" / "dashboard" / "app.py")
@@ -148,6 +150,13 @@ def test_research_page_numbers_equal_the_command_line(tmp_path: Path) -> None:
 
     assert key(out["events"]) == key(golden)  # the same alerts as `kraamwacht replay` recorded
     assert 0.0 <= out["metrics"]["sensitivity"] <= 1.0
+    picture = recording_png(out, "m0001")  # the page's picture of one recording: what `kraamwacht plot` draws
+    assert picture.startswith(b"\x89PNG\r\n\x1a\n")
+    plot_cli = tmp_path / "cli.png"
+    result = CliRunner().invoke(app, ["plot", str(COHORT / "streams.csv.gz"), "--subject", "m0001",
+                                      "--labels", str(COHORT / "labels.csv"), "--out", str(plot_cli)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert plot_cli.read_bytes() == picture  # the same code, the same picture
     stricter = run_research(COHORT / "streams.csv.gz", COHORT / "labels.csv", k_c=0.8, h_c_epochs=10.0)
     assert len(stricter["events"]) <= len(out["events"])  # the thresholds are really applied
 
