@@ -37,7 +37,8 @@ def test_plot_draws_the_replays_alerts_and_the_labels(tmp_path: Path) -> None:
     ]
     assert f"m0001: {len(expected)} alerts raised" in result.output  # the replay's own alerts, as replay writes them
     width, height = _png_size(out)
-    assert width >= 1000 and height >= 700
+    assert width >= 1000
+    assert height >= 700
 
 
 def test_plot_draws_the_alerts_of_a_file_instead(tmp_path: Path) -> None:
