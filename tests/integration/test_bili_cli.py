@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from kraamwacht.cli import app
 from kraamwacht.contract import Topics, parse_observation_message
+from kraamwacht.waiting import wait_for
 
 runner = CliRunner()
 BIRTH = "2026-11-20T03:00:00Z"
@@ -115,10 +116,7 @@ def test_enter_publishes_a_valid_observation(mosquitto: str) -> None:
         result = _enter(mosquitto, "--value", "12.5", "--unit", "mg/dL", "--method", "tcb", "--body-site", "forehead")
         assert result.exit_code == 0, result.output
         assert "stored:" in result.output
-        for _ in range(100):
-            if collector.messages:
-                break
-            threading.Event().wait(0.05)
+        wait_for(lambda: collector.messages, 60, what="the entered reading")
         assert len(collector.messages) == 1
         topic, payload = collector.messages[0]
         assert topic == "kraamwacht/v1/s1/ep7/baby7/obs"
@@ -141,8 +139,11 @@ def test_bad_entry_sends_nothing(mosquitto: str) -> None:
         result = _enter(mosquitto, "--value", "1500")
         assert result.exit_code == 2
         assert "nothing was sent" in result.output
-        threading.Event().wait(0.5)
-        assert collector.messages == []
+        control = _enter(mosquitto, "--value", "150")  # a good one after it must arrive, and be the only one
+        assert control.exit_code == 0, control.output
+        wait_for(lambda: collector.messages, 60, what="the control reading")
+        values = [json.loads(payload)["samples"][0]["value"] for _topic, payload in collector.messages]
+        assert values == [150.0]
     finally:
         collector.close()
 

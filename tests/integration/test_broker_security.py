@@ -20,6 +20,7 @@ import pytest
 
 from kraamwacht.contract import Topics
 from kraamwacht.publish import BrokerAddress
+from kraamwacht.waiting import wait_for
 from tests.integration.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +139,7 @@ def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) 
     board1 = Client(BrokerAddress.parse(secured.url("board-s1")), subscribe=f"{Topics.ROOT}/#")
     spy = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")), subscribe="#")  # tries to read everything
     gateway = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")))
+    gw2 = Client(BrokerAddress.parse(secured.url("gw-s2-gw1")))
     try:
         assert not gateway.answer.is_failure
         own = gateway.publish(*_obs("s1", 1))
@@ -148,15 +150,27 @@ def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) 
         )  # refused for serve? no: its own
         board1.publish(Topics.commands("s1"), b'{"v": 1}')
         serve2.publish(Topics.observations("s1", "ep1", "m1"), _obs("s1", 3)[1])  # serve may not write observations
-        time.sleep(2)
-        assert [t for t, _ in serve1.received] == [Topics.observations("s1", "ep1", "m1")]  # only the gateway's own
-        assert serve2.received == []  # the write to site s2 was dropped by the ACL
-        assert spy.received == []  # a gateway reads nothing, not even its own site
+        # positive controls, sent after the forbidden ones: once they have arrived, so would have anything before them
+        control_s2 = gw2.publish(*_obs("s2", 9))  # site s2's own gateway: serve2 must read this one
+        assert control_s2.rc == mqtt.MQTT_ERR_SUCCESS
+        gateway.publish(Topics.observations("s1", "ep1", "m1"), _obs("s1", 10)[1])  # and serve1 this one
+        wait_for(lambda: serve2.received, 60, what="the control observation of site s2 at serve-s2")
+        wait_for(lambda: len(serve1.received) >= 2, 60, what="the control observation of site s1 at serve-s1")
+        wait_for(lambda: Topics.alert_state("s1", "ep1") in {t for t, _ in board1.received}, 60, what="alert state")
+        assert [t for t, _ in serve1.received] == [Topics.observations("s1", "ep1", "m1")] * 2  # only the gateway's own
+        assert [json.loads(p)["samples"][0]["seq"] for _, p in serve1.received] == [
+            1,
+            10,
+        ]  # not serve2's forged one (seq 3)
+        assert [json.loads(p)["samples"][0]["seq"] for _, p in serve2.received] == [
+            9
+        ]  # the write to site s2 by gw-s1 was dropped
+        assert spy.received == []  # a gateway reads nothing, not even its own site (the controls above came later)
         board_topics = {t for t, _ in board1.received}
         assert Topics.alert_state("s1", "ep1") in board_topics  # the board reads its site's alerts ...
         assert Topics.observations("s1", "ep1", "m1") not in board_topics  # ... never the raw observations
     finally:
-        for c in (serve1, serve2, board1, spy, gateway):
+        for c in (serve1, serve2, board1, spy, gateway, gw2):
             c.close()
 
 
@@ -165,17 +179,22 @@ def test_a_board_reads_only_its_own_site(secured: Secured) -> None:
 
     board2 = Client(BrokerAddress.parse(secured.url("board-s2")), subscribe=f"{Topics.ROOT}/#")
     serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")))
+    serve2 = Client(BrokerAddress.parse(secured.url("serve-s2")))
     doctor = Client(BrokerAddress.parse(secured.url("board-s1")), subscribe=DROPPED_TOPIC)
     gateway = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")), subscribe=DROPPED_TOPIC)
     try:
         serve1.publish(Topics.alert_state("s1", "ep1"), b'{"episode": "ep1", "open_alerts": []}')
         serve1.publish(Topics.alert_events("s1"), b"{}")
-        time.sleep(1.5)
-        assert board2.received == []
+        serve2.publish(
+            Topics.alert_state("s2", "ep2"), b'{"episode": "ep2", "open_alerts": []}'
+        )  # control: its own site
+        wait_for(lambda: board2.received, 60, what="site s2's alert state at board-s2")
+        wait_for(lambda: doctor.received, 60, what="the doctor's $SYS read")
+        assert [t for t, _ in board2.received] == [Topics.alert_state("s2", "ep2")]  # nothing of site s1 before it
         assert [t for t, _ in doctor.received] == [DROPPED_TOPIC]  # the doctor's one $SYS read
-        assert gateway.received == []
+        assert gateway.received == []  # the same $SYS topic, refused to a gateway
     finally:
-        for c in (board2, serve1, doctor, gateway):
+        for c in (board2, serve1, serve2, doctor, gateway):
             c.close()
 
 

@@ -294,7 +294,14 @@ def test_acknowledge_and_snooze_commands_are_checked_audited_and_survive_a_resta
         ]
     )
     assert (restored[-1]["status"], restored[-1]["acknowledged_by"]) == ("acknowledged", "kv-12")
-    assert [e for e in broker.messages(Topics.alert_events(SITE)) if e["event"] == "raised"] == []  # nothing re-raised
+    # positive control: a new alert after the restart must arrive; once it has, a re-raise would have too
+    low = {"v": 1, "device": "wb9-control", "episode": "ep9", "subject": "m9",
+           "samples": [{"signal": "battery_pct", "value": 12, "seq": 1,
+                        "t": (datetime.now(tz=UTC) - timedelta(minutes=1)).isoformat()}]}  # fmt: skip
+    broker.publish(Topics.observations(SITE, "ep9", "m9"), json.dumps(low).encode())
+    wait_for(lambda: [e for e in broker.messages(Topics.alert_events(SITE)) if e["rule"] == "low_battery"], 60)
+    raised = [e["rule"] for e in broker.messages(Topics.alert_events(SITE)) if e["event"] == "raised"]
+    assert raised == ["low_battery"]  # the control only: nothing re-raised
     broker.close()
 
 
