@@ -16,6 +16,7 @@ import numpy as np
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from kraamwacht.alerts import detect_alerts, display_name
 from kraamwacht.contract import BilirubinMethod
@@ -25,7 +26,7 @@ from kraamwacht.replay import SweepRow
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Label
 
-__all__ = ["AlertMark", "plot_nomogram", "plot_recording", "plot_sweep"]
+__all__ = ["AlertMark", "draw_nomogram", "plot_nomogram", "plot_recording", "plot_sweep"]
 
 FloatArray = np.ndarray
 _LEVEL_COLOURS = {"urgent": "#c62828", "warning": "#ef6c00", "info": "#546e7a"}
@@ -72,6 +73,26 @@ def plot_nomogram(
     hours: float | None = None,
 ) -> None:
     """This baby's threshold lines, the TcB + 50 margin, the Bhutani zones and her readings (µmol/L)."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    draw_nomogram(ax, baby, readings, standard=standard, hours=hours)
+    fig.text(
+        0.01, 0.01, "kraamwacht: beslisondersteuning, geen gecertificeerd medisch hulpmiddel", fontsize=7, color="grey"
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def draw_nomogram(
+    ax: Axes,
+    baby: Baby,
+    readings: Sequence[Reading],
+    *,
+    standard: Standard = Standard.AAP2022,
+    hours: float | None = None,
+    legend_size: float = 7,
+) -> None:
+    """The nomogram on ``ax``: for the page of its own and for the handover summary."""
     last = max((baby.age_h(r.measured_at) for r in readings), default=0.0)
     span = hours or max(120.0, math.ceil((last + 24.0) / 24.0) * 24.0)
     ages = np.arange(0.0, span + 0.5, 0.5)
@@ -79,7 +100,6 @@ def plot_nomogram(
     lines = [thresholds(a, ga_weeks=baby.ga_weeks, risk_factors=risk, standard=standard) for a in ages]
     photo = np.array([t.phototherapy_umol_l for t in lines])
     exchange = np.array([t.exchange_umol_l for t in lines])
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     if baby.ga_weeks >= 35:
         table = bhutani()
         zone_ages = table.age_h
@@ -113,13 +133,7 @@ def plot_nomogram(
     risk_text = "met risicofactoren" if risk else "zonder risicofactoren"
     ax.set_title(f"Bilirubine-nomogram: {baby.ga_weeks:g} weken, {risk_text} — {standard.citation}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
-    fig.text(
-        0.01, 0.01, "kraamwacht: beslisondersteuning, geen gecertificeerd medisch hulpmiddel", fontsize=7, color="grey"
-    )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    ax.legend(fontsize=legend_size, loc="lower right", framealpha=0.9)
 
 
 def plot_recording(

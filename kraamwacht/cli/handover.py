@@ -28,6 +28,7 @@ def handover(
     staff_names: Annotated[
         bool, typer.Option(help="Name who acknowledged an alert (only if the site allows it).")
     ] = False,
+    pdf: Annotated[Path | None, typer.Option(help="Also write the one-page summary for a person (PDF, Dutch).")] = None,
 ) -> None:
     """Write one care episode as a FHIR R4 Bundle: patients, observations, devices and alerts."""
     from kraamwacht.episodes import EpisodeRegistry
@@ -65,3 +66,9 @@ def handover(
     out.write_text(json.dumps(bundle, indent=1, ensure_ascii=False))
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(summary_counts(bundle).items()))
     typer.echo(f"wrote {out}: {counts}")
+    if pdf is not None:
+        from kraamwacht.handover_summary import write_summary_pdf
+
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        write_summary_pdf(record, pdf, generated_at=clock.utcnow(), include_staff=staff_names)
+        typer.echo(f"wrote {pdf}: the one-page summary")

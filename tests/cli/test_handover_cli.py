@@ -6,6 +6,7 @@ and read back by replay."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,9 +61,11 @@ def episode(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert fever, "the scenario must give a fever alert"
     out = tmp / "ep9.json"
     result = runner.invoke(app, ["handover", "ep9", "--out", str(out), "--store", f"sqlite:///{tmp / 'k.db'}",
-                                 "--board-dir", str(tmp / "board"), "--events", str(tmp / "serve" / "events.db")])  # fmt: skip
+                                 "--board-dir", str(tmp / "board"), "--events", str(tmp / "serve" / "events.db"),
+                                 "--pdf", str(tmp / "ep9.pdf")])  # fmt: skip
     assert result.exit_code == 0, result.output
-    return {"bundle": json.loads(out.read_text()), "path": out, "store": store, "events": events.all()}
+    return {"bundle": json.loads(out.read_text()), "path": out, "store": store, "events": events.all(),
+            "pdf": tmp / "ep9.pdf"}  # fmt: skip
 
 
 def resources(bundle: dict, kind: str) -> list[dict]:
@@ -140,3 +143,30 @@ def test_replay_reads_the_bundle_back_as_the_stores_readings_and_raises_the_same
     key = [(e.subject, e.rule, e.event.value, e.time) for e in replay(from_store.recordings, cfg).events]
     assert key
     assert key == [(e.subject, e.rule, e.event.value, e.time) for e in replay(from_bundle.recordings, cfg).events]
+
+
+def test_the_summary_pdf_renders_and_names_the_episode_and_its_alerts(episode: dict, tmp_path: Path) -> None:
+    import subprocess
+
+    pdf = episode["pdf"]
+    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", pages, re.MULTILINE), pages  # one page
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(tmp_path / "page")], check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 10_000  # it renders, with something drawn on it
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "kamer 9" in flat  # the episode's label
+    assert "Overdracht kraamzorg" in flat
+    from kraamwacht.alerts import display_name
+
+    highest: dict[str, str] = {}  # per alert: its rule at its highest level (an alert only escalates)
+    for e in sorted(episode["events"], key=lambda e: e.time):
+        if e.event.value in ("raised", "escalated"):
+            highest[e.alert_id] = e.rule
+    fever = next(e for e in episode["events"] if e.alert_id in highest and highest[e.alert_id] == e.rule
+                 and e.rule in ("fever", "fever_thermometer") and e.event.value in ("raised", "escalated"))  # fmt: skip
+    assert highest  # the episode has alerts to show
+    for rule in highest.values():
+        assert display_name(rule) in flat, rule  # every alert, by the name a person reads
+    assert " ".join(fever.message.split())[:30] in flat  # and its message (the start of it: the cell wraps)
+    assert "anna" not in flat  # no staff names unless the site allows them

@@ -1,0 +1,158 @@
+"""The handover as one page for a person (PDF, Dutch): the mother's temperature and heart-rate days
+with her baseline, the newborn's bilirubin nomogram with the readings, and the alert history.
+
+The same record as the FHIR bundle (:class:`kraamwacht.handover.EpisodeRecord`): nothing that is not
+in the store and the event log. Her baseline is drawn by replaying her stored samples through the
+detectors, which gives what serve computed (live == replay, ``tests/unit/test_batch_equals_streaming.py``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+
+from kraamwacht.alerts import detect_alerts, display_name, state_name
+from kraamwacht.contract import AlertEvent, BilirubinMethod
+from kraamwacht.handover import EpisodeRecord
+from kraamwacht.jaundice import Reading
+from kraamwacht.plots import draw_nomogram
+from kraamwacht.signal import DetectorConfig
+
+__all__ = ["write_summary_pdf"]
+
+_ZONE = ZoneInfo("Europe/Amsterdam")
+_MAX_ALERTS = 12  # one page: the newest alerts, and how many earlier ones there were
+
+
+def _local(t: datetime | float) -> str:
+    moment = datetime.fromtimestamp(t, tz=UTC) if isinstance(t, float | int) else t
+    return moment.astimezone(_ZONE).strftime("%d-%m %H:%M")
+
+
+def _alert_rows(events: list[AlertEvent], *, include_staff: bool) -> list[list[str]]:
+    """One row per alert: raised, rule, highest level, resolved, acknowledged (by whom, if allowed), message."""
+    by_alert: dict[str, list[AlertEvent]] = defaultdict(list)
+    for event in events:
+        by_alert[event.alert_id].append(event)
+    rows = []
+    for alert_events in sorted(by_alert.values(), key=lambda evs: min(e.time for e in evs)):
+        alert_events.sort(key=lambda e: e.time)
+        raised = next((e for e in alert_events if e.event.value == "raised"), alert_events[0])
+        steps = [e for e in alert_events if e.event.value in ("raised", "escalated")] or alert_events
+        peak = max(steps, key=lambda e: (e.level.rank, e.time))
+        resolved = next((e for e in reversed(alert_events) if e.event.value == "resolved"), None)
+        acks = [e for e in alert_events if e.event.value == "acknowledged"]
+        ack = "–"
+        if acks:
+            actor = acks[0].values.get("actor")
+            ack = _local(acks[0].time) + (f" ({actor})" if include_staff and actor else "")
+        rows.append([
+            _local(raised.time),
+            display_name(peak.rule),
+            state_name(peak.level.value),
+            _local(resolved.time) if resolved else "open",
+            ack,
+            textwrap.shorten(peak.message, 150, placeholder=" …"),
+        ])  # fmt: skip
+    return rows
+
+
+def write_summary_pdf(
+    record: EpisodeRecord,
+    out: Path | BinaryIO,
+    *,
+    generated_at: datetime,
+    include_staff: bool = False,
+    cfg: DetectorConfig | None = None,
+) -> None:
+    """Write the one-page summary of ``record`` (A4, Dutch) to ``out``."""
+    cfg = cfg or DetectorConfig()
+    item = record.episode
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {"temperature_c": record.skin_c, "heart_rate_bpm": record.hr_bpm}
+    by_method: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for t_s, value, method in record.spot_checks:
+        by_method["thermometer_c" + (f":{method}" if method else "")].append((t_s, value))
+    for key, points in by_method.items():
+        series[key] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    frame = detect_alerts(series, cfg, subject=item.mother).frame if record.skin_c[0].size else None
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType: the text can be found and copied
+        fig = plt.figure(figsize=(8.27, 11.69))  # A4
+        grid = fig.add_gridspec(4, 1, height_ratios=(2.2, 1.5, 2.3, 2.4), hspace=0.45, top=0.9, bottom=0.03)
+        name = item.label or item.episode
+        fig.suptitle(f"Overdracht kraamzorg — {name} (episode {item.episode})", fontsize=13, x=0.06, ha="left")
+        fig.text(0.06, 0.935, f"Geboorte {_local(item.birth_at)}, {item.ga_weeks:g} weken. Gemaakt {_local(generated_at)}. "
+                 "kraamwacht: beslisondersteuning, geen gecertificeerd medisch hulpmiddel.", fontsize=7, color="grey")  # fmt: skip
+
+        ax_t = fig.add_subplot(grid[0])
+        ax_h = fig.add_subplot(grid[1], sharex=ax_t)
+        if frame is not None:
+            when = [datetime.fromtimestamp(float(t), tz=UTC) for t in frame.time_s]
+            ax_t.plot(
+                when, frame.core_c, color="#e65100", linewidth=0.8, label="geschatte kern (sensor)", rasterized=True
+            )
+            ax_t.plot(when, frame.baseline_c + frame.offset_c, color="#1565c0", linestyle="--", linewidth=1,
+                      label="haar basislijn")  # fmt: skip
+            ax_h.plot(when, frame.hr_smooth_bpm, color="#6a1b9a", linewidth=0.8, label="hartslag (sensor)",
+                      rasterized=True)  # fmt: skip
+            ax_h.plot(when, frame.hr_baseline_bpm, color="#1565c0", linestyle="--", linewidth=1,
+                      label="haar eigen hartslag op dit uur")  # fmt: skip
+        if record.spot_checks:
+            ax_t.scatter([datetime.fromtimestamp(t, tz=UTC) for t, _v, _m in record.spot_checks],
+                         [v + cfg.thermometer.to_core_c(m) for _t, v, m in record.spot_checks],
+                         color="black", s=18, zorder=5, label="thermometer (kernschaal)")  # fmt: skip
+        ax_t.axhline(cfg.fever.core_c, color="#c62828", linestyle=":", linewidth=0.8, label="koorts 38,0 °C")
+        ax_t.set_ylabel("temperatuur (°C)")
+        ax_t.set_title("Moeder: temperatuur", fontsize=9, loc="left")
+        for bpm in (cfg.heart_rate.tachycardia_bpm, cfg.heart_rate.severe_bpm):
+            ax_h.axhline(bpm, color="#c62828", linestyle=":", linewidth=0.8)
+        ax_h.set_ylabel("hartslag (/min)")
+        ax_h.set_title("Moeder: hartslag", fontsize=9, loc="left")
+        ax_h.xaxis.set_major_formatter(mdates.DateFormatter("%d-%m %H:%M", tz=_ZONE))
+        for ax in (ax_t, ax_h):
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6, loc="upper left", framealpha=0.9)
+
+        ax_b = fig.add_subplot(grid[2])
+        readings = [
+            Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tsb"))
+            for t, value, method in record.bilirubin
+        ]
+        draw_nomogram(ax_b, item.baby, readings, standard=item.bilirubin_standard, legend_size=5)
+        ax_b.title.set_fontsize(8)
+        ax_b.tick_params(labelsize=7)
+
+        ax_a = fig.add_subplot(grid[3])
+        ax_a.axis("off")
+        rows = _alert_rows(record.events, include_staff=include_staff)
+        earlier = max(0, len(rows) - _MAX_ALERTS)
+        title = f"Meldingen ({len(rows)})" + (f"; de {earlier} oudste niet getoond" if earlier else "")
+        ax_a.set_title(title, fontsize=9, loc="left")
+        if rows:
+            table = ax_a.table(
+                cellText=[[*r[:5], textwrap.fill(r[5], 70)] for r in rows[earlier:]],
+                colLabels=["gemeld", "regel", "niveau", "opgelost", "gezien", "melding"],
+                colWidths=[0.08, 0.17, 0.07, 0.08, 0.09, 0.51],
+                loc="upper left",
+                cellLoc="left",
+            )
+            table.auto_set_font_size(False)
+            table.set_fontsize(5.5)
+            table.scale(1.0, 2.2)
+        else:
+            ax_a.text(0.0, 0.9, "Geen meldingen in deze periode.", fontsize=8)
+        fig.savefig(out, format="pdf")
+        plt.close(fig)
