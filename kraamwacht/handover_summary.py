@@ -2,14 +2,16 @@
 with her baseline, the newborn's bilirubin nomogram with the readings, and the alert history.
 
 The same record as the FHIR bundle (:class:`kraamwacht.handover.EpisodeRecord`): nothing that is not
-in the store and the event log. Her baseline is drawn by replaying her stored samples through the
-detectors, which gives what serve computed (live == replay, ``tests/unit/test_batch_equals_streaming.py``).
+in the store and the event log. Her baselines are given, never computed here: the board passes
+serve's published baseline (:func:`baselines_from_serve`); the command line replays her stored
+samples, which gives the same (live == replay).
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -22,14 +24,43 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 
-from kraamwacht.alerts import detect_alerts, display_name, state_name
-from kraamwacht.contract import AlertEvent, BilirubinMethod
+from kraamwacht.alerts import display_name, state_name
+from kraamwacht.contract import AlertEvent, BaselineMessage, BilirubinMethod
 from kraamwacht.handover import EpisodeRecord
 from kraamwacht.jaundice import Reading
 from kraamwacht.plots import draw_nomogram
 from kraamwacht.signal import DetectorConfig
 
-__all__ = ["write_summary_pdf"]
+__all__ = ["Baselines", "baselines_from_serve", "write_summary_pdf"]
+
+
+@dataclass(frozen=True, slots=True)
+class Baselines:
+    """Her baselines as serve runs them: on the core scale for temperature, her own rate at that hour."""
+
+    t_s: np.ndarray
+    temp_core_c: np.ndarray  # NaN where not yet established
+    hr_bpm: np.ndarray
+    offset_c: float  # the skin → core offset the sensor's readings are shown with
+
+
+def baselines_from_serve(message: BaselineMessage) -> Baselines:
+    """What serve published for her (the board's source: it never recomputes)."""
+    skin = np.array([np.nan if v is None else v for v in message.baseline_skin_c], dtype=float)
+    hr = np.array([np.nan if v is None else v for v in message.hr_baseline_bpm], dtype=float)
+    return Baselines(np.array(message.t_s, dtype=float), skin + message.skin_to_core_offset_c, hr,
+                     message.skin_to_core_offset_c)  # fmt: skip
+
+
+def _hourly_medians(series: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    t, v = series
+    if t.size == 0:
+        return t, v
+    hours = np.floor(t / 3600.0)
+    keys, inverse = np.unique(hours, return_inverse=True)
+    medians = np.array([np.median(v[inverse == k]) for k in range(keys.size)])
+    return keys * 3600.0 + 1800.0, medians
+
 
 _ZONE = ZoneInfo("Europe/Amsterdam")
 _MAX_ALERTS = 12  # one page: the newest alerts, and how many earlier ones there were
@@ -73,19 +104,26 @@ def write_summary_pdf(
     out: Path | BinaryIO,
     *,
     generated_at: datetime,
+    baselines: Baselines | None = None,
     include_staff: bool = False,
     cfg: DetectorConfig | None = None,
 ) -> None:
-    """Write the one-page summary of ``record`` (A4, Dutch) to ``out``."""
+    """Write the one-page summary of ``record`` (A4, Dutch) to ``out``.
+
+    The sensor's temperature is shown as hourly medians on the core scale (skin + her offset), beside
+    her baseline and the thermometer readings; without ``baselines`` no baseline is drawn.
+    """
     cfg = cfg or DetectorConfig()
     item = record.episode
-    series: dict[str, tuple[np.ndarray, np.ndarray]] = {"temperature_c": record.skin_c, "heart_rate_bpm": record.hr_bpm}
-    by_method: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for t_s, value, method in record.spot_checks:
-        by_method["thermometer_c" + (f":{method}" if method else "")].append((t_s, value))
-    for key, points in by_method.items():
-        series[key] = (np.array([p[0] for p in points]), np.array([p[1] for p in points]))
-    frame = detect_alerts(series, cfg, subject=item.mother).frame if record.skin_c[0].size else None
+    offset = baselines.offset_c if baselines is not None else cfg.temperature.axillary_to_core_offset_c
+    plausible = (record.skin_c[1] >= cfg.temperature.plausible_min_c) & (
+        record.skin_c[1] <= cfg.temperature.plausible_max_c
+    )
+    skin_t, skin_v = _hourly_medians((record.skin_c[0][plausible], record.skin_c[1][plausible]))
+    hr_t, hr_v = _hourly_medians(record.hr_bpm)
+
+    def when(t: np.ndarray) -> list[datetime]:
+        return [datetime.fromtimestamp(float(x), tz=UTC) for x in t]
 
     with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType: the text can be found and copied
         fig = plt.figure(figsize=(8.27, 11.69))  # A4
@@ -97,16 +135,16 @@ def write_summary_pdf(
 
         ax_t = fig.add_subplot(grid[0])
         ax_h = fig.add_subplot(grid[1], sharex=ax_t)
-        if frame is not None:
-            when = [datetime.fromtimestamp(float(t), tz=UTC) for t in frame.time_s]
-            ax_t.plot(
-                when, frame.core_c, color="#e65100", linewidth=0.8, label="geschatte kern (sensor)", rasterized=True
-            )
-            ax_t.plot(when, frame.baseline_c + frame.offset_c, color="#1565c0", linestyle="--", linewidth=1,
+        if skin_t.size:
+            ax_t.plot(when(skin_t), skin_v + offset, color="#e65100", linewidth=1, marker=".", markersize=2,
+                      label=f"sensor, uurmediaan + {offset:.2f} °C (geschatte kern)".replace(".", ","))  # fmt: skip
+        if hr_t.size:
+            ax_h.plot(when(hr_t), hr_v, color="#6a1b9a", linewidth=1, marker=".", markersize=2,
+                      label="hartslag (sensor, uurmediaan)")  # fmt: skip
+        if baselines is not None:
+            ax_t.plot(when(baselines.t_s), baselines.temp_core_c, color="#1565c0", linestyle="--", linewidth=1,
                       label="haar basislijn")  # fmt: skip
-            ax_h.plot(when, frame.hr_smooth_bpm, color="#6a1b9a", linewidth=0.8, label="hartslag (sensor)",
-                      rasterized=True)  # fmt: skip
-            ax_h.plot(when, frame.hr_baseline_bpm, color="#1565c0", linestyle="--", linewidth=1,
+            ax_h.plot(when(baselines.t_s), baselines.hr_bpm, color="#1565c0", linestyle="--", linewidth=1,
                       label="haar eigen hartslag op dit uur")  # fmt: skip
         if record.spot_checks:
             ax_t.scatter([datetime.fromtimestamp(t, tz=UTC) for t, _v, _m in record.spot_checks],

@@ -39,6 +39,9 @@ def dashboard(
     public_url: Annotated[
         str, typer.Option(help="The board's address as mothers' phones reach it (for their links and handouts).")
     ] = "",
+    serve_events: Annotated[
+        Path, typer.Option(help="serve's event log (its STATE_DIR/events.db): the alert history of a handover.")
+    ] = Path("kraamwacht-data/events.db"),
 ) -> None:
     """The tablet board (Streamlit) on http://HOST:PORT until Ctrl-C."""
     env = {
@@ -49,6 +52,7 @@ def dashboard(
         "KRAAMWACHT_BOARD_DIR": str(board_dir),
         "KRAAMWACHT_SESSION_MIN": str(session_min),
         "KRAAMWACHT_PUBLIC_URL": public_url,
+        "KRAAMWACHT_SERVE_EVENTS": str(serve_events),
     }
     app = Path(__file__).parents[1] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port",

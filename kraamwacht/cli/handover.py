@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 
 from kraamwacht import clock
 from kraamwacht.errors import KraamwachtError
+
+if TYPE_CHECKING:
+    from kraamwacht.handover import EpisodeRecord
+    from kraamwacht.handover_summary import Baselines
 
 __all__ = ["handover"]
 
@@ -32,30 +36,18 @@ def handover(
 ) -> None:
     """Write one care episode as a FHIR R4 Bundle: patients, observations, devices and alerts."""
     from kraamwacht.episodes import EpisodeRegistry
-    from kraamwacht.handover import EpisodeRecord, build_bundle, summary_counts, validate_bundle
-    from kraamwacht.service import EventLog
-    from kraamwacht.storage.sqlite import SqliteStore
+    from kraamwacht.handover import build_bundle, summary_counts, validate_bundle
+    from kraamwacht.handover_source import read_record
 
     item = EpisodeRegistry(board_dir / "episodes.db").get(episode)
     if item is None:
         typer.echo(f"error: no episode {episode!r} in {board_dir}", err=True)
         raise typer.Exit(2)
-    if not store.startswith("sqlite:///"):
-        typer.echo("error: the handover reads serve's embedded ledger: --store sqlite:///PATH", err=True)
-        raise typer.Exit(2)
-    ledger = SqliteStore(store.removeprefix("sqlite:///"))
-    series = ledger.read(subject=item.mother, signals=["temperature_c", "heart_rate_bpm"])
-    empty = (np.array([]), np.array([]))
-    logged = EventLog(events).all() if events is not None and events.exists() else []
-    record = EpisodeRecord(
-        episode=item,
-        skin_c=series.get("temperature_c", empty),
-        hr_bpm=series.get("heart_rate_bpm", empty),
-        spot_checks=ledger.with_method(item.mother, "thermometer_c"),
-        bilirubin=ledger.with_method(item.newborn, "bilirubin_umol_l"),
-        devices=ledger.devices(item.mother) + ledger.devices(item.newborn),
-        events=[e for e in logged if e.episode in (None, item.episode)],
-    )
+    try:
+        record = read_record(item, store=store, events=events)
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     bundle = build_bundle(record, include_staff=staff_names, generated_at=clock.utcnow())
     try:
         validate_bundle(bundle)
@@ -70,5 +62,25 @@ def handover(
         from kraamwacht.handover_summary import write_summary_pdf
 
         pdf.parent.mkdir(parents=True, exist_ok=True)
-        write_summary_pdf(record, pdf, generated_at=clock.utcnow(), include_staff=staff_names)
+        write_summary_pdf(record, pdf, generated_at=clock.utcnow(), baselines=_replayed_baselines(record),
+                          include_staff=staff_names)  # fmt: skip
         typer.echo(f"wrote {pdf}: the one-page summary")
+
+
+def _replayed_baselines(record: EpisodeRecord) -> Baselines | None:
+    """Her baselines by replaying her stored samples: what serve computed (live == replay)."""
+    from kraamwacht.alerts import detect_alerts
+    from kraamwacht.handover_summary import Baselines
+    from kraamwacht.signal import DetectorConfig
+
+    if record.skin_c[0].size == 0:
+        return None
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {"temperature_c": record.skin_c, "heart_rate_bpm": record.hr_bpm}
+    for t_s, value, method in record.spot_checks:
+        key = "thermometer_c" + (f":{method}" if method else "")
+        t, v = series.get(key, (np.array([]), np.array([])))
+        series[key] = (np.append(t, t_s), np.append(v, value))
+    frame = detect_alerts(series, DetectorConfig(), subject=record.episode.mother).frame
+    offsets = frame.offset_c[np.isfinite(frame.offset_c)]
+    return Baselines(frame.time_s, frame.baseline_c + frame.offset_c, frame.hr_baseline_bpm,
+                     float(offsets[-1]) if offsets.size else DetectorConfig().temperature.axillary_to_core_offset_c)  # fmt: skip

@@ -12,6 +12,7 @@ import base64
 import functools
 import html
 import io
+import json
 import math
 import os
 import tempfile
@@ -42,6 +43,7 @@ from kraamwacht.dashboard.model import (
 )
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode, EpisodeRegistry
+from kraamwacht.errors import KraamwachtError
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.storage import open_store
 
@@ -56,6 +58,7 @@ class BoardConfig:
     refresh_s: float
     mother_refresh_s: float
     public_url: str
+    serve_events: Path
 
     @classmethod
     def from_env(cls) -> BoardConfig:
@@ -69,6 +72,7 @@ class BoardConfig:
             refresh_s=float(env.get("KRAAMWACHT_REFRESH_S", "3")),
             mother_refresh_s=float(env.get("KRAAMWACHT_MOTHER_REFRESH_S", "30")),
             public_url=env.get("KRAAMWACHT_PUBLIC_URL", ""),
+            serve_events=Path(env.get("KRAAMWACHT_SERVE_EVENTS", "kraamwacht-data/events.db")),
         )
 
 
@@ -388,6 +392,44 @@ def client_page() -> None:
     client_view(chosen, user=user, store=store(), feed=feed(), broker=CFG.broker, site=CFG.site,
                 update_jaundice=episodes().update_jaundice)  # fmt: skip
     _mother_link(chosen)
+    _handover(chosen)
+
+
+def _handover(episode: Episode) -> None:
+    """*Overdracht*: the episode as FHIR R4 and as one page, from serve's ledger, event log and baseline."""
+    from kraamwacht.handover import build_bundle, validate_bundle
+    from kraamwacht.handover_source import read_record
+    from kraamwacht.handover_summary import baselines_from_serve, write_summary_pdf
+
+    with st.expander(_("Overdracht")):
+        st.caption(_("Voor de verloskundige, de kinderarts en de JGZ: FHIR R4 (JSON) en één pagina (PDF)."))
+        key = f"handover-{episode.episode}"
+        if st.button(_("Overdracht maken"), key=f"{key}-make"):
+            now = clock.utcnow()
+            try:
+                record = read_record(episode, store=CFG.store, events=CFG.serve_events)
+                bundle = build_bundle(record, include_staff=False, generated_at=now)
+                validate_bundle(bundle)
+            except KraamwachtError as exc:
+                st.error(f"{_('Geen overdracht')}: {exc}")
+                return
+            served = feed().baseline(episode.episode, episode.mother)
+            pdf = io.BytesIO()
+            write_summary_pdf(record, pdf, generated_at=now, include_staff=False,
+                              baselines=baselines_from_serve(served) if served is not None else None)  # fmt: skip
+            st.session_state[key] = (json.dumps(bundle, indent=1, ensure_ascii=False), pdf.getvalue(),
+                                     len(record.events), CFG.serve_events.exists())  # fmt: skip
+        made = st.session_state.get(key)
+        if made is not None:
+            bundle_text, pdf_bytes, n_events, with_log = made
+            if not with_log:
+                st.warning(_("Zonder meldingen: het logboek van serve is op deze machine niet te vinden."))
+            json_col, pdf_col = st.columns(2)
+            json_col.download_button(_("FHIR-bundel (JSON)"), bundle_text, f"overdracht-{episode.episode}.json",
+                                     mime="application/fhir+json", key=f"{key}-json")  # fmt: skip
+            pdf_col.download_button(_("Samenvatting (PDF)"), pdf_bytes, f"overdracht-{episode.episode}.pdf",
+                                    mime="application/pdf", key=f"{key}-pdf")  # fmt: skip
+            st.caption(f"{n_events} {_('meldingsgebeurtenissen')}")
 
 
 def _mother_link(episode: Episode) -> None:

@@ -82,6 +82,14 @@ EN: dict[str, str] = {
     "Mediane voorsprong": "Median lead time",
     "Vals alarm per dag": "False alarms per day",
     "Opname bekijken": "Show a recording",
+    "Overdracht": "Handover",
+    "Voor de verloskundige, de kinderarts en de JGZ: FHIR R4 (JSON) en één pagina (PDF).": "For the midwife, the paediatrician and youth health care: FHIR R4 (JSON) and one page (PDF).",
+    "Overdracht maken": "Make the handover",
+    "Geen overdracht": "No handover",
+    "Zonder meldingen: het logboek van serve is op deze machine niet te vinden.": "Without alerts: serve's event log is not on this machine.",
+    "FHIR-bundel (JSON)": "FHIR bundle (JSON)",
+    "Samenvatting (PDF)": "Summary (PDF)",
+    "meldingsgebeurtenissen": "alert events",
     "Temperatuur, hartslag, basislijnen, meldingen en labels": "Temperature, heart rate, baselines, alerts and labels",
 }
 

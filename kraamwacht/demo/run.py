@@ -246,7 +246,8 @@ def run_demo(options: DemoOptions) -> int:
         procs.start("gateway", "gateway", "run", "--broker", broker_url, "--site", SITE,
                     "--ble", f"bumble:tcp-client:127.0.0.1:{hci}", "--state-dir", str(out / "gateway"))  # fmt: skip
         procs.start("board", "dashboard", "--broker", broker_url, "--site", SITE, "--store", f"sqlite:///{ledger.resolve()}",
-                    "--board-dir", str(out / "board"), "--host", options.board_host, "--port", str(options.board_port))  # fmt: skip
+                    "--board-dir", str(out / "board"), "--host", options.board_host, "--port", str(options.board_port),
+                    "--serve-events", str(out / "serve" / "events.db"))  # fmt: skip
         watcher = AlertWatcher(broker, cast, clock, say)
         steps = script(cast, broker=broker, control_port=control)
         say(f"kraamwacht demo — the board: http://{options.board_host}:{options.board_port}"

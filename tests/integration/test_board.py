@@ -61,12 +61,14 @@ def board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
     log = (tmp_path / "board.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", mosquitto, "--site", SITE,
-         "--store", f"sqlite:///{serve.db}", "--board-dir", str(board_dir), "--port", str(port)],
+         "--store", f"sqlite:///{serve.db}", "--board-dir", str(board_dir), "--port", str(port),
+         "--serve-events", str(tmp_path / "state" / "events.db")],
         env={**env, "KRAAMWACHT_REFRESH_S": "1"}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         wait_for_port(port, 60)
-        yield {"url": f"http://127.0.0.1:{port}", "episode": episode, "serve": serve, "broker": mosquitto}
+        yield {"url": f"http://127.0.0.1:{port}", "episode": episode, "serve": serve, "broker": mosquitto,
+               "tmp": tmp_path}  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -158,6 +160,8 @@ def test_board_in_a_real_browser(board: dict) -> None:
         expect(advice).to_contain_text(re.compile("DRINGEND|LET OP|IN ORDE"))  # the advice, shown at once
         _shots(page, "client")
         _no_rule_ids(page)
+        wait_for(lambda: _stored_bilirubin(board["serve"].db), 60, what="serve storing the reading")
+        _handover(page, board["tmp"])
         page.get_by_role("link", name="Meldingen").click()  # serve judged the reading too: a jaundice alert
         expect(page.get_by_text("Vandaag serumbilirubine").first).to_be_visible(timeout=20_000)
 
@@ -220,6 +224,40 @@ def _upload(page, uploader: str, path: Path) -> None:
         except PlaywrightTimeout:
             if attempt == 2:
                 raise
+
+
+def _stored_bilirubin(db: Path) -> list[float]:
+    store = SqliteStore(db)
+    try:
+        return store.read(subject="b1", signals=["bilirubin_umol_l"]).get("bilirubin_umol_l", ([], []))[1].tolist()
+    finally:
+        store.close()
+
+
+def _handover(page, tmp: Path) -> None:
+    """*Overdracht* on the Cliënt page: both files download, the bundle holds the reading just stored."""
+    from playwright.sync_api import expect
+
+    page.get_by_text("Overdracht", exact=True).click()
+    expect(page.get_by_role("button", name="Overdracht maken")).to_be_visible(timeout=20_000)
+    _settled(page)
+    page.get_by_role("button", name="Overdracht maken").click()
+    json_button = page.get_by_role("button", name="FHIR-bundel (JSON)")
+    expect(json_button).to_be_visible(timeout=120_000)
+    with page.expect_download(timeout=60_000) as got:
+        json_button.click()
+    bundle = json.loads(Path(got.value.path()).read_text(encoding="utf-8"))
+    assert bundle["resourceType"] == "Bundle"
+    tcb = [e["resource"] for e in bundle["entry"] if "58941-6" in json.dumps(e["resource"].get("code", {}))]
+    assert len(tcb) == 1  # the TcB reading entered a moment ago, from serve's ledger
+    assert tcb[0]["valueQuantity"]["value"] == pytest.approx(260.0 / 17.1, abs=0.01)  # in LOINC's mg/dL
+    with page.expect_download(timeout=60_000) as got:
+        page.get_by_role("button", name="Samenvatting (PDF)").click()
+    pdf = tmp / "overdracht.pdf"
+    got.value.save_as(pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "kamer 1" in text  # the episode's page, in Dutch
+    assert "Overdracht kraamzorg" in text
 
 
 def _run_research(page) -> None:
