@@ -1,4 +1,4 @@
-"""Sweeps spread over a Dask cluster: the work split by subject × grid setting.
+"""Replays and sweeps spread over a Dask cluster: the work split by subject (× grid setting).
 
 A detector's run on one subject depends on that subject's recording and the configuration only,
 so a sweep is a set of independent pieces: each setting × each block of subjects gives its raised
@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kraamwacht.recordings import Recording
-from kraamwacht.replay import SweepRow, grid_settings, raised_alarms, replay
+from kraamwacht.replay import ReplayResult, SweepRow, grid_settings, raised_alarms, replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Label, evaluate
 
-__all__ = ["open_client", "sweep_on_cluster"]
+__all__ = ["open_client", "replay_on_cluster", "sweep_on_cluster"]
 
 
 def open_client(*, workers: int | None = None, scheduler: str | None = None) -> Any:
@@ -86,3 +86,32 @@ def sweep_on_cluster(
                           post_reference_h=post_reference_h)  # fmt: skip
         rows.append(SweepRow(overrides, report))
     return rows
+
+
+def replay_on_cluster(
+    client: Any,
+    recordings: Mapping[str, Recording],
+    cfg: DetectorConfig,
+    *,
+    subjects: Mapping[str, Mapping[str, str]] | None = None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda it: it,
+) -> ReplayResult:
+    """:func:`kraamwacht.replay.replay` with blocks of subjects run by the cluster's workers.
+
+    The events, the coverage and the sample count are put together in the order one process meets
+    the subjects (sorted), so the result is the same whatever the number of workers.
+    """
+    from distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    blocks = _blocks(recordings, 2 * n_workers)
+    futures = {
+        client.submit(replay, block, cfg, subjects=subjects, pure=False): index for index, block in enumerate(blocks)
+    }
+    parts: dict[int, ReplayResult] = {}
+    for future in progress(as_completed(futures)):
+        parts[futures[future]] = future.result()
+    ordered = [parts[i] for i in range(len(blocks))]  # blocks hold consecutive runs of the sorted subjects
+    events = [event for part in ordered for event in part.events]
+    coverage = {subject: c for part in ordered for subject, c in part.coverage.items()}
+    return ReplayResult(events, coverage, sum(part.samples for part in ordered))

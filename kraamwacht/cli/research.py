@@ -89,8 +89,17 @@ def replay(
     subjects: Annotated[Path | None, typer.Option(help="CSV subject,delivered_at[,role,gestational_age_w].")] = None,
     config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML); defaults otherwise.")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Run on a local Dask cluster of N worker processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run on a running Dask cluster: its scheduler, e.g. tcp://host:8786.")
+    ] = None,
 ) -> None:
-    """Replay recorded streams through the live detectors and write every alert event."""
+    """Replay recorded streams through the live detectors and write every alert event.
+
+    With --workers or --scheduler blocks of subjects run on Dask; the alerts are the same.
+    """
     from kraamwacht.recordings import (
         StreamReadResult,
         coverage_path,
@@ -113,7 +122,14 @@ def replay(
             recordings = _store_recordings(store, start, end, None)  # type: ignore[arg-type]
             rows = sum(t.size for series in recordings.values() for t, _ in series.values())
             data = StreamReadResult(recordings, rows)
-        result = run_replay(data.recordings, cfg, subjects=subject_rows, progress=progress("replay"))
+        if workers or scheduler:
+            from kraamwacht.distributed import open_client, replay_on_cluster
+
+            with open_client(workers=workers, scheduler=scheduler) as client:
+                result = replay_on_cluster(client, data.recordings, cfg, subjects=subject_rows,
+                                           progress=progress("blocks"))  # fmt: skip
+        else:
+            result = run_replay(data.recordings, cfg, subjects=subject_rows, progress=progress("replay"))
     except KraamwachtError as exc:
         fail(exc)
     n = write_alerts(out, result.events)

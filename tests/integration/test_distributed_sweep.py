@@ -1,5 +1,6 @@
-"""`kraamwacht sweep` on Dask: a local cluster of two worker processes, and a running `dask scheduler`
-with two `dask worker` processes as a real cluster has, give the same table as one process."""
+"""`kraamwacht sweep` and `replay` on Dask: a local cluster of two worker processes, and a running
+`dask scheduler` with two `dask worker` processes as a real cluster has, give the same table and the
+same alerts as one process."""
 
 from __future__ import annotations
 
@@ -64,3 +65,22 @@ def test_a_local_cluster_of_two_workers_gives_the_same_table(single: str, tmp_pa
 
 def test_a_running_scheduler_with_two_workers_gives_the_same_table(single: str, scheduler: str, tmp_path: Path) -> None:
     assert _sweep(tmp_path / "cluster", "--scheduler", scheduler) == single
+
+
+def _replay(out: Path, *extra: str) -> bytes:
+    done = subprocess.run(
+        [sys.executable, "-m", "kraamwacht.cli", "replay", str(DATA / "streams.csv.gz"), "--subjects",
+         str(DATA / "subjects.csv"), "--out", str(out), *extra],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out.read_bytes() + Path(str(out) + ".coverage.csv").read_bytes()
+
+
+def test_replay_on_two_workers_and_on_a_running_scheduler_writes_the_same_alerts(
+    scheduler: str, tmp_path: Path
+) -> None:
+    one = _replay(tmp_path / "one.jsonl")
+    assert one.count(b'"event": "raised"') >= 3  # something to compare: the cohort's alerts
+    assert _replay(tmp_path / "two.jsonl", "--workers", "2") == one
+    assert _replay(tmp_path / "cluster.jsonl", "--scheduler", scheduler) == one
