@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 
 from kraamwacht import clock
 from kraamwacht.alerts import display_name
@@ -39,6 +40,7 @@ from kraamwacht.dashboard.model import (
     age_text,
     build_card,
     mother_status,
+    read_aloud_html,
     sort_cards,
 )
 from kraamwacht.dashboard.texts import _, message
@@ -152,6 +154,7 @@ def mother_page(code: str, lang: str) -> None:
             f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
             f'<p style="margin-top:2rem">{texts["unwell"]}</p>{call}</div>'
         )
+        components.html(read_aloud_html(texts, status, lang), height=70)
 
     live()
     choices = {"nl": "Nederlands", "en": "English", "ar": "العربية", "tr": "Türkçe"}

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ __all__ = [
     "build_card",
     "fmt_number",
     "mother_status",
+    "read_aloud_html",
     "sort_cards",
 ]
 
@@ -151,6 +154,7 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "silent": "Wij krijgen geen gegevens van uw sensor.",
         "silent_do": "Houd de sensor dicht bij het kastje. Werkt het niet? Bel uw kraamverzorgende.",
         "unwell": "Voelt u zich niet goed? Bel altijd uw kraamverzorgende of verloskundige.",
+        "read_aloud": "Voorlezen",
     },
     "en": {
         "title": "Your sensor",
@@ -163,6 +167,7 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "silent": "We do not receive data from your sensor.",
         "silent_do": "Keep the sensor close to the small box. Still not working? Call your maternity carer.",
         "unwell": "Do you feel unwell? Always call your maternity carer or midwife.",
+        "read_aloud": "Read aloud",
     },
     "ar": {
         "title": "جهاز الاستشعار الخاص بك",
@@ -175,6 +180,7 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "silent": "لا نستقبل بيانات من جهاز الاستشعار.",
         "silent_do": "أبقي جهاز الاستشعار قريبًا من الصندوق الصغير. إذا لم يعمل، اتصلي بمساعدة الأمومة.",
         "unwell": "هل تشعرين بتوعك؟ اتصلي دائمًا بمساعدة الأمومة أو القابلة.",
+        "read_aloud": "استمعي إلى النص",
     },
     "tr": {
         "title": "Sensörünüz",
@@ -187,8 +193,29 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "silent": "Sensörünüzden veri alamıyoruz.",
         "silent_do": "Sensörü küçük kutuya yakın tutun. Hâlâ çalışmıyor mu? Lohusa bakıcınızı arayın.",
         "unwell": "Kendinizi iyi hissetmiyor musunuz? Her zaman lohusa bakıcınızı veya ebenizi arayın.",
+        "read_aloud": "Sesli dinle",
     },
 }
+SPEECH_LANGUAGES = {"nl": "nl-NL", "en": "en-GB", "ar": "ar", "tr": "tr-TR"}  # BCP 47 tags for the browser's voice
+
+
+def read_aloud_html(texts: dict[str, str], status: str, lang: str) -> str:
+    """A button that reads her page aloud with the browser's own speech synthesis (no network, no
+    recording): for a mother who reads little. What it says is exactly what the page shows."""
+    spoken = " ".join((texts["title"] + ".", texts[status], texts[status + "_do"], texts["unwell"]))
+    direction = "rtl" if lang == "ar" else "ltr"
+    return (
+        f'<button id="voorlezen" dir="{direction}" style="font-size:1.4rem;min-height:48px;padding:0 1.2rem;'
+        'border-radius:8px;border:2px solid #1565c0;background:#e3f2fd;cursor:pointer">'
+        f"&#128266; {html.escape(texts['read_aloud'])}</button>"
+        f"<script>const spoken = {json.dumps(spoken)}; const voice = {json.dumps(SPEECH_LANGUAGES.get(lang, lang))};"
+        "document.getElementById('voorlezen').onclick = () => {"
+        " const synth = window.speechSynthesis; if (!synth) { return; }"
+        " synth.cancel(); const u = new SpeechSynthesisUtterance(spoken); u.lang = voice; synth.speak(u); };"
+        "</script>"
+    )
+
+
 _SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 96 96">{}</svg>'
 MOTHER_ICONS = {  # pictograms as inline SVG: a tablet may have no emoji font
     "ok": _SVG.format('<circle cx="48" cy="48" r="44" fill="#2e7d32"/><path d="M26 50l15 15 29-32" stroke="white" '

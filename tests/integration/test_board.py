@@ -167,11 +167,14 @@ def test_board_in_a_real_browser(board: dict) -> None:
 
         code = board["episode"].mother_code
         mother = browser.new_page(viewport={"width": 1280, "height": 800})  # no login: her code only
+        # the browser's speech engine stands in for the loudspeaker (no audio device here): it records what it is asked to say
+        mother.add_init_script(SPEECH_RECORDER)
         mother.goto(f"{board['url']}/?moeder={code}&taal=ar")
         text = mother.locator("#moeder")
         expect(text).to_have_attribute("dir", "rtl", timeout=20_000)
         expect(text).to_contain_text("جهاز الاستشعار")
         assert "°C" not in text.inner_text()  # never clinical numbers on her page
+        _read_aloud(mother, text.inner_text())
         _shots(mother, "moeder-ar")
         mother.goto(f"{board['url']}/?moeder=not-a-code")
         expect(mother.get_by_text("Deze link werkt niet")).to_be_visible(timeout=20_000)
@@ -224,6 +227,33 @@ def _upload(page, uploader: str, path: Path) -> None:
         except PlaywrightTimeout:
             if attempt == 2:
                 raise
+
+
+SPEECH_RECORDER = """
+if (window.speechSynthesis) {
+  window.__spoken = [];
+  window.speechSynthesis.speak = (u) => window.__spoken.push({text: u.text, lang: u.lang});
+}
+"""
+
+
+def _read_aloud(page, shown: str) -> None:
+    """Her page's read-aloud button asks the browser's voice, in her language, for what the page shows."""
+    from playwright.sync_api import expect
+
+    button = page.frame_locator("iframe").get_by_role("button", name="استمعي إلى النص")
+    expect(button).to_be_visible(timeout=30_000)
+    button.click()
+    frame = next(
+        f
+        for f in page.frames
+        if f.evaluate("() => Array.isArray(window.__spoken) && !!document.getElementById('voorlezen')")
+    )
+    spoken = wait_for(lambda: frame.evaluate("() => window.__spoken"), 30, what="the page read aloud")
+    assert spoken[-1]["lang"] == "ar"
+    flat = " ".join(shown.split())
+    for sentence in spoken[-1]["text"].split(". "):
+        assert " ".join(sentence.split()).rstrip(".") in flat  # it says what the page shows, nothing else
 
 
 def _stored_bilirubin(db: Path) -> list[float]:
