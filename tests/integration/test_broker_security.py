@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -286,3 +287,29 @@ def test_a_packet_over_the_contracts_size_is_refused_at_the_broker(secured: Secu
     with pytest.raises(PublishError):  # the broker closes the connection: the publisher is told, not fooled
         publish(board, [(topic, b"x" * (MAX_PACKET_BYTES + 1))], timeout_s=10)
     publish(board, [_obs("s1", 5)])  # and a normal reading still goes
+
+
+def _handshake(secured: Secured, *, version: ssl.TLSVersion, server_hostname: str) -> str:
+    """The TLS version the broker agreed to, or raises the error of a refused handshake."""
+    import socket
+
+    context = ssl.create_default_context(cafile=str(secured.folder / "ca.crt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # asking for TLS 1.1 on purpose
+        context.minimum_version = context.maximum_version = version
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this client offer old versions: the broker must refuse them
+    with (
+        socket.create_connection(("127.0.0.1", secured.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=server_hostname) as tls,
+    ):
+        return str(tls.version())
+
+
+def test_tls_below_1_2_and_a_wrong_host_name_are_refused(secured: Secured) -> None:
+    assert _handshake(secured, version=ssl.TLSVersion.TLSv1_2, server_hostname="127.0.0.1") == "TLSv1.2"  # control
+    with pytest.raises(ssl.SSLError) as old:
+        _handshake(secured, version=ssl.TLSVersion.TLSv1_1, server_hostname="127.0.0.1")
+    assert "ALERT_PROTOCOL_VERSION" in str(old.value).upper().replace(" ", "_"), old.value  # the broker's alert
+    with pytest.raises(ssl.SSLCertVerificationError) as wrong:
+        _handshake(secured, version=ssl.TLSVersion.TLSv1_2, server_hostname="broker.elsewhere.example")
+    assert "hostname mismatch" in str(wrong.value).lower() or "doesn't match" in str(wrong.value)
