@@ -33,6 +33,7 @@ from kraamwacht.contract import Topics, format_time
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
+from kraamwacht.service._crash import crash_point
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._inbox import Inbox
@@ -215,6 +216,8 @@ class Service:
             if topic != commands_topic and not is_gateway(topic)
         ]
         outputs = [self.core.handle(observations)] if observations else []
+        if any(output.events for output in outputs):
+            crash_point("stored")  # the crash tests: committed, nothing published
         results = []
         for topic, payload, _mid, _qos, at in batch:
             if topic == commands_topic:
@@ -268,7 +271,11 @@ class Service:
     def _publish_events(self, events: list) -> None:
         for event in events:
             self._publish(Topics.alert_events(self.options.site), event.to_json_dict())
+        if events:
+            crash_point("published")  # the crash tests: published, not yet in the event log
         self.event_log.record(events)
+        if events:
+            crash_point("recorded")  # the crash tests: in the event log, the broker's messages not yet acknowledged
         if self.notifier is not None and events:
             self._pushes.put(events)
 
