@@ -39,6 +39,12 @@ class Episode:
     ended_at: datetime | None = None
     risk_factors: tuple[str, ...] = ()  # the newborn's neurotoxicity risk factors (AAP 2022 list)
     standard: str = "aap2022"  # the bilirubin standard this episode is judged by
+    twins: tuple[str, ...] = ()  # the other newborns of a multiple birth (pseudonymous ids)
+
+    @property
+    def newborns(self) -> tuple[str, ...]:
+        """Every newborn of the episode: one, or twins (triplets): each judged with the same birth and gestation."""
+        return (self.newborn, *self.twins)
 
     @property
     def baby(self) -> Baby:
@@ -65,11 +71,11 @@ class EpisodeRegistry:
             "CREATE TABLE IF NOT EXISTS episodes (episode TEXT PRIMARY KEY, site TEXT NOT NULL, mother TEXT NOT NULL,"
             " newborn TEXT NOT NULL, birth_at TEXT NOT NULL, ga_weeks REAL NOT NULL, mother_code TEXT NOT NULL UNIQUE,"
             " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT,"
-            " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022')"
+            " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022', twins TEXT NOT NULL DEFAULT '')"
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, phone TEXT NOT NULL)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(episodes)")}
-        for column, default in (("risk_factors", "''"), ("standard", "'aap2022'")):  # registries from before
+        for column, default in (("risk_factors", "''"), ("standard", "'aap2022'"), ("twins", "''")):  # older registries
             if column not in columns:
                 self._db.execute(f"ALTER TABLE episodes ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
         self._lock = threading.Lock()
@@ -87,10 +93,16 @@ class EpisodeRegistry:
         label: str = "",
         risk_factors: tuple[str, ...] = (),
         standard: str = "aap2022",
+        twins: tuple[str, ...] = (),
     ) -> Episode:
-        for name, value in (("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)):
+        """A new care episode; ``twins`` are the other newborns of a multiple birth (born at ``birth_at`` too)."""
+        ids = [("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)]
+        for name, value in [*ids, *(("newborn", t) for t in twins)]:
             if not is_pseudo_id(value):
                 raise InvalidValueError(f"{name} {value!r} is not a pseudonymous id (letters, digits, . _ -)")
+        people = [mother, newborn, *twins]
+        if len(set(people)) != len(people):
+            raise InvalidValueError(f"mother and newborns need ids of their own, got {people}")
         if not 22.0 <= ga_weeks <= 45.0:
             raise InvalidValueError(f"gestational age {ga_weeks} weeks is outside 22–45")
         if language not in LANGUAGES:
@@ -101,12 +113,13 @@ class EpisodeRegistry:
             raise InvalidValueError("birth time is in the future")
         factors, standard = _checked(risk_factors, standard)
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
-                       language, label[:40], None, factors, standard)  # fmt: skip
+                       language, label[:40], None, factors, standard, tuple(twins))  # fmt: skip
         with self._lock:
             self._db.execute(
-                "INSERT INTO episodes VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?)",
+                "INSERT INTO episodes (episode, site, mother, newborn, birth_at, ga_weeks, mother_code, language,"
+                " label, ended_at, risk_factors, standard, twins) VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?)",
                 (item.episode, item.site, item.mother, item.newborn, format_time(item.birth_at), item.ga_weeks,
-                 item.mother_code, item.language, item.label, ",".join(factors), standard),
+                 item.mother_code, item.language, item.label, ",".join(factors), standard, ",".join(item.twins)),
             )  # fmt: skip
         return item
 
@@ -127,7 +140,7 @@ class EpisodeRegistry:
 
     def _rows(self, where: str = "", args: tuple[object, ...] = ()) -> list[Episode]:
         columns = "episode, site, mother, newborn, birth_at, ga_weeks, mother_code, language, label, ended_at,"
-        columns += " risk_factors, standard"
+        columns += " risk_factors, standard, twins"
         with self._lock:
             rows = self._db.execute(f"SELECT {columns} FROM episodes {where} ORDER BY episode", args).fetchall()
         return [
@@ -144,6 +157,7 @@ class EpisodeRegistry:
                 parse_time(r[9]) if r[9] else None,
                 tuple(f for f in r[10].split(",") if f),
                 r[11],
+                tuple(t for t in r[12].split(",") if t),
             )
             for r in rows
         ]

@@ -72,9 +72,14 @@ class EpisodeRecord:
     skin_c: tuple[np.ndarray, np.ndarray]  # (time_s, value) of the wearable
     hr_bpm: tuple[np.ndarray, np.ndarray]
     spot_checks: list[tuple[float, float, str | None]]  # (time_s, °C, method)
-    bilirubin: list[tuple[float, float, str | None]]  # (time_s, µmol/L, tcb/tsb)
+    bilirubin: list[tuple[float, float, str | None]]  # (time_s, µmol/L, tcb/tsb) of the (first) newborn
     devices: list[tuple[str, str]]  # (device, signal)
     events: list[AlertEvent] = field(default_factory=list)
+    twin_bilirubin: dict[str, list[tuple[float, float, str | None]]] = field(default_factory=dict)  # by newborn
+
+    def bilirubin_of(self) -> dict[str, list[tuple[float, float, str | None]]]:
+        """Every newborn's readings, the first born first (twins: one list each)."""
+        return {self.episode.newborn: self.bilirubin, **{t: self.twin_bilirubin.get(t, []) for t in self.episode.twins}}
 
 
 def _id(kind: str, *parts: object) -> str:
@@ -104,19 +109,20 @@ def build_bundle(record: EpisodeRecord, *, include_staff: bool = False, generate
     """The episode as a FHIR R4 ``collection`` Bundle (a plain JSON dict)."""
     e = record.episode
     system = f"urn:kraamwacht:{e.site}:subject"
-    mother_ref, baby_ref = (
-        f"urn:uuid:{_id('Patient', e.site, e.mother)}",
-        f"urn:uuid:{_id('Patient', e.site, e.newborn)}",
-    )
+    mother_ref = f"urn:uuid:{_id('Patient', e.site, e.mother)}"
+    baby_refs = {baby: f"urn:uuid:{_id('Patient', e.site, baby)}" for baby in e.newborns}
     resources: list[tuple[str, dict[str, Any]]] = [
         (mother_ref, {"resourceType": "Patient", "meta": {"profile": [NL_CORE + "nl-core-Patient"]},
                       "identifier": [{"system": system, "value": e.mother}], "gender": "female"}),
-        (baby_ref, {"resourceType": "Patient", "meta": {"profile": [NL_CORE + "nl-core-Patient"]},
-                    "identifier": [{"system": system, "value": e.newborn}],
-                    "birthDate": e.birth_at.date().isoformat(),
-                    "_birthDate": {"extension": [{"url": BIRTH_TIME, "valueDateTime": format_time(e.birth_at)}]},
-                    "extension": [{"url": GA_EXTENSION, "valueDecimal": e.ga_weeks}]}),
     ]  # fmt: skip
+    for baby, baby_ref in baby_refs.items():  # twins: a Patient each, born at the episode's birth time
+        resources.append(
+            (baby_ref, {"resourceType": "Patient", "meta": {"profile": [NL_CORE + "nl-core-Patient"]},
+                        "identifier": [{"system": system, "value": baby}],
+                        "birthDate": e.birth_at.date().isoformat(),
+                        "_birthDate": {"extension": [{"url": BIRTH_TIME, "valueDateTime": format_time(e.birth_at)}]},
+                        "extension": [{"url": GA_EXTENSION, "valueDecimal": e.ga_weeks}]})
+        )  # fmt: skip
     device_refs: dict[str, str] = {}
     for device, _signal in record.devices:
         if device in device_refs:
@@ -157,21 +163,24 @@ def build_bundle(record: EpisodeRecord, *, include_staff: bool = False, generate
             if site_text:
                 body["bodySite"] = {"text": site_text}
             resources.append((f"urn:uuid:{_id('Observation', e.mother, kind, start_s)}", body))
-    for t_s, umol, method in record.bilirubin:
-        kind = "tsb" if method == "tsb" else "tcb"
-        value = (
-            _quantity(umol, "umol/L", "µmol/L") if kind == "tsb" else _quantity(umol / UMOL_PER_MGDL, "mg/dL", "mg/dL")
-        )
-        resources.append(
-            (f"urn:uuid:{_id('Observation', e.newborn, kind, t_s)}", {
-                "resourceType": "Observation", **_meta(kind), "status": "final",
-                "category": [LABORATORY if kind == "tsb" else VITAL_SIGNS], "code": _codeable(kind),
-                "subject": {"reference": baby_ref}, "effectiveDateTime": _time(t_s), "valueQuantity": value,
-                "note": [{"text": f"as entered: {umol:g} µmol/L" + ("" if kind == "tsb" else
-                          f"; converted with {UMOL_PER_MGDL} µmol/L per mg/dL")}],
-            })
-        )  # fmt: skip
-    resources += _issues(record, {e.mother: mother_ref, e.newborn: baby_ref}, include_staff=include_staff)
+    for baby, readings in record.bilirubin_of().items():
+        for t_s, umol, method in readings:
+            kind = "tsb" if method == "tsb" else "tcb"
+            value = (
+                _quantity(umol, "umol/L", "µmol/L")
+                if kind == "tsb"
+                else _quantity(umol / UMOL_PER_MGDL, "mg/dL", "mg/dL")
+            )
+            resources.append(
+                (f"urn:uuid:{_id('Observation', baby, kind, t_s)}", {
+                    "resourceType": "Observation", **_meta(kind), "status": "final",
+                    "category": [LABORATORY if kind == "tsb" else VITAL_SIGNS], "code": _codeable(kind),
+                    "subject": {"reference": baby_refs[baby]}, "effectiveDateTime": _time(t_s), "valueQuantity": value,
+                    "note": [{"text": f"as entered: {umol:g} µmol/L" + ("" if kind == "tsb" else
+                              f"; converted with {UMOL_PER_MGDL} µmol/L per mg/dL")}],
+                })
+            )  # fmt: skip
+    resources += _issues(record, {e.mother: mother_ref, **baby_refs}, include_staff=include_staff)
     return {
         "resourceType": "Bundle",
         "type": "collection",

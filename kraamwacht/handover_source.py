@@ -30,8 +30,9 @@ def read_record(item: Episode, *, store: str, events: Path | None) -> EpisodeRec
             hr_bpm=series.get("heart_rate_bpm", empty),
             spot_checks=ledger.with_method(item.mother, "thermometer_c"),
             bilirubin=ledger.with_method(item.newborn, "bilirubin_umol_l"),
-            devices=ledger.devices(item.mother) + ledger.devices(item.newborn),
+            devices=[d for subject in (item.mother, *item.newborns) for d in ledger.devices(subject)],
             events=[e for e in logged if e.episode in (None, item.episode)],
+            twin_bilirubin={twin: ledger.with_method(twin, "bilirubin_umol_l") for twin in item.twins},
         )
     finally:
         ledger.close()

@@ -164,14 +164,22 @@ def write_summary_pdf(
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=6, loc="upper left", framealpha=0.9)
 
-        ax_b = fig.add_subplot(grid[2])
-        readings = [
-            Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tsb"))
-            for t, value, method in record.bilirubin
-        ]
-        draw_nomogram(ax_b, item.baby, readings, standard=item.bilirubin_standard, legend_size=5)
-        ax_b.title.set_fontsize(8)
-        ax_b.tick_params(labelsize=7)
+        babies = record.bilirubin_of()  # twins: a nomogram each, side by side
+        row = grid[2].subgridspec(1, len(babies), wspace=0.25)
+        for k, (baby, rows) in enumerate(babies.items()):
+            ax_b = fig.add_subplot(row[0, k])
+            readings = [
+                Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tsb"))
+                for t, value, method in rows
+            ]
+            draw_nomogram(ax_b, item.baby, readings, standard=item.bilirubin_standard, legend_size=5)
+            if len(babies) > 1:
+                ax_b.set_title(f"{baby}: {ax_b.get_title()}")
+                legend = ax_b.get_legend()
+                if k and legend is not None:  # one legend for both
+                    legend.remove()
+            ax_b.title.set_fontsize(8 if len(babies) == 1 else 6)
+            ax_b.tick_params(labelsize=7)
 
         ax_a = fig.add_subplot(grid[3])
         ax_a.axis("off")

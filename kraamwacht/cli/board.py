@@ -102,8 +102,10 @@ _RISK_HELP = (
 def episode_add(
     episode: str,
     mother: Annotated[str, typer.Option(help="The mother's pseudonymous id (as the gateway pairs it).")],
-    newborn: Annotated[str, typer.Option(help="The newborn's pseudonymous id.")],
-    birth: Annotated[str, typer.Option(help="Birth time, ISO 8601 with Z or offset.")],
+    newborn: Annotated[
+        list[str], typer.Option(help="The newborn's pseudonymous id; repeat it for twins (the first born first).")
+    ],
+    birth: Annotated[str, typer.Option(help="Birth time, ISO 8601 with Z or offset (of the first born).")],
     ga_weeks: Annotated[float, typer.Option(help="Gestational age in weeks.")],
     site: Annotated[str, typer.Option(help="Site id.")] = "site1",
     language: Annotated[str, typer.Option(help="Mother's page language: nl, en, ar, tr.")] = "nl",
@@ -117,8 +119,9 @@ def episode_add(
 
     try:
         item = EpisodeRegistry(board_dir / "episodes.db").add(
-            episode, site=site, mother=mother, newborn=newborn, birth_at=parse_time(birth, what="--birth"),
+            episode, site=site, mother=mother, newborn=newborn[0], birth_at=parse_time(birth, what="--birth"),
             ga_weeks=ga_weeks, language=language, label=label, risk_factors=tuple(risk_factor), standard=standard,
+            twins=tuple(newborn[1:]),
         )  # fmt: skip
     except (KraamwachtError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
         typer.echo(f"error: {exc}", err=True)
@@ -152,7 +155,7 @@ def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
 
     for e in EpisodeRegistry(board_dir / "episodes.db").active():
         typer.echo(
-            f"{e.episode}\t{e.site}\t{e.mother}\t{e.newborn}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}"
+            f"{e.episode}\t{e.site}\t{e.mother}\t{','.join(e.newborns)}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}"
             f"\t{','.join(e.risk_factors) or '-'}\t{e.standard}"
         )
 

@@ -74,9 +74,9 @@ def chart_frames(series: dict[str, tuple[Any, Any]], *, step: str = "5min") -> t
     return measured("temperature_c"), measured("heart_rate_bpm")
 
 
-def _readings(store: Any, episode: Episode) -> list[Reading]:
-    """The newborn's readings with their method (TcB or serum), as serve judges them."""
-    rows = store.with_method(episode.newborn, "bilirubin_umol_l")
+def _readings(store: Any, newborn: str) -> list[Reading]:
+    """A newborn's readings with their method (TcB or serum), as serve judges them."""
+    rows = store.with_method(newborn, "bilirubin_umol_l")
     return [
         Reading(datetime.fromtimestamp(float(t_s), tz=UTC), float(value), BilirubinMethod(method or "tcb"))
         for t_s, value, method in rows
@@ -242,7 +242,10 @@ def _risk_factors(episode: Episode, update: Callable[..., Episode]) -> Episode:
 
 
 def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, now: datetime) -> None:
-    earlier = _readings(store, episode)
+    newborn = episode.newborn
+    if len(episode.newborns) > 1:  # twins: one nomogram and one entry per baby, never mixed
+        newborn = st.radio(_("Baby"), list(episode.newborns), horizontal=True, key=f"baby-{episode.episode}")
+    earlier = _readings(store, newborn)
     risks = ", ".join(episode.risk_factors) or _("geen")
     st.caption(
         f"Geboren {episode.birth_at:%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
@@ -253,7 +256,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         png = Path(tmp) / "nomogram.png"
         plot_nomogram(episode.baby, earlier, png, standard=episode.bilirubin_standard)
         st.image(str(png))
-    with st.form("bili"):
+    with st.form(f"bili-{newborn}"):
         value_col, unit_col, method_col = st.columns(3)
         value = value_col.number_input(_("Waarde"), min_value=0.0, max_value=1500.0, step=1.0, key="bili_value")
         unit = unit_col.selectbox(_("Eenheid"), ["umol/L", "mg/dL"], key="bili_unit")
@@ -270,7 +273,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         entry = BiliEntry(float(value), unit, BilirubinMethod(method), measured, body_site)
         reading, advice = check_bili_entry(entry, episode, earlier, now=now)
         topic, payload = manual_bilirubin_message(
-            site=site, episode=episode.episode, subject=episode.newborn, value_umol_l=reading.value_umol_l,
+            site=site, episode=episode.episode, subject=newborn, value_umol_l=reading.value_umol_l,
             measured_at=reading.measured_at, method=entry.method, body_site=body_site, entered_by=user.name, now=now,
         )  # fmt: skip
     except ValueError as exc:

@@ -83,6 +83,7 @@ EN: dict[str, str] = {
     "Vals alarm per dag": "False alarms per day",
     "Opname bekijken": "Show a recording",
     "Overdracht": "Handover",
+    "Baby": "Baby",
     "Voor de verloskundige, de kinderarts en de JGZ: FHIR R4 (JSON) en één pagina (PDF).": "For the midwife, the paediatrician and youth health care: FHIR R4 (JSON) and one page (PDF).",
     "Overdracht maken": "Make the handover",
     "Geen overdracht": "No handover",

@@ -347,7 +347,7 @@ class IngestCore:
         out: list[AlertEvent] = []
         for episode_id, subject in babies:
             episode = self.episode_of(episode_id) if self.episode_of is not None else None
-            if episode is None or episode.newborn != subject:
+            if episode is None or subject not in episode.newborns:
                 self.counters.jaundice_without_episode += 1
                 _LOGGER.warning(
                     "bilirubin for %s/%s stored, but no alert can be judged: the episode registry has no such newborn"

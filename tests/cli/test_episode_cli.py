@@ -73,3 +73,41 @@ def test_the_handout_qr_code_opens_her_page_and_a_renewed_code_closes_the_old_on
     new_code = registry.get("ep1").mother_code  # type: ignore[union-attr]
     assert new_code != code and registry.by_code(new_code) is not None  # noqa: PT018
     assert episode("handout", "ep1", "--url", "kraamwacht.example.nl", "--out", str(pdf), *board).exit_code == 2
+
+
+def test_twins_are_one_episode_with_a_newborn_each(tmp_path: Path) -> None:
+    board = ["--board-dir", str(tmp_path)]
+    added = episode("add", "ep2", "--mother", "m2", "--newborn", "b2a", "--newborn", "b2b", "--birth",
+                    "2026-11-20T03:00:00Z", "--ga-weeks", "36.5", *board)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    item = EpisodeRegistry(tmp_path / "episodes.db").get("ep2")
+    assert item is not None
+    assert (item.newborn, item.twins, item.newborns) == ("b2a", ("b2b",), ("b2a", "b2b"))
+    assert "\tm2\tb2a,b2b\t" in episode("list", *board).output
+    same = episode("add", "ep3", "--mother", "m3", "--newborn", "b3", "--newborn", "b3", "--birth",
+                   "2026-11-20T03:00:00Z", "--ga-weeks", "39", *board)  # fmt: skip
+    assert same.exit_code == 2  # two babies with one id would mix their readings
+    assert "ids of their own" in same.output
+
+
+def test_a_registry_from_before_twins_is_migrated_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "episodes.db") as db:  # the layout before risk factors and twins
+        db.execute(
+            "CREATE TABLE episodes (episode TEXT PRIMARY KEY, site TEXT NOT NULL, mother TEXT NOT NULL,"
+            " newborn TEXT NOT NULL, birth_at TEXT NOT NULL, ga_weeks REAL NOT NULL, mother_code TEXT NOT NULL UNIQUE,"
+            " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT)"
+        )
+        db.execute(
+            "INSERT INTO episodes VALUES ('ep0','site1','m0','b0','2026-11-20T03:00:00Z',39.0,'c0de','nl','',NULL)"
+        )
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    old = registry.get("ep0")
+    assert old is not None
+    assert (old.newborns, old.risk_factors, old.standard) == (("b0",), (), "aap2022")
+    from datetime import UTC, datetime
+
+    registry.add("ep9", site="site1", mother="m9", newborn="b9", twins=("b9b",),
+                 birth_at=datetime(2026, 11, 21, tzinfo=UTC), ga_weeks=37.0)  # fmt: skip
+    assert registry.get("ep9").newborns == ("b9", "b9b")  # type: ignore[union-attr]

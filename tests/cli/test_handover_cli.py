@@ -170,3 +170,37 @@ def test_the_summary_pdf_renders_and_names_the_episode_and_its_alerts(episode: d
         assert display_name(rule) in flat, rule  # every alert, by the name a person reads
     assert " ".join(fever.message.split())[:30] in flat  # and its message (the start of it: the cell wraps)
     assert "anna" not in flat  # no staff names unless the site allows them
+
+
+def test_twins_are_handed_over_as_a_patient_each_with_their_own_readings(tmp_path: Path) -> None:
+    from kraamwacht.handover import build_bundle
+    from kraamwacht.handover_source import read_record
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
+    registry.add("ep5", site="s1", mother="m5", newborn="b5a", twins=("b5b",), birth_at=now - timedelta(hours=50),
+                 ga_weeks=36.0)  # fmt: skip
+    store, events = SqliteStore(tmp_path / "k.db"), EventLog(tmp_path / "events.db")
+    core = IngestCore(site="s1", store=store, events=events, episode_of=registry.get)
+    for subject, value, hours in (("b5a", 180.0, 4), ("b5b", 240.0, 3), ("b5b", 250.0, 1)):
+        topic, payload = manual_bilirubin_message(site="s1", episode="ep5", subject=subject, value_umol_l=value,
+                                                  measured_at=now - timedelta(hours=hours), method=BilirubinMethod.TSB,
+                                                  body_site="heel", entered_by="anna", now=now)  # fmt: skip
+        events.record(core.handle([RawMessage(topic, payload, now)]).events)
+    record = read_record(registry.get("ep5"), store=f"sqlite:///{tmp_path / 'k.db'}", events=tmp_path / "events.db")  # type: ignore[arg-type]
+    bundle = build_bundle(record, generated_at=now)
+    validate_bundle(bundle)
+    patients = {e["fullUrl"]: e["resource"]["identifier"][0]["value"] for e in bundle["entry"]
+                if e["resource"]["resourceType"] == "Patient"}  # fmt: skip
+    assert sorted(patients.values()) == ["b5a", "b5b", "m5"]
+    serum = [(patients[r["subject"]["reference"]], r["valueQuantity"]["value"]) for r in resources(bundle, "Observation")
+             if r["code"]["coding"][0]["code"] == "14631-6"]  # fmt: skip
+    assert sorted(serum) == [("b5a", 180.0), ("b5b", 240.0), ("b5b", 250.0)]  # each baby her own readings
+    import subprocess
+
+    from kraamwacht.handover_summary import write_summary_pdf
+
+    write_summary_pdf(record, tmp_path / "ep5.pdf", generated_at=now)
+    text = subprocess.run(["pdftotext", str(tmp_path / "ep5.pdf"), "-"], capture_output=True, text=True, check=True)
+    assert "b5a:" in text.stdout
+    assert "b5b:" in text.stdout

@@ -21,6 +21,8 @@ from kraamwacht.contract import Topics
 from kraamwacht.dashboard.auth import UserStore
 from kraamwacht.dashboard.research import recording_png, run_research
 from kraamwacht.episodes import Episode, EpisodeRegistry
+from kraamwacht.waiting import wait_for
+from tests.integration.test_bili_cli import Collector
 
 APP = str(Path(__file__).resolve().parents[2] / "kraamwacht" / "dashboard" / "app.py")
 COHORT = Path(__file__).resolve().parents[1] / "data" / "cohort"
@@ -213,3 +215,40 @@ def test_the_newborns_risk_factors_are_shown_and_edited_on_the_client_page(env: 
     assert item is not None
     assert (item.risk_factors, item.standard) == (("isoimmune",), "nice-cg98")  # what serve judges with
     assert "judged with: isoimmune nice-cg98" in [c.value for c in at.caption]  # the page goes on with it
+
+
+def _twins_bili() -> None:
+    import os
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from kraamwacht.dashboard.auth import User
+    from kraamwacht.dashboard.client import _bili
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.storage import open_store
+
+    registry = EpisodeRegistry(Path(os.environ["KRAAMWACHT_BOARD_DIR"]) / "episodes.db")
+    twins = registry.get("ep7") or registry.add("ep7", site="s1", mother="m7", newborn="b7a", twins=("b7b",),
+                                                birth_at=datetime.now(tz=UTC) - timedelta(hours=40), ga_weeks=39.0)  # fmt: skip
+    _bili(twins, user=User("anna", "kraamverzorgende"), store=open_store(os.environ["KRAAMWACHT_STORE"]),
+          broker=os.environ["KRAAMWACHT_BROKER"], site="s1", now=datetime.now(tz=UTC))  # fmt: skip
+
+
+def test_twins_each_get_their_own_bilirubin_entry(env: dict) -> None:
+    collector = Collector(env["broker"], Topics.observations_filter("s1"))
+    try:
+        at = AppTest.from_function(_twins_bili, default_timeout=30)
+        at.run()
+        (baby,) = at.radio
+        assert baby.options == ["b7a", "b7b"]  # the care team chooses the baby; never a mix of two
+        baby.set_value("b7b")
+        at.run()
+        at.number_input[0].set_value(210.0)
+        at.button[0].click()
+        at.run()
+        wait_for(lambda: collector.messages, 30, what="the entry of the second twin")
+        (topic, payload) = collector.messages[0]
+        assert topic == Topics.observations("s1", "ep7", "b7b")  # stored for the twin chosen
+        assert json.loads(payload)["subject"] == "b7b"
+    finally:
+        collector.close()

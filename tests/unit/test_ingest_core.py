@@ -147,6 +147,31 @@ def test_a_risk_factor_in_the_episode_makes_serve_judge_with_the_lower_line(tmp_
     assert [e.level.value for e in later.events if ":jaundice:" in e.alert_id] == ["urgent"]
 
 
+def test_each_twin_is_judged_and_the_alerts_stay_apart(tmp_path: Path) -> None:
+    """Twins (one episode, two newborns): serum 300 µmol/L at 48 h, 39 weeks, for the second twin only."""
+    from kraamwacht.episodes import EpisodeRegistry
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    registry.add("ep1", site="s1", mother="m1", newborn="b1a", twins=("b1b",), birth_at=now - timedelta(hours=48),
+                 ga_weeks=39.0)  # fmt: skip
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      episode_of=registry.get)  # fmt: skip
+
+    def serum(subject: str, value: float, seq: int) -> RawMessage:
+        body = {"v": 1, "device": "manual-anna", "episode": "ep1", "subject": subject,
+                "samples": [{"signal": "bilirubin_umol_l", "value": value, "t": (now - timedelta(minutes=5)).isoformat(),
+                             "seq": seq, "q": ["manual"], "method": "tsb", "entered_by": "anna"}]}  # fmt: skip
+        return RawMessage(Topics.observations("s1", "ep1", subject), json.dumps(body).encode(), now)
+
+    first = core.handle([serum("b1a", 150.0, 1)])
+    assert [e for e in first.events if ":jaundice:" in e.alert_id] == []  # the first twin is fine
+    second = core.handle([serum("b1b", 300.0, 2)])
+    (raised,) = [e for e in second.events if ":jaundice:" in e.alert_id]
+    assert (raised.subject, raised.alert_id.split(":")[0], raised.level.value) == ("b1b", "b1b", "urgent")
+    assert core.counters.jaundice_without_episode == 0  # the second twin is known: judged, not counted as unknown
+
+
 def test_a_crash_before_publishing_loses_no_jaundice_alert_and_no_stale_data_watch(tmp_path: Path) -> None:
     """Stored, then killed before the broker had the events: a restart derives them again from the store."""
     from kraamwacht.episodes import EpisodeRegistry
