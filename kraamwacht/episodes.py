@@ -22,7 +22,7 @@ from kraamwacht.jaundice import Baby, RiskFactor, Standard
 
 __all__ = ["LANGUAGES", "Episode", "EpisodeRegistry"]
 
-LANGUAGES = ("nl", "en", "ar", "tr")
+LANGUAGES = ("nl", "en", "ar", "tr", "pl", "uk")
 
 
 @dataclass(frozen=True, slots=True)

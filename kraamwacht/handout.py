@@ -58,6 +58,24 @@ HANDOUT_TEXTS: dict[str, dict[str, str]] = {
         "no_phone": "اتصلي بمساعدة الأمومة أو القابلة.",
         "keep": "احتفظي بهذه الورقة. لا تشاركي الرمز مع الآخرين.",
     },
+    "pl": {
+        "title": "Twój czujnik w tygodniu połogu",
+        "scan": "Zeskanuj ten kod aparatem telefonu.",
+        "see": "Zobaczysz, czy Twój czujnik działa dobrze.",
+        "or": "Albo otwórz ten link:",
+        "call": "Masz pytania albo źle się czujesz? Zadzwoń do opieki poporodowej:",
+        "no_phone": "Zadzwoń do opieki poporodowej albo do położnej.",
+        "keep": "Zachowaj tę kartkę. Nie pokazuj kodu innym.",
+    },
+    "uk": {
+        "title": "Ваш датчик у післяпологовий тиждень",
+        "scan": "Відскануйте цей код камерою телефону.",
+        "see": "Ви побачите, чи добре працює ваш датчик.",
+        "or": "Або відкрийте це посилання:",
+        "call": "Маєте запитання або погано почуваєтеся? Телефонуйте в службу догляду після пологів:",
+        "no_phone": "Телефонуйте в службу догляду після пологів або акушерці.",
+        "keep": "Збережіть цей аркуш. Не показуйте код іншим.",
+    },
 }
 RTL = frozenset({"ar"})
 

@@ -108,7 +108,7 @@ def episode_add(
     birth: Annotated[str, typer.Option(help="Birth time, ISO 8601 with Z or offset (of the first born).")],
     ga_weeks: Annotated[float, typer.Option(help="Gestational age in weeks.")],
     site: Annotated[str, typer.Option(help="Site id.")] = "site1",
-    language: Annotated[str, typer.Option(help="Mother's page language: nl, en, ar, tr.")] = "nl",
+    language: Annotated[str, typer.Option(help="Mother's page language: nl, en, ar, tr, pl, uk.")] = "nl",
     label: Annotated[str, typer.Option(help="What the board calls the family (no name), e.g. 'kamer 3'.")] = "",
     risk_factor: Annotated[list[str], typer.Option(help=_RISK_HELP)] = [],  # noqa: B006 - typer needs a literal
     standard: Annotated[str, typer.Option(help="Bilirubin standard: aap2022 or nice-cg98.")] = "aap2022",
@@ -212,7 +212,7 @@ def episode_handout(
         typer.Option(help="The board's address as a mother's phone reaches it, e.g. https://kraamwacht.example.nl."),
     ],
     out: Annotated[Path, typer.Option(help="The PDF to write.")],
-    language: Annotated[str | None, typer.Option(help="nl, en, ar or tr (default: the episode's).")] = None,
+    language: Annotated[str | None, typer.Option(help="nl, en, ar, tr, pl or uk (default: the episode's).")] = None,
     board_dir: BoardDir = DEFAULT_DIR,
 ) -> None:
     """Write the mother's one-page handout (PDF): a QR code to her page, and her kraamzorg's number."""

@@ -1,1 +1,1 @@
-"""Streamlit board for the tablet of the kraamverzorgende, in Dutch (not built yet)."""
+"""The tablet board (Streamlit) for the kraamverzorgende, in Dutch or English, and the mother's own page in six languages."""

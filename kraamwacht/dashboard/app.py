@@ -33,6 +33,7 @@ from kraamwacht.contract import Severity
 from kraamwacht.dashboard.auth import LockedOutError, User, UserStore, can, session_expired
 from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
 from kraamwacht.dashboard.feed import BoardFeed
+from kraamwacht.dashboard.kraamweek import day_of_kraamweek, kraamweek_html, kraamweek_sentences, kraamweek_texts
 from kraamwacht.dashboard.model import (
     MOTHER_ICONS,
     MOTHER_TEXTS,
@@ -154,10 +155,12 @@ def mother_page(code: str, lang: str) -> None:
             f"<p><b>{texts[status]}</b></p><p>{texts[status + '_do']}</p>"
             f'<p style="margin-top:2rem">{texts["unwell"]}</p>{call}</div>'
         )
-        components.html(read_aloud_html(texts, status, lang), height=70)
+        components.html(read_aloud_html(texts, status, lang, more=kraamweek_sentences(week, day)), height=70)
 
+    week, day = kraamweek_texts(lang), day_of_kraamweek(episode.birth_at, now())
     live()
-    choices = {"nl": "Nederlands", "en": "English", "ar": "العربية", "tr": "Türkçe"}
+    st.html(kraamweek_html(week, day, direction=direction))  # what is normal today, and when to call at once
+    choices = {"nl": "Nederlands", "en": "English", "ar": "العربية", "tr": "Türkçe", "pl": "Polski", "uk": "Українська"}
     links = " · ".join(f"[{name}](?moeder={code}&taal={key})" for key, name in choices.items())
     st.markdown(links)
 

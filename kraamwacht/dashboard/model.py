@@ -195,19 +195,58 @@ MOTHER_TEXTS: dict[str, dict[str, str]] = {
         "unwell": "Kendinizi iyi hissetmiyor musunuz? Her zaman lohusa bakıcınızı veya ebenizi arayın.",
         "read_aloud": "Sesli dinle",
     },
+    "pl": {
+        "title": "Twój czujnik",
+        "ok": "Twój czujnik działa dobrze.",
+        "ok_do": "Nie musisz nic robić.",
+        "loose": "Twój czujnik się odkleił.",
+        "loose_do": "Włóż czujnik z powrotem pod pachę. Mocno dociśnij go do skóry.",
+        "battery": "Bateria czujnika jest prawie pusta.",
+        "battery_do": "Naładuj czujnik albo poproś opiekunkę poporodową o nowy.",
+        "silent": "Nie dostajemy danych z Twojego czujnika.",
+        "silent_do": "Trzymaj czujnik blisko małego pudełka. Nadal nie działa? Zadzwoń do opiekunki poporodowej.",
+        "unwell": "Źle się czujesz? Zawsze dzwoń do opiekunki poporodowej albo położnej.",
+        "read_aloud": "Przeczytaj na głos",
+    },
+    "uk": {
+        "title": "Ваш датчик",
+        "ok": "Ваш датчик працює добре.",
+        "ok_do": "Вам нічого не треба робити.",
+        "loose": "Ваш датчик відклеївся.",
+        "loose_do": "Покладіть датчик знову під пахву. Міцно притисніть його до шкіри.",
+        "battery": "Батарея датчика майже розряджена.",
+        "battery_do": "Зарядіть датчик або попросіть у помічниці з догляду новий.",
+        "silent": "Ми не отримуємо даних від вашого датчика.",
+        "silent_do": "Тримайте датчик близько до маленької коробки. Досі не працює? Зателефонуйте помічниці з догляду.",
+        "unwell": "Погано почуваєтеся? Завжди телефонуйте помічниці з догляду або акушерці.",
+        "read_aloud": "Прочитати вголос",
+    },
 }
-SPEECH_LANGUAGES = {"nl": "nl-NL", "en": "en-GB", "ar": "ar", "tr": "tr-TR"}  # BCP 47 tags for the browser's voice
+SPEECH_LANGUAGES = {
+    "nl": "nl-NL",
+    "en": "en-GB",
+    "ar": "ar",
+    "tr": "tr-TR",
+    "pl": "pl-PL",
+    "uk": "uk-UA",
+}  # BCP 47 tags for the browser's voice
 
 
-def read_aloud_html(texts: dict[str, str], status: str, lang: str) -> str:
+def read_aloud_html(texts: dict[str, str], status: str, lang: str, *, more: Sequence[str] = ()) -> str:
     """A button that reads her page aloud with the browser's own speech synthesis (no network, no
     recording): for a mother who reads little. What it says is exactly what the page shows."""
-    spoken = " ".join((texts["title"] + ".", texts[status], texts[status + "_do"], texts["unwell"]))
+    spoken = " ".join((texts["title"] + ".", texts[status], texts[status + "_do"], texts["unwell"], *more))
     direction = "rtl" if lang == "ar" else "ltr"
+    speaker = (  # a loudspeaker drawn, not an emoji: a phone or tablet may have no emoji font
+        '<svg width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" style="vertical-align:middle">'
+        '<path d="M3 9h4l5-4v14l-5-4H3z" fill="#1565c0"/><path d="M15 8q3 4 0 8M18 5q6 7 0 14" fill="none" '
+        'stroke="#1565c0" stroke-width="2"/></svg>'
+    )
     return (
-        f'<button id="voorlezen" dir="{direction}" style="font-size:1.4rem;min-height:48px;padding:0 1.2rem;'
+        f'<div dir="{direction}" style="text-align:start;font-family:sans-serif">'
+        f'<button id="voorlezen" style="font-size:1.4rem;min-height:48px;padding:0 1.2rem;'
         'border-radius:8px;border:2px solid #1565c0;background:#e3f2fd;cursor:pointer">'
-        f"&#128266; {html.escape(texts['read_aloud'])}</button>"
+        f"{speaker} {html.escape(texts['read_aloud'])}</button></div>"
         f"<script>const spoken = {json.dumps(spoken)}; const voice = {json.dumps(SPEECH_LANGUAGES.get(lang, lang))};"
         "document.getElementById('voorlezen').onclick = () => {"
         " const synth = window.speechSynthesis; if (!synth) { return; }"

@@ -174,8 +174,15 @@ def test_board_in_a_real_browser(board: dict) -> None:
         expect(text).to_have_attribute("dir", "rtl", timeout=20_000)
         expect(text).to_contain_text("جهاز الاستشعار")
         assert "°C" not in text.inner_text()  # never clinical numbers on her page
-        _read_aloud(mother, text.inner_text())
+        week = mother.locator("#kraamweek")  # what is normal on her day, and when to call at once (Klantroute)
+        expect(week).to_have_attribute("dir", "rtl")
+        expect(week).to_contain_text("ما هو طبيعي")
+        expect(week).to_contain_text("اصفرّ طفلك في اليوم الأول")  # a sign for the baby: yellow on the first day
+        assert week.get_attribute("data-day") == "2"  # born 40 hours ago: the second day
+        _read_aloud(mother, mother.locator("body").inner_text())
         _shots(mother, "moeder-ar")
+        week.scroll_into_view_if_needed()
+        _shots(mother, "moeder-ar-kraamweek")
         mother.goto(f"{board['url']}/?moeder=not-a-code")
         expect(mother.get_by_text("Deze link werkt niet")).to_be_visible(timeout=20_000)
 
@@ -252,8 +259,8 @@ def _read_aloud(page, shown: str) -> None:
     spoken = wait_for(lambda: frame.evaluate("() => window.__spoken"), 30, what="the page read aloud")
     assert spoken[-1]["lang"] == "ar"
     flat = " ".join(shown.split())
-    for sentence in spoken[-1]["text"].split(". "):
-        assert " ".join(sentence.split()).rstrip(".") in flat  # it says what the page shows, nothing else
+    for sentence in re.split(r"[.:]\s+", spoken[-1]["text"]):
+        assert " ".join(sentence.split()).rstrip(".:") in flat, sentence  # it says what the page shows, nothing else
 
 
 def _stored_bilirubin(db: Path) -> list[float]:
