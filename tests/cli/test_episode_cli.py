@@ -44,7 +44,7 @@ def test_an_unknown_risk_factor_is_refused(tmp_path: Path) -> None:
     assert EpisodeRegistry(tmp_path / "episodes.db").get("ep1") is None
 
 
-@pytest.mark.parametrize("lang", ["nl", "ar"])
+@pytest.mark.parametrize("lang", ["nl", "ar", "uk"])
 def test_the_handout_qr_code_opens_her_page_and_a_renewed_code_closes_the_old_one(tmp_path: Path, lang: str) -> None:
     """The PDF is rendered to an image (poppler's pdftoppm) and its QR code read back (zbar's zbarimg)."""
     for tool in ("pdftoppm", "zbarimg"):
