@@ -13,6 +13,7 @@ from rich.table import Table
 from tqdm import tqdm
 
 from kraamwacht.cli._console import OUT, fail, fmt, parse_utc, pct, progress
+from kraamwacht.cli._options import DaskScheduler, DaskWorkers
 from kraamwacht.errors import KraamwachtError
 
 __all__ = ["config_app", "evaluate", "export", "plot", "replay", "simulate_cohort", "sweep"]
@@ -89,12 +90,8 @@ def replay(
     subjects: Annotated[Path | None, typer.Option(help="CSV subject,delivered_at[,role,gestational_age_w].")] = None,
     config: Annotated[Path | None, typer.Option(help="Detector configuration (TOML); defaults otherwise.")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Run on a local Dask cluster of N worker processes.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run on a running Dask cluster: its scheduler, e.g. tcp://host:8786.")
-    ] = None,
+    workers: DaskWorkers = None,
+    scheduler: DaskScheduler = None,
 ) -> None:
     """Replay recorded streams through the live detectors and write every alert event.
 
@@ -270,12 +267,8 @@ def sweep(
     config: Annotated[Path | None, typer.Option(help="Base configuration (TOML).")] = None,
     rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "temperature",
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Run on a local Dask cluster of N worker processes.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run on a running Dask cluster: its scheduler, e.g. tcp://host:8786.")
-    ] = None,
+    workers: DaskWorkers = None,
+    scheduler: DaskScheduler = None,
 ) -> None:
     """Evaluate a grid of thresholds in one pass over the data; write a table and a trade-off plot.
 
