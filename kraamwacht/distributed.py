@@ -12,15 +12,44 @@ running ``dask scheduler`` with its workers (``--scheduler tcp://host:8786``), a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from kraamwacht.recordings import Recording
+from kraamwacht.recordings import Recording, dataset_subjects, read_streams
 from kraamwacht.replay import ReplayResult, SweepRow, grid_settings, raised_alarms, replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Label, evaluate
 
-__all__ = ["open_client", "replay_on_cluster", "sweep_on_cluster"]
+__all__ = ["DatasetBlocks", "open_client", "replay_on_cluster", "sweep_on_cluster"]
+
+
+class DatasetBlocks:
+    """A Parquet dataset partitioned by subject, read block by block *on the workers* (never whole here)."""
+
+    def __init__(self, path: Path, *, skip_bad: bool = False) -> None:
+        self.path, self.skip_bad = path, skip_bad
+        self.subjects = dataset_subjects(path)
+        self.rows = 0  # what the workers read: rows, and bad rows skipped by reason (--skip-bad)
+        self.skipped: Counter[str] = Counter()
+
+    def blocks(self, n: int) -> list[list[str]]:
+        size = max(1, -(-len(self.subjects) // n))
+        return [self.subjects[i : i + size] for i in range(0, len(self.subjects), size)]
+
+
+def _read_block(path: Path, subjects: list[str], skip_bad: bool) -> dict[str, Recording]:
+    """On a worker: its block's partitions of the dataset."""
+    return read_streams(path, subjects=subjects, skip_bad=skip_bad).recordings
+
+
+def _replay_partitions(
+    path: Path, block: list[str], skip_bad: bool, cfg: DetectorConfig, subjects: Mapping[str, Mapping[str, str]] | None
+) -> tuple[ReplayResult, int, Counter[str]]:
+    """On a worker: read its block's partitions and replay them; what it read comes back with the alerts."""
+    read = read_streams(path, subjects=block, skip_bad=skip_bad)
+    return replay(read.recordings, cfg, subjects=subjects), read.rows, read.skipped
 
 
 def open_client(*, workers: int | None = None, scheduler: str | None = None) -> Any:
@@ -49,7 +78,7 @@ def _blocks(recordings: Mapping[str, Recording], n: int) -> list[dict[str, Recor
 
 def sweep_on_cluster(
     client: Any,
-    recordings: Mapping[str, Recording],
+    recordings: Mapping[str, Recording] | DatasetBlocks,
     labels: Mapping[str, Label],
     base: DetectorConfig,
     grid: Mapping[str, Sequence[float | int]],
@@ -64,7 +93,13 @@ def sweep_on_cluster(
 
     combos = grid_settings(grid)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    blocks = [client.scatter(block) for block in _blocks(recordings, 2 * n_workers)]  # each sent once
+    if isinstance(recordings, DatasetBlocks):  # each worker reads its blocks' partitions itself
+        order = recordings.subjects
+        blocks = [client.submit(_read_block, recordings.path, block, recordings.skip_bad, pure=False)
+                  for block in recordings.blocks(2 * n_workers)]  # fmt: skip
+    else:
+        order = list(recordings)
+        blocks = [client.scatter(block) for block in _blocks(recordings, 2 * n_workers)]  # each sent once
     futures = {
         client.submit(_piece, base, overrides, block, pure=False): index
         for index, overrides in enumerate(combos)
@@ -81,7 +116,7 @@ def sweep_on_cluster(
     for index, overrides in enumerate(combos):
         ordered = sorted(alarms[index], key=lambda a: (a.subject, a.time_s, a.rule))
         # the subjects in the order one process meets them: sums of floats depend on their order
-        covered = {s: coverage[index][s] for s in recordings if s in coverage[index]}
+        covered = {s: coverage[index][s] for s in order if s in coverage[index]}
         report = evaluate(ordered, labels, covered, rules=rules, onset_tolerance_h=onset_tolerance_h,
                           post_reference_h=post_reference_h)  # fmt: skip
         rows.append(SweepRow(overrides, report))
@@ -90,7 +125,7 @@ def sweep_on_cluster(
 
 def replay_on_cluster(
     client: Any,
-    recordings: Mapping[str, Recording],
+    recordings: Mapping[str, Recording] | DatasetBlocks,
     cfg: DetectorConfig,
     *,
     subjects: Mapping[str, Mapping[str, str]] | None = None,
@@ -104,14 +139,28 @@ def replay_on_cluster(
     from distributed import as_completed
 
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    blocks = _blocks(recordings, 2 * n_workers)
-    futures = {
-        client.submit(replay, block, cfg, subjects=subjects, pure=False): index for index, block in enumerate(blocks)
-    }
+    if isinstance(recordings, DatasetBlocks):  # each worker reads its block's partitions itself
+        dataset = recordings
+        names = dataset.blocks(2 * n_workers)
+        futures = {client.submit(_replay_partitions, dataset.path, block, dataset.skip_bad, cfg, subjects,
+                                 pure=False): index for index, block in enumerate(names)}  # fmt: skip
+        n_blocks = len(names)
+    else:
+        blocks = _blocks(recordings, 2 * n_workers)
+        futures = {
+            client.submit(replay, block, cfg, subjects=subjects, pure=False): index
+            for index, block in enumerate(blocks)
+        }
+        n_blocks = len(blocks)
     parts: dict[int, ReplayResult] = {}
     for future in progress(as_completed(futures)):
-        parts[futures[future]] = future.result()
-    ordered = [parts[i] for i in range(len(blocks))]  # blocks hold consecutive runs of the sorted subjects
+        answer = future.result()
+        if isinstance(answer, tuple):  # a dataset block: the replay and what the worker read
+            answer, rows, skipped = answer
+            dataset.rows += rows
+            dataset.skipped.update(skipped)
+        parts[futures[future]] = answer
+    ordered = [parts[i] for i in range(n_blocks)]  # blocks hold consecutive runs of the sorted subjects
     events = [event for part in ordered for event in part.events]
     coverage = {subject: c for part in ordered for subject, c in part.coverage.items()}
     return ReplayResult(events, coverage, sum(part.samples for part in ordered))

@@ -13,7 +13,7 @@ import logging
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from kraamwacht.signal.evaluate import Alarm, Coverage, Label
 __all__ = [
     "Recording",
     "StreamReadResult",
+    "dataset_subjects",
     "read_alerts",
     "read_coverage",
     "read_labels",
@@ -79,9 +80,12 @@ def read_streams(
     skip_bad: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[Iterable[pd.DataFrame]], Iterable[pd.DataFrame]] = lambda it: it,
+    subjects: Sequence[str] | None = None,
 ) -> StreamReadResult:
     """Read a stream file (``.csv``, ``.csv.gz``, ``.parquet`` or a handover bundle ``.json``) into per-subject arrays.
 
+    A folder is a Parquet dataset partitioned by subject (``subject=<id>/...``, as ``export`` writes
+    it); ``subjects`` then reads only those partitions (a worker reads its own block).
     CSV is read ``chunk_rows`` at a time and only float arrays are kept, so memory grows with the
     number of samples (16 bytes each), not with the size of the text.
     """
@@ -91,8 +95,11 @@ def read_streams(
     skipped: Counter[str] = Counter()
     rows = 0
     bad_lines: list[int] = []
-    if path.suffix == ".parquet":
-        chunks: Iterable[pd.DataFrame] = [_parquet_frame(path)]
+    if path.is_dir():
+        chunks: Iterable[pd.DataFrame] = [_parquet_frame(path, subjects=subjects)]
+        first_line = 1
+    elif path.suffix == ".parquet":
+        chunks = [_parquet_frame(path)]
         first_line = 1  # Parquet rows are reported 1-based
     elif path.suffix == ".json":  # a FHIR handover bundle (kraamwacht handover): its single readings
         chunks = [_bundle_frame(path)]
@@ -190,8 +197,18 @@ def _bundle_frame(path: Path) -> pd.DataFrame:
     return frame.astype(str)
 
 
-def _parquet_frame(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
+def dataset_subjects(path: Path) -> list[str]:
+    """The subjects of a Parquet dataset partitioned by subject: its ``subject=<id>`` folders, sorted."""
+    return sorted(p.name.split("=", 1)[1] for p in path.iterdir() if p.is_dir() and p.name.startswith("subject="))
+
+
+def _parquet_frame(path: Path, *, subjects: Sequence[str] | None = None) -> pd.DataFrame:
+    if path.is_dir() and not dataset_subjects(path):
+        raise InputFileError(path, None, "not a stream dataset: no subject=<id> folders (kraamwacht export --out DIR)")
+    filters = [("subject", "in", list(subjects))] if subjects is not None else None
+    frame = pd.read_parquet(path, filters=filters)
+    if "subject" in frame.columns:  # a partition key comes back as a category
+        frame["subject"] = frame["subject"].astype(str)
     missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
     if missing:
         raise InputFileError(path, None, f"missing columns {missing}; expected {','.join(STREAM_COLUMNS)}")
@@ -297,7 +314,8 @@ def _row_reasons(
 
 
 def write_streams(path: Path, chunks: Iterable[tuple[str, str, FloatArray, FloatArray]]) -> int:
-    """Write ``(subject, signal, t_s, values)`` chunks as one stream file (CSV, or Parquet by suffix).
+    """Write ``(subject, signal, t_s, values)`` chunks as one stream file (CSV, or Parquet by suffix), or as
+    a Parquet dataset partitioned by subject when ``path`` has no suffix (a folder).
 
     A ``thermometer_c:<method>`` key is written as ``thermometer_c`` with its method in the
     ``method`` column (present only when some reading has one).
@@ -322,6 +340,10 @@ def write_streams(path: Path, chunks: Iterable[tuple[str, str, FloatArray, Float
         frame = frame.drop(columns=[METHOD_COLUMN])
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
+    elif path.suffix == "":  # a folder: a Parquet dataset partitioned by subject, for workers to read in parallel
+        if path.exists() and any(path.iterdir()):
+            raise InputFileError(path, None, "the dataset folder is not empty")
+        frame.to_parquet(path, index=False, partition_cols=["subject"])
     else:
         frame.to_csv(path, index=False, float_format="%.6g")
     return len(frame)

@@ -59,7 +59,13 @@ def _store_recordings(store_url: str, start: str | None, end: str | None, episod
 
 
 def export(
-    out: Annotated[Path, typer.Option(help="Stream file to write: .csv or .parquet (the replay format).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Stream file to write: .csv or .parquet (the replay format), or a new folder: a Parquet "
+            "dataset partitioned by subject, which Dask workers read in parallel."
+        ),
+    ],
     store: Annotated[
         str, typer.Option(help="Store URL, e.g. sqlite:///kraamwacht-data/kraamwacht.db.")
     ] = "sqlite:///kraamwacht-data/kraamwacht.db",
@@ -75,7 +81,10 @@ def export(
     except KraamwachtError as exc:
         fail(exc)
     chunks = ((subject, signal, t, v) for subject, series in recordings.items() for signal, (t, v) in series.items())
-    n = write_streams(out, chunks)
+    try:
+        n = write_streams(out, chunks)
+    except KraamwachtError as exc:
+        fail(exc)
     OUT.print(f"{n} samples of {len(recordings)} subjects → {out}")
 
 
@@ -113,20 +122,28 @@ def replay(
     try:
         cfg = load_detector_config(config)
         subject_rows = read_subjects(subjects) if subjects else None
-        if streams is not None:
+        on_cluster = bool(workers or scheduler)
+        dataset = None
+        if streams is not None and streams.is_dir() and on_cluster:
+            from kraamwacht.distributed import DatasetBlocks
+
+            dataset = DatasetBlocks(streams, skip_bad=skip_bad)  # the workers read its partitions, not this process
+        elif streams is not None:
             data = read_streams(streams, skip_bad=skip_bad, progress=progress("read"))
         else:
             recordings = _store_recordings(store, start, end, None)  # type: ignore[arg-type]
             rows = sum(t.size for series in recordings.values() for t, _ in series.values())
             data = StreamReadResult(recordings, rows)
-        if workers or scheduler:
+        if on_cluster:
             from kraamwacht.distributed import open_client, replay_on_cluster
 
             with open_client(workers=workers, scheduler=scheduler) as client:
-                result = replay_on_cluster(client, data.recordings, cfg, subjects=subject_rows,
+                result = replay_on_cluster(client, dataset or data.recordings, cfg, subjects=subject_rows,
                                            progress=progress("blocks"))  # fmt: skip
         else:
             result = run_replay(data.recordings, cfg, subjects=subject_rows, progress=progress("replay"))
+        if dataset is not None:
+            data = StreamReadResult({}, dataset.rows, dataset.skipped)
     except KraamwachtError as exc:
         fail(exc)
     n = write_alerts(out, result.events)
@@ -285,14 +302,17 @@ def sweep(
         base = load_detector_config(config)
         parsed = parse_grid(grid, base)
         label_rows = read_labels(labels)
-        data = read_streams(streams, skip_bad=skip_bad)
         if workers or scheduler:
-            from kraamwacht.distributed import open_client, sweep_on_cluster
+            from kraamwacht.distributed import DatasetBlocks, open_client, sweep_on_cluster
 
+            # a partitioned dataset is read by the workers, block by block; a file once, here
+            source = DatasetBlocks(streams, skip_bad=skip_bad) if streams.is_dir() else read_streams(
+                streams, skip_bad=skip_bad).recordings  # fmt: skip
             with open_client(workers=workers, scheduler=scheduler) as client:
-                rows = sweep_on_cluster(client, data.recordings, label_rows, base, parsed, rules=chosen,
+                rows = sweep_on_cluster(client, source, label_rows, base, parsed, rules=chosen,
                                         progress=progress("pieces"))  # fmt: skip
         else:
+            data = read_streams(streams, skip_bad=skip_bad)
             rows = run_sweep(data.recordings, label_rows, base, parsed, rules=chosen, progress=progress("sweep"))
     except KraamwachtError as exc:
         fail(exc)

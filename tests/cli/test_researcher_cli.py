@@ -225,6 +225,15 @@ def test_export_then_replay_reproduces_the_detectors_on_the_recorded_data(tmp_pa
     assert _events(tmp_path / "b.jsonl") == want
     header = (tmp_path / "export.csv").read_text().splitlines()[0]
     assert header == "time,subject,signal,value"
+    parted = invoke("export", "--store", url, "--episode", "ep9", "--out", tmp_path / "dataset")  # a folder
+    assert parted.exit_code == 0, parted.output
+    assert [p.name for p in (tmp_path / "dataset").iterdir()] == ["subject=m9"]  # partitioned by subject
+    from_dataset = invoke("replay", tmp_path / "dataset", "--out", tmp_path / "c.jsonl")
+    assert from_dataset.exit_code == 0, from_dataset.output
+    assert _events(tmp_path / "c.jsonl") == want
+    again = invoke("export", "--store", url, "--out", tmp_path / "dataset")
+    assert again.exit_code == 2  # never written over an existing dataset: said, not a traceback
+    assert "not empty" in again.output
 
 
 def test_replay_needs_exactly_one_source(tmp_path: Path) -> None:

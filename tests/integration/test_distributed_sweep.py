@@ -20,9 +20,9 @@ BIN = Path(sys.executable).parent
 GRID = ["--grid", "rise.k_c=0.3,0.4,0.5", "--grid", "rise.h_c_epochs=10,20"]
 
 
-def _sweep(out: Path, *extra: str) -> str:
+def _sweep(out: Path, *extra: str, streams: Path = DATA / "streams.csv.gz") -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "kraamwacht.cli", "sweep", str(DATA / "streams.csv.gz"), "--labels",
+        [sys.executable, "-m", "kraamwacht.cli", "sweep", str(streams), "--labels",
          str(DATA / "labels.csv"), *GRID, "--out-dir", str(out), *extra],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -67,9 +67,9 @@ def test_a_running_scheduler_with_two_workers_gives_the_same_table(single: str, 
     assert _sweep(tmp_path / "cluster", "--scheduler", scheduler) == single
 
 
-def _replay(out: Path, *extra: str) -> bytes:
+def _replay(out: Path, *extra: str, streams: Path = DATA / "streams.csv.gz") -> bytes:
     done = subprocess.run(
-        [sys.executable, "-m", "kraamwacht.cli", "replay", str(DATA / "streams.csv.gz"), "--subjects",
+        [sys.executable, "-m", "kraamwacht.cli", "replay", str(streams), "--subjects",
          str(DATA / "subjects.csv"), "--out", str(out), *extra],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
@@ -84,3 +84,23 @@ def test_replay_on_two_workers_and_on_a_running_scheduler_writes_the_same_alerts
     assert one.count(b'"event": "raised"') >= 3  # something to compare: the cohort's alerts
     assert _replay(tmp_path / "two.jsonl", "--workers", "2") == one
     assert _replay(tmp_path / "cluster.jsonl", "--scheduler", scheduler) == one
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cohort as a Parquet dataset partitioned by subject (what `kraamwacht export --out DIR` writes)."""
+    from kraamwacht.recordings import dataset_subjects, read_streams, write_streams
+
+    folder = tmp_path_factory.mktemp("dataset") / "streams"
+    data = read_streams(DATA / "streams.csv.gz")
+    write_streams(folder, ((s, k, t, v) for s, series in data.recordings.items() for k, (t, v) in series.items()))
+    assert dataset_subjects(folder) == sorted(data.recordings)  # one partition per subject
+    return folder
+
+
+def test_workers_read_a_partitioned_dataset_and_give_the_same_alerts_and_table(
+    dataset: Path, single: str, tmp_path: Path
+) -> None:
+    one = _replay(tmp_path / "one.jsonl")  # the CSV in one process
+    assert _replay(tmp_path / "parts.jsonl", "--workers", "2", streams=dataset) == one
+    assert _sweep(tmp_path / "parts", "--workers", "2", streams=dataset) == single
