@@ -239,12 +239,15 @@ def episode_retention(
     ],
     keep_days: Annotated[int, typer.Option(min=0, help="Days after an episode ends that its raw data is kept.")],
     dry_run: Annotated[bool, typer.Option(help="Only say what would be deleted.")] = False,
+    events: Annotated[
+        Path | None, typer.Option(help="serve's event log (STATE_DIR/events.db): staff names and notes go too.")
+    ] = None,
     board_dir: BoardDir = DEFAULT_DIR,
 ) -> None:
     """Delete the raw data of episodes that ended more than KEEP_DAYS ago (AVG/GDPR storage limitation).
 
     Run it daily (cron or a systemd timer). Active episodes are never touched; the alert event log
-    (pseudonymous) is kept as the care record.
+    is kept as the care record, and with --events the staff names and notes in it are removed.
     """
     from datetime import timedelta
 
@@ -262,6 +265,15 @@ def episode_retention(
             if not dry_run:
                 for target in targets:
                     target.delete_episode(episode.episode, before=now + timedelta(days=1))
+                if events is not None:
+                    from kraamwacht.service import EventLog
+
+                    log = EventLog(events)
+                    try:
+                        forgotten = log.forget_staff(episode.episode)
+                    finally:
+                        log.close()
+                    typer.echo(f"  staff names and notes removed from {forgotten} alert event(s) of {episode.episode}")
     except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing more deleted; run it again when the store is back)", err=True)
         raise typer.Exit(2) from exc

@@ -57,6 +57,39 @@ class EventLog:
             self._db.execute("COMMIT")
         return fresh
 
+    def forget_staff(self, episode: str, *, staff_word: tuple[str, str] = ("een medewerker", "staff")) -> int:
+        """Remove staff names and free-text notes from an episode's events (retention of personal data).
+
+        The event stays as the pseudonymous care record: who acted becomes "a member of staff" and a
+        note is dropped, in the values and in the messages (Dutch, English) that named them.
+        Returns how many events changed.
+        """
+        changed = 0
+        with self._lock:
+            rows = self._db.execute("SELECT alert_id, event, time, body FROM events").fetchall()
+            self._db.execute("BEGIN")
+            for alert_id, kind, time, body in rows:
+                event = AlertEvent.model_validate_json(body)
+                actor, note = event.values.get("actor"), event.values.get("note")
+                if event.episode != episode or (actor is None and note is None):
+                    continue
+                values = {k: v for k, v in event.values.items() if k != "note"}
+                message, message_en = event.message, event.message_en
+                for text in (str(note) if note else None, str(actor) if actor else None):
+                    if text:
+                        message = message.replace(text, "" if text == note else staff_word[0])
+                        message_en = message_en.replace(text, "" if text == note else staff_word[1])
+                if actor is not None:
+                    values["actor"] = staff_word[1]
+                updated = event.model_copy(update={"values": values, "message": message, "message_en": message_en})
+                self._db.execute(
+                    "UPDATE events SET body = ? WHERE alert_id = ? AND event = ? AND time = ?",
+                    (updated.model_dump_json(), alert_id, kind, time),
+                )
+                changed += 1
+            self._db.execute("COMMIT")
+        return changed
+
     def all(self) -> list[AlertEvent]:
         with self._lock:
             rows = self._db.execute("SELECT body FROM events ORDER BY time, alert_id").fetchall()

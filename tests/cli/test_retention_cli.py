@@ -41,3 +41,37 @@ def test_retention_deletes_only_episodes_past_the_period(tmp_path: Path) -> None
     assert "1 episode(s)" in done.output
     assert {episode for episode, _ in store.subjects()} == {"recent", "active"}
     assert store.count() == 20
+
+
+def test_retention_removes_staff_names_and_notes_from_the_event_log(tmp_path: Path) -> None:
+    from kraamwacht.contract import AlertEvent
+    from kraamwacht.service import EventLog
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
+    for name in ("old", "active"):
+        registry.add(name, site="s1", mother=f"m-{name}", newborn=f"b-{name}", birth_at=now - timedelta(days=60),
+                     ga_weeks=39.0)  # fmt: skip
+    registry.end("old", at=now - timedelta(days=40))
+    log = EventLog(tmp_path / "state" / "events.db")
+    log.record([
+        AlertEvent(time=now - timedelta(days=45 if name == "old" else 1), subject=f"m-{name}", episode=name,
+                   alert_id=f"m-{name}:temperature:1", event="acknowledged", level="urgent", category="clinical",
+                   rule="fever", message="Bevestigd door anna: belde de verloskundige om 10:05",
+                   message_en="Acknowledged by anna: belde de verloskundige om 10:05",
+                   values={"actor": "anna", "note": "belde de verloskundige om 10:05"}, source="docs/references.md#fever")
+        for name in ("old", "active")
+    ])  # fmt: skip
+    log.close()
+    done = runner.invoke(app, ["episode", "retention", "--store", f"sqlite:///{tmp_path / 'k.db'}", "--keep-days",
+                               "30", "--board-dir", str(tmp_path / "board"), "--events",
+                               str(tmp_path / "state" / "events.db")])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "removed from 1 alert event(s) of old" in done.output
+    by_episode = {e.episode: e for e in EventLog(tmp_path / "state" / "events.db").all()}
+    old, active = by_episode["old"], by_episode["active"]
+    assert "anna" not in old.model_dump_json()  # the name is gone from values and both messages
+    assert "verloskundige om" not in old.model_dump_json()  # and so is the note
+    assert (old.values["actor"], old.event.value, old.rule) == ("staff", "acknowledged", "fever")  # the record stays
+    assert "een medewerker" in old.message
+    assert active.values == {"actor": "anna", "note": "belde de verloskundige om 10:05"}  # care still running: kept
