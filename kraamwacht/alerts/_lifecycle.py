@@ -35,6 +35,7 @@ class Command:
     issued_at: datetime
     duration_min: int | None = None
     note: str | None = None
+    verified: bool = False  # serve checked the actor's signature (kraamwacht.staffkeys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class AlertBook:
             "actor": command.actor,
             "action": command.action,
             "note": command.note,
+            "verified": command.verified,
         }
         if command.action == "acknowledge":
             record.status, record.acknowledged_by, record.acknowledged_at = "acknowledged", command.actor, now
@@ -142,7 +144,7 @@ class AlertBook:
             event = self._event(record, AlertEventKind.ACKNOWLEDGED, now,
                                 f"Bevestigd door {command.actor}" + (f": {command.note}" if command.note else "."),
                                 f"Acknowledged by {command.actor}" + (f": {command.note}" if command.note else "."),
-                                {"actor": command.actor, "note": command.note})  # fmt: skip
+                                {"actor": command.actor, "note": command.note, "verified": int(command.verified)})  # fmt: skip
         elif command.action == "snooze":
             limit = self.cfg.snooze_max_urgent_min if record.level == "urgent" else self.cfg.snooze_max_warning_min
             if command.duration_min not in self.cfg.snooze_choices_min:
@@ -157,7 +159,7 @@ class AlertBook:
                                 f"Gesnoozed door {command.actor} tot {until} UTC (alleen op dit niveau).",
                                 f"Snoozed by {command.actor} until {until} UTC (this level only).",
                                 {"actor": command.actor, "snoozed_until": format_time(record.snoozed_until),
-                                 "duration_min": command.duration_min})  # fmt: skip
+                                 "duration_min": command.duration_min, "verified": int(command.verified)})  # fmt: skip
         elif command.action == "note":
             if not command.note:
                 return Outcome(False, "a note needs text")

@@ -37,6 +37,12 @@ def serve(
         Path | None,
         typer.Option(help="The board's episode registry (BOARD_DIR/episodes.db): birth times for jaundice alerts."),
     ] = None,
+    staff_keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="The staff's signing keys (BOARD_DIR/staff-keys.json): apply only commands their actor signed."
+        ),
+    ] = None,
 ) -> None:
     """Ingest observations from MQTT: validate, deduplicate, store, detect live, publish alerts."""
     import os
@@ -65,6 +71,7 @@ def serve(
             rebuild_h=rebuild_h,
             notify_urls=(*notify, *os.environ.get("KRAAMWACHT_NOTIFY_URLS", "").split()),
             episodes_path=episodes,
+            staff_keys_path=staff_keys,
         )
         service = Service(options, cfg)
     except KraamwachtError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -103,6 +104,11 @@ class CommandMessage(Model):
     issued_at: datetime
     duration_min: int | None = Field(default=None, gt=0, le=24 * 60)
     note: str | None = Field(default=None, max_length=1000)
+    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # HMAC-SHA256 with the actor's key
+
+    def signed_bytes(self) -> bytes:
+        """What the signature covers: every other field, in one canonical JSON form."""
+        return json.dumps(self.model_dump(mode="json", exclude={"signature"}), sort_keys=True).encode()
 
     @field_validator("issued_at")
     @classmethod

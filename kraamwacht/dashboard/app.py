@@ -188,6 +188,12 @@ def session_user(*, activity: bool) -> User | None:
     return user
 
 
+def _signing_key() -> bytes | None:
+    """The logged-in user's key (derived at her login, kept in this session only)."""
+    key = st.session_state.get("signing_key")
+    return key if isinstance(key, bytes) else None
+
+
 def require_session(*, activity: bool) -> User:
     """The user, or the whole page reruns to the login (a fragment alone would keep acting)."""
     user = session_user(activity=activity)
@@ -221,6 +227,8 @@ def login() -> User | None:
                 st.error(_("Gebruikersnaam of wachtwoord klopt niet."))
         if found is not None:
             state["user"], state["last_active"] = found, time.time()
+            # her signing key, from the password she typed: serve applies only commands signed by their actor
+            state["signing_key"] = _users(str(CFG.state_dir)).signing_key(found, password)
             st.rerun()
     st.caption(_("kraamwacht is beslissingsondersteuning, geen gecertificeerd medisch hulpmiddel."))
     return None
@@ -346,7 +354,8 @@ def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
         st.markdown(message(alert))
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
         if ack.button(_("Gezien"), key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
-            _show_result(feed().command("acknowledge", key, actor=require_session(activity=True).name))
+            actor = require_session(activity=True).name
+            _show_result(feed().command("acknowledge", key, actor=actor, signing_key=_signing_key()))
         policy = feed().policy  # serve's own policy: the board offers only what serve accepts
         limit = (
             0.0
@@ -361,11 +370,13 @@ def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
         )
         if snooze.button(_("Snooze"), key=f"snz-{key}", disabled=not allowed):
             actor = require_session(activity=True).name
-            _show_result(feed().command("snooze", key, actor=actor, duration_min=int(chosen)))
+            _show_result(
+                feed().command("snooze", key, actor=actor, duration_min=int(chosen), signing_key=_signing_key())
+            )
         text = note.text_input(_("Notitie"), key=f"note-{key}", label_visibility="collapsed", placeholder=_("Notitie"))
         if note.button(_("Notitie opslaan"), key=f"save-{key}") and text.strip():
             actor = require_session(activity=True).name
-            _show_result(feed().command("note", key, actor=actor, note=text.strip()))
+            _show_result(feed().command("note", key, actor=actor, note=text.strip(), signing_key=_signing_key()))
         history = alert.get("audit") or []
         if history:
             with st.expander(f"{_('Geschiedenis')} ({len(history)})"):

@@ -17,6 +17,7 @@ from pathlib import Path
 import bcrypt
 
 from kraamwacht.errors import InvalidValueError, KraamwachtError
+from kraamwacht.staffkeys import StaffKeys, derive_key
 
 __all__ = ["ROLES", "LockedOutError", "User", "UserStore", "can", "session_expired"]
 
@@ -91,7 +92,23 @@ class UserStore:
             tmp.write_text(json.dumps(users, indent=1))
             tmp.chmod(0o600)
             tmp.replace(self.path)
+        self.staff_keys.set(name, derive_key(name, password))  # serve checks her commands with it
         return User(name, role)
+
+    @property
+    def staff_keys(self) -> StaffKeys:
+        """The staff's signing keys, next to the users (serve reads them: ``serve --staff-keys``)."""
+        return StaffKeys(self.path.parent / "staff-keys.json")
+
+    def signing_key(self, user: User, password: str) -> bytes:
+        """Her key, derived from the password she just logged in with (kept in her session only).
+
+        A user added before keys existed gets hers stored now, so serve can check her from this login on.
+        """
+        key = derive_key(user.name, password)
+        if not self.staff_keys.known(user.name):
+            self.staff_keys.set(user.name, key)
+        return key
 
     def verify(self, name: str, password: str, *, now_s: float | None = None) -> User | None:
         """The user if the password is right; ``None`` otherwise; one bcrypt check either way.

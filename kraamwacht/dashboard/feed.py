@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from kraamwacht import clock
 from kraamwacht.contract import BaselineMessage, CommandMessage, PolicyMessage, Topics
 from kraamwacht.publish import BrokerAddress
+from kraamwacht.staffkeys import sign
 
 __all__ = ["BoardFeed", "CommandResult"]
 
@@ -110,9 +111,10 @@ class BoardFeed:
         actor: str,
         duration_min: int | None = None,
         note: str | None = None,
+        signing_key: bytes | None = None,
         timeout_s: float = 10.0,
     ) -> CommandResult:
-        """Send a command to serve and wait for its answer (accepted, or refused with the reason)."""
+        """Send a command to serve, signed with the actor's key, and wait for its answer."""
         message = CommandMessage(
             v=1,
             command_id=uuid.uuid4().hex,
@@ -123,6 +125,8 @@ class BoardFeed:
             duration_min=duration_min,
             note=note,
         )
+        if signing_key is not None:
+            message = sign(signing_key, message)
         info = self.client.publish(Topics.commands(self.site), message.model_dump_json(), qos=1)
         deadline = time.monotonic() + timeout_s
         with self._lock:

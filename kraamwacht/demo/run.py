@@ -238,6 +238,7 @@ def run_demo(options: DemoOptions) -> int:
                 raise RuntimeError(f"the embedded broker did not listen on port {options.broker_port}")
         procs.start("serve", "serve", "--broker", broker_url, "--site", SITE, "--store", store,
                     "--state-dir", str(out / "serve"), "--episodes", str(out / "board" / "episodes.db"),
+                    "--staff-keys", str(out / "board" / "staff-keys.json"),  # only commands their actor signed
                     "--mqtt-version", "5" if options.broker else "3.1.1")  # fmt: skip
         procs.start("sim", "sim", "--demo-cast", "--interval-s", f"{options.interval_s:g}", "--buffer", "600",
                     "--hci-port", str(hci), "--control-port", str(control))  # fmt: skip

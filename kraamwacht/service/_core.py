@@ -43,6 +43,7 @@ from kraamwacht.jaundice import Reading, ThresholdError, assess
 from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.signal import DetectorConfig, TrackerState, thermometer_key
+from kraamwacht.staffkeys import StaffKeys
 from kraamwacht.storage.sqlite import SqliteStore
 
 __all__ = ["Counters", "IngestCore", "Output", "RawMessage"]
@@ -107,8 +108,13 @@ class IngestCore:
         cfg: DetectorConfig | None = None,
         rebuild_h: float = 72.0,
         episode_of: Callable[[str], Episode | None] | None = None,
+        staff_keys: StaffKeys | None = None,
     ) -> None:
-        """``episode_of``: the care episode registry's lookup; bilirubin alerts need the birth time and gestation."""
+        """``episode_of``: the care episode registry's lookup; bilirubin alerts need the birth time and gestation.
+
+        ``staff_keys``: when given, a command is applied only if its actor signed it (``kraamwacht.staffkeys``).
+        """
+        self.staff_keys = staff_keys
         self.site = site
         self.episode_of = episode_of
         self.store = store
@@ -274,6 +280,16 @@ class IngestCore:
                 "accepted": False,
                 "reason": f"not a valid command: {exc.errors()[0]['msg']}",
             }, Output([], [], {})
+        verified = self.staff_keys is not None and self.staff_keys.verify(message)
+        if self.staff_keys is not None and not verified:  # only names serve can check reach the audit trail
+            self.counters.rejected["unverified_actor"] += 1
+            _LOGGER.warning("command %s refused: %r did not sign it with her key", message.command_id, message.actor)
+            return {
+                "command_id": message.command_id,
+                "alert_id": message.alert_id,
+                "accepted": False,
+                "reason": f"not signed by {message.actor}: log in again on the board",
+            }, Output([], [], {})
         outcome = self.book.on_command(
             Command(
                 message.command_id,
@@ -283,6 +299,7 @@ class IngestCore:
                 message.issued_at,
                 message.duration_min,
                 message.note,
+                verified,
             ),
             now=now,
         )

@@ -39,6 +39,7 @@ from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._inbox import Inbox
 from kraamwacht.service._notify import Notifier
 from kraamwacht.signal import DetectorConfig
+from kraamwacht.staffkeys import StaffKeys
 from kraamwacht.storage import open_store
 from kraamwacht.storage.sqlite import SqliteStore
 
@@ -77,6 +78,7 @@ class ServiceOptions:
     notify_urls: tuple[str, ...] = ()  # apprise URLs for the second channel
     forward_url: str | None = None  # a downstream store (InfluxDB) fed from the embedded store
     episodes_path: Path | None = None  # the board's care episode registry (birth times for jaundice alerts)
+    staff_keys_path: Path | None = None  # the staff's signing keys: only signed commands are applied
 
 
 class Service:
@@ -92,6 +94,7 @@ class Service:
             cfg=cfg,
             rebuild_h=options.rebuild_h,
             episode_of=registry.get if registry else None,
+            staff_keys=StaffKeys(options.staff_keys_path) if options.staff_keys_path else None,
         )
         # bounded: when it is full, paho's reading thread waits, the socket stops being read and
         # the rest of a flood waits in the broker (TCP back-pressure), not in serve's memory

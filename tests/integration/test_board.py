@@ -55,7 +55,12 @@ def board(mosquitto: str, tmp_path: Path) -> Iterator[dict]:
         ga_weeks=39.0, label="kamer 1",
     )  # fmt: skip
     serve = ServeProcess(mosquitto, tmp_path)
-    serve.start("--episodes", str(board_dir / "episodes.db"))  # birth times for jaundice alerts
+    serve.start(
+        "--episodes",
+        str(board_dir / "episodes.db"),  # birth times for jaundice alerts
+        "--staff-keys",
+        str(board_dir / "staff-keys.json"),
+    )  # only commands their actor signed
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "board.log").open("w")
@@ -424,6 +429,11 @@ def test_an_ended_session_acts_no_more_and_uploads_stay_inside(short_board: dict
         first, *rest = commands()
         assert (first["action"], first["alert_id"], first["actor"]) == ("acknowledge", "a1", "anna")
         assert rest == []  # the click after the timeout sent nothing: the control's command is the only one
+        from kraamwacht.contract import CommandMessage
+        from kraamwacht.staffkeys import derive_key, sign
+
+        signed = sign(derive_key("anna", PASSWORD), CommandMessage.model_validate({**first, "signature": None}))
+        assert first["signature"] == signed.signature  # signed with the key her password gives, for serve to check
 
         research = browser.new_page(viewport={"width": 1280, "height": 800})
         _login(research, short_board["url"], "rob")

@@ -495,3 +495,41 @@ def test_the_board_draws_the_baseline_serve_computes_with_its_own_config(
     np.testing.assert_allclose(high[~np.isnan(high)] - low[~np.isnan(low)], 0.55, atol=1e-9)  # serve's k
     feed.close()
     broker.close()
+
+
+def test_a_command_in_someone_elses_name_is_refused(mosquitto: str, serve: ServeProcess) -> None:
+    """serve with the staff's keys: only a command its actor signed is applied (a forged name is refused)."""
+    from kraamwacht.contract import CommandMessage
+    from kraamwacht.staffkeys import StaffKeys, derive_key, sign
+
+    keys = serve.tmp / "staff-keys.json"
+    StaffKeys(keys).set("anna", derive_key("anna", "kraam-wacht-2026"))
+    StaffKeys(keys).set("bob", derive_key("bob", "ander-wachtwoord-1"))
+    results, events = Topics.command_results(SITE), Topics.alert_events(SITE)
+    broker = Broker(mosquitto, results, events, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start("--staff-keys", str(keys))
+    wait_online(broker)
+    low = {"v": 1, "device": "wb1", "episode": "ep1", "subject": "m1",
+           "samples": [{"signal": "battery_pct", "value": 9, "seq": 1,
+                        "t": (datetime.now(tz=UTC) - timedelta(minutes=1)).isoformat()}]}  # fmt: skip
+    broker.publish(Topics.observations(SITE, "ep1", "m1"), json.dumps(low).encode())
+    alert_id = wait_for(lambda: next((e["alert_id"] for e in broker.messages(events) if e["event"] == "raised"), None))
+
+    def send(command: CommandMessage) -> dict:
+        broker.publish(Topics.commands(SITE), command.model_dump_json().encode())
+        return wait_for(
+            lambda: next((r for r in broker.messages(results) if r["command_id"] == command.command_id), None)
+        )
+
+    def ack(command_id: str) -> CommandMessage:
+        return CommandMessage(v=1, command_id=command_id, action="acknowledge", alert_id=alert_id, actor="anna",
+                              issued_at=datetime.now(tz=UTC))  # fmt: skip
+
+    forged = send(sign(derive_key("bob", "ander-wachtwoord-1"), ack("c1")))  # bob, in anna's name
+    assert (forged["accepted"], forged["reason"]) == (False, "not signed by anna: log in again on the board")
+    assert send(ack("c2"))["accepted"] is False  # her name alone
+    signed = send(sign(derive_key("anna", "kraam-wacht-2026"), ack("c3")))
+    assert signed["accepted"] is True  # the control: her own signature
+    acked = wait_for(lambda: [e for e in broker.messages(events) if e["event"] == "acknowledged"])
+    assert [(e["values"]["actor"], e["values"]["verified"]) for e in acked] == [("anna", 1)]  # once, verified
+    broker.close()
