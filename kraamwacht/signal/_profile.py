@@ -8,6 +8,7 @@ median usually sits from her baseline, so that a rise is judged against her own 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,22 +52,24 @@ def clock_profile(
         raise InvalidValueError(f"need tau_days > 0, prior_days >= 0, epochs_per_hour >= 1: {tau_days=} {prior_days=}")
     n = residual.size
     ids, medians, open_hour = block_medians(residual, first_epoch=first_epoch, block=epochs_per_hour, state=state.hours)
-    sums, weights = state.sums.copy(), state.weights.copy()
+    sums, weights = state.sums.tolist(), state.weights.tolist()  # Python floats: 24 slots, a loop per hour
     if n == 0:
-        return np.zeros(0), ClockProfileState(sums, weights, open_hour)
-    decay = float(np.exp(-1.0 / tau_days))
+        return np.zeros(0), ClockProfileState(np.array(sums), np.array(weights), open_hour)
+    decay = math.exp(-1.0 / tau_days)
     hour_of_epoch = (first_epoch + np.arange(n)) // epochs_per_hour
     chunk_hours = np.unique(hour_of_epoch)
-    values = np.empty(chunk_hours.size)
-    completed = {int(h): float(m) for h, m in zip(ids.tolist(), medians.tolist(), strict=True)}
-    for hour in sorted(set(chunk_hours.tolist()) | set(completed)):
+    index = {hour: k for k, hour in enumerate(chunk_hours.tolist())}
+    values = [0.0] * len(index)
+    completed = dict(zip(ids.tolist(), medians.tolist(), strict=True))
+    for hour in sorted(index.keys() | completed.keys()):
         slot = hour % _HOURS
-        k = np.searchsorted(chunk_hours, hour)
-        if k < chunk_hours.size and chunk_hours[k] == hour:
-            values[k] = sums[slot] / (weights[slot] + prior_days) if weights[slot] + prior_days > 0 else 0.0
-        median = completed.get(hour, np.nan)
-        if np.isfinite(median):
+        k = index.get(hour)
+        if k is not None:  # the profile as it stands before this hour is complete
+            weight = weights[slot] + prior_days
+            values[k] = sums[slot] / weight if weight > 0 else 0.0
+        median = completed.get(hour, math.nan)
+        if math.isfinite(median):
             sums[slot] = sums[slot] * decay + median
             weights[slot] = weights[slot] * decay + 1.0
-    out = values[np.searchsorted(chunk_hours, hour_of_epoch)]
-    return out, ClockProfileState(sums, weights, open_hour)
+    out = np.asarray(values)[np.searchsorted(chunk_hours, hour_of_epoch)]
+    return out, ClockProfileState(np.array(sums), np.array(weights), open_hour)
