@@ -99,6 +99,10 @@ def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
             if s.serve.get("jaundice_without_episode"):
                 out.append(Finding("serve episodes", "warning", "bilirubin readings for newborns serve cannot judge",
                                    "start serve with --episodes BOARD_DIR/episodes.db and add the episodes"))  # fmt: skip
+            if s.serve.get("actors_verified") is False:
+                out.append(Finding("serve actors", "warning",
+                                   "serve applies acknowledgements and snoozes without checking who gave them",
+                                   "start serve with --staff-keys BOARD_DIR/staff-keys.json"))  # fmt: skip
     for gateway, state in sorted(s.gateways.items()):
         if state == "online":
             out.append(Finding(f"gateway {gateway}", "ok", "online"))

@@ -294,6 +294,7 @@ class Service:
             "started_at": format_time(self.started_at),
             "updated_at": format_time(clock.utcnow()),
             "subjects": len(self.core.episodes()),
+            "actors_verified": self.core.staff_keys is not None,  # commands checked against the staff's keys
             **self.core.counters.as_dict(),
             "pushes_sent": self.notifier.sent if self.notifier else None,
             "pushes_failed": self.notifier.failed if self.notifier else None,

@@ -37,6 +37,7 @@ def test_doctor_says_what_is_wrong(mosquitto: str, tmp_path: Path) -> None:
         healthy = doctor("--broker", mosquitto, "--store", f"sqlite:///{serve.db}", "--board-dir", str(board))
         assert healthy.returncode == 0, healthy.stdout
         assert "serve: online" in healthy.stdout
+        assert "--staff-keys" in healthy.stdout  # serve runs without the staff's keys here: said, with the fix
     finally:
         serve.stop()
     gone = doctor("--broker", mosquitto)

@@ -55,3 +55,13 @@ def test_problems_are_named_with_their_fix() -> None:
     assert levels(Snapshot())["serve"] == "error"  # no status at all
     assert levels(Snapshot(broker_dropped=17))["broker queue"] == "error"  # mosquitto dropped messages
     assert "broker queue" not in levels(Snapshot(broker_dropped=0))
+
+
+def test_serve_that_does_not_check_who_acted_is_named() -> None:
+    fresh = {"state": "online", "updated_at": (NOW - timedelta(seconds=4)).isoformat()}
+    assert levels(Snapshot(serve={**fresh, "actors_verified": False}))["serve actors"] == "warning"
+    assert "serve actors" not in levels(Snapshot(serve={**fresh, "actors_verified": True}))
+    (finding,) = [
+        f for f in judge(Snapshot(serve={**fresh, "actors_verified": False}), now=NOW) if f.check == "serve actors"
+    ]
+    assert "--staff-keys" in finding.fix
