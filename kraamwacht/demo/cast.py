@@ -30,6 +30,7 @@ __all__ = ["HISTORY_H", "BilirubinEntry", "Member", "demo_cast", "history_observ
 _H = 3600.0
 _MIN = 60.0
 HISTORY_H = 24.0  # stored before the demo: more than the baseline's 12 h warm-up + 4 h lag
+QUIET_BEFORE_FEVER_H = 5.0  # no spot check this close before Kamer 2's fever (the quiet time after one is 4 h)
 DELIVERED_H_BEFORE = 40.0
 
 
@@ -123,8 +124,13 @@ def history_observations(member: Member, *, until_s: float, interval_s: float = 
     gateway's, and flagged ``replayed``: they did not come through the live path.
     """
     samples = member.scenario.wearable_samples(until_s - HISTORY_H * _H, until_s, interval_s=interval_s)
-    # the kraamverzorgende's rectal spot checks at 09:00 and 17:00 (they calibrate the wearable)
-    checks = [c for c in member.scenario.spot_checks() if until_s - HISTORY_H * _H <= c.time_s < until_s]
+    # the kraamverzorgende's rectal spot checks at 09:00 and 17:00 (they calibrate the wearable). A normal
+    # reading rightly holds the wearable's warnings back for some hours (thermometer.quiet_after_normal_min);
+    # the script keeps a feverish mother's last check before that, so her early warning shows at any hour
+    last_s = until_s
+    if member.scenario.infection is not None:
+        last_s = min(until_s, member.scenario.infection.start_s - QUIET_BEFORE_FEVER_H * _H)
+    checks = [c for c in member.scenario.spot_checks() if until_s - HISTORY_H * _H <= c.time_s < last_s]
     samples["thermometer_c"] = (np.array([c.time_s for c in checks]), np.array([c.temp_c for c in checks]))
     received = datetime.fromtimestamp(until_s, tz=UTC)
     out: list[Observation] = []

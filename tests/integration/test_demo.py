@@ -64,7 +64,14 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
                         lambda: next((a for r in early if (a := rule("demo-2", r, "warning"))), None), 240)  # fmt: skip
         assert warning["values"]["rise_c"] >= 0.4
         assert warning["values"]["baseline_core_c"] > 36
-        result = feed.command("acknowledge", warning["alert_id"], actor="demo")
+        from kraamwacht.demo.run import DEMO_PASSWORD, DEMO_USER
+        from kraamwacht.staffkeys import derive_key
+
+        unsigned = feed.command("acknowledge", warning["alert_id"], actor=DEMO_USER)
+        assert not unsigned.accepted  # the demo's serve checks who acts: a name alone is refused
+        # signed as the board signs after her login: with the key her password gives
+        result = feed.command("acknowledge", warning["alert_id"], actor=DEMO_USER,
+                              signing_key=derive_key(DEMO_USER, DEMO_PASSWORD))  # fmt: skip
         assert result.accepted, result.reason
         _wait("the acknowledgement", lambda: rule("demo-2", warning["rule"]) if rule("demo-2", warning["rule"]) and
               rule("demo-2", warning["rule"])["status"] == "acknowledged" else None, 10)  # fmt: skip

@@ -30,7 +30,13 @@ def test_the_clock_runs_real_time_until_the_origin_then_faster() -> None:
         Clock(0.5, ORIGIN)
 
 
-def test_the_cast_tells_its_story_to_the_detectors() -> None:
+@pytest.mark.parametrize("hour", range(24))  # the demo starts whenever someone types `make demo`
+def test_the_cast_tells_its_story_to_the_detectors_at_any_hour(hour: int) -> None:
+    origin = ORIGIN - ORIGIN % 86_400 + hour * 3600 + 20  # a time-lapse starting at HH:00:20 UTC
+    _story_told(origin)
+
+
+def _story_told(ORIGIN: float) -> None:  # noqa: N803 - the module's origin, moved through the day
     cast = demo_cast(ORIGIN)
     recordings = {}
     for m in cast:
