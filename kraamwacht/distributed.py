@@ -35,8 +35,7 @@ class DatasetBlocks:
         self.skipped: Counter[str] = Counter()
 
     def blocks(self, n: int) -> list[list[str]]:
-        size = max(1, -(-len(self.subjects) // n))
-        return [self.subjects[i : i + size] for i in range(0, len(self.subjects), size)]
+        return _runs(self.subjects, n)
 
 
 def _read_block(path: Path, subjects: list[str], skip_bad: bool) -> dict[str, Recording]:
@@ -70,10 +69,14 @@ def _piece(
     return raised_alarms(result), dict(result.coverage)
 
 
-def _blocks(recordings: Mapping[str, Recording], n: int) -> list[dict[str, Recording]]:
-    subjects = sorted(recordings)
+def _runs(subjects: list[str], n: int) -> list[list[str]]:
+    """At most ``n`` consecutive runs of the sorted subjects (one process's order, split for the workers)."""
     size = max(1, -(-len(subjects) // n))
-    return [{s: recordings[s] for s in subjects[i : i + size]} for i in range(0, len(subjects), size)]
+    return [subjects[i : i + size] for i in range(0, len(subjects), size)]
+
+
+def _blocks(recordings: Mapping[str, Recording], n: int) -> list[dict[str, Recording]]:
+    return [{s: recordings[s] for s in run} for run in _runs(sorted(recordings), n)]
 
 
 def sweep_on_cluster(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +36,15 @@ from kraamwacht.contract import AlertEvent, format_time
 from kraamwacht.episodes import Episode
 from kraamwacht.errors import InvalidValueError
 
-__all__ = ["EpisodeRecord", "build_bundle", "bundle_rows", "summary_counts", "validate_bundle"]
+__all__ = [
+    "AlertHistory",
+    "EpisodeRecord",
+    "alert_histories",
+    "build_bundle",
+    "bundle_rows",
+    "summary_counts",
+    "validate_bundle",
+]
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -202,28 +211,54 @@ def _hourly(times: np.ndarray, values: np.ndarray) -> list[tuple[float, float, f
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class AlertHistory:
+    """One alert as handed over: its first raise, its highest step, its last resolve, its acknowledgements."""
+
+    alert_id: str
+    raised: AlertEvent
+    peak: AlertEvent  # an escalated alert is handed over at its highest level
+    resolved: AlertEvent | None
+    events: list[AlertEvent]  # every event of the alert, in time order
+
+    @property
+    def urgent(self) -> bool:
+        return any(ev.level.value == "urgent" for ev in self.events)
+
+    @property
+    def acknowledgements(self) -> list[AlertEvent]:
+        return [ev for ev in self.events if ev.event.value == "acknowledged"]
+
+
+def alert_histories(events: Iterable[AlertEvent]) -> list[AlertHistory]:
+    """The events grouped per alert, in the order the alerts were first seen (the bundle and the summary)."""
+    by_alert: dict[str, list[AlertEvent]] = defaultdict(list)
+    for event in events:
+        by_alert[event.alert_id].append(event)
+    out = []
+    for alert_id, alert_events in sorted(by_alert.items(), key=lambda item: min(e.time for e in item[1])):
+        alert_events.sort(key=lambda ev: ev.time)
+        raised = next((ev for ev in alert_events if ev.event.value == "raised"), alert_events[0])
+        steps = [ev for ev in alert_events if ev.event.value in ("raised", "escalated")] or alert_events
+        peak = max(steps, key=lambda ev: (ev.level.rank, ev.time))
+        resolved = next((ev for ev in reversed(alert_events) if ev.event.value == "resolved"), None)
+        out.append(AlertHistory(alert_id, raised, peak, resolved, alert_events))
+    return out
+
+
 def _issues(record: EpisodeRecord, refs: dict[str, str], *, include_staff: bool) -> list[tuple[str, dict[str, Any]]]:
     """One DetectedIssue per alert: its first raise, its highest level, its last state, its acknowledgements."""
-    by_alert: dict[str, list[AlertEvent]] = defaultdict(list)
-    for event in record.events:
-        if event.subject in refs:
-            by_alert[event.alert_id].append(event)
     out = []
-    for alert_id, events in by_alert.items():
-        events.sort(key=lambda ev: ev.time)
-        raised = next((ev for ev in events if ev.event.value == "raised"), events[0])
-        steps = [ev for ev in events if ev.event.value in ("raised", "escalated")] or events
-        peak = max(steps, key=lambda ev: (ev.level.rank, ev.time))  # an escalated alert is handed over as such
-        urgent = any(ev.level.value == "urgent" for ev in events)
-        resolved = next((ev for ev in reversed(events) if ev.event.value == "resolved"), None)
+    for history in alert_histories(e for e in record.events if e.subject in refs):
+        alert_id, raised, peak, resolved = history.alert_id, history.raised, history.peak, history.resolved
+        urgent = history.urgent
         mitigations = []
-        for ev in events:
-            if ev.event.value == "acknowledged":
-                mitigation: dict[str, Any] = {"action": {"text": "acknowledged"}, "date": format_time(ev.time)}
-                actor = ev.values.get("actor")
-                if include_staff and actor:
-                    mitigation["author"] = {"display": str(actor)}
-                mitigations.append(mitigation)
+        for ev in history.acknowledgements:
+            mitigation: dict[str, Any] = {"action": {"text": "acknowledged"}, "date": format_time(ev.time)}
+            actor = ev.values.get("actor")
+            if include_staff and actor:
+                mitigation["author"] = {"display": str(actor)}
+            mitigations.append(mitigation)
         body: dict[str, Any] = {
             "resourceType": "DetectedIssue",
             "status": "final" if resolved else "preliminary",

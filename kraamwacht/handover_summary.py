@@ -10,7 +10,6 @@ samples, which gives the same (live == replay).
 from __future__ import annotations
 
 import textwrap
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 
 from kraamwacht.alerts import display_name, state_name
 from kraamwacht.contract import AlertEvent, BaselineMessage, BilirubinMethod
-from kraamwacht.handover import EpisodeRecord
+from kraamwacht.handover import EpisodeRecord, alert_histories
 from kraamwacht.jaundice import Reading
 from kraamwacht.plots import draw_nomogram
 from kraamwacht.signal import DetectorConfig
@@ -73,26 +72,18 @@ def _local(t: datetime | float) -> str:
 
 def _alert_rows(events: list[AlertEvent], *, include_staff: bool) -> list[list[str]]:
     """One row per alert: raised, rule, highest level, resolved, acknowledged (by whom, if allowed), message."""
-    by_alert: dict[str, list[AlertEvent]] = defaultdict(list)
-    for event in events:
-        by_alert[event.alert_id].append(event)
     rows = []
-    for alert_events in sorted(by_alert.values(), key=lambda evs: min(e.time for e in evs)):
-        alert_events.sort(key=lambda e: e.time)
-        raised = next((e for e in alert_events if e.event.value == "raised"), alert_events[0])
-        steps = [e for e in alert_events if e.event.value in ("raised", "escalated")] or alert_events
-        peak = max(steps, key=lambda e: (e.level.rank, e.time))
-        resolved = next((e for e in reversed(alert_events) if e.event.value == "resolved"), None)
-        acks = [e for e in alert_events if e.event.value == "acknowledged"]
+    for history in alert_histories(events):
+        peak, acks = history.peak, history.acknowledgements
         ack = "–"
         if acks:
             actor = acks[0].values.get("actor")
             ack = _local(acks[0].time) + (f" ({actor})" if include_staff and actor else "")
         rows.append([
-            _local(raised.time),
+            _local(history.raised.time),
             display_name(peak.rule),
             state_name(peak.level.value),
-            _local(resolved.time) if resolved else "open",
+            _local(history.resolved.time) if history.resolved else "open",
             ack,
             textwrap.shorten(peak.message, 150, placeholder=" …"),
         ])  # fmt: skip
