@@ -104,3 +104,18 @@ class Observation(Model):
     method: BilirubinMethod | ThermometerMethod | None = None
     site: str | None = None
     entered_by: str | None = None
+
+    @classmethod
+    def trusted(cls, fields: dict[str, object]) -> Observation:
+        """An observation from fields already validated field by field (the contract's fast path).
+
+        Skips pydantic's per-field work, which costs more than the whole check of a wearable's
+        sample; ``fields`` must name every field with its validated type. A unit test holds the
+        result equal to the validated model, so a change in pydantic shows up there.
+        """
+        observation = cls.__new__(cls)
+        object.__setattr__(observation, "__dict__", fields)
+        object.__setattr__(observation, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(observation, "__pydantic_extra__", None)
+        object.__setattr__(observation, "__pydantic_private__", None)
+        return observation

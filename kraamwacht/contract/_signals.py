@@ -92,7 +92,7 @@ def range_problem(signal: Signal, value: float) -> str | None:
     """Why one value is refused, in words; None when it is acceptable."""
     if not math.isfinite(value):
         return f"{signal.value} value {value!r} is not a finite number"
-    if out_of_range(signal, value):
-        low, high = SIGNAL_RANGES[signal]
+    low, high = SIGNAL_RANGES[signal]
+    if not low <= value <= high:  # plain floats: numpy's errstate per value costs more than the check
         return f"{signal.value} {value:g} {SIGNAL_UNITS[signal]} outside the plausible range {low:g}–{high:g}"
     return None

@@ -8,6 +8,7 @@ very same epochs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,13 @@ def epoch_index(t_s: NDArray[np.float64], epoch_s: int) -> NDArray[np.int64]:
     idx -= edge > t
     idx += (edge + epoch_s) <= t
     return idx
+
+
+def _epoch_of(t_s: float, epoch_s: int) -> int:
+    """:func:`epoch_index` of one finite time, in plain Python (a live batch asks it per subject)."""
+    idx = math.floor(t_s / epoch_s)
+    edge = idx * float(epoch_s)
+    return idx - (edge > t_s) + ((edge + epoch_s) <= t_s)
 
 
 def bin_samples(
@@ -102,6 +110,7 @@ class EpochAccumulator:
     reorder_grace_s: int
     next_epoch: int | None = None
     max_t_s: float = float("-inf")
+    min_t_s: float = float("inf")  # of every sample added before the first epoch closed
     late: int = 0
     invalid: int = 0
     _pending_t: dict[str, NDArray[np.float64]] = field(default_factory=dict)
@@ -130,6 +139,8 @@ class EpochAccumulator:
         else:
             self._pending_t[signal], self._pending_v[signal] = t_s, value
         self.max_t_s = max(self.max_t_s, float(t_s.max()))
+        if self.next_epoch is None:
+            self.min_t_s = min(self.min_t_s, float(t_s.min()))
 
     @property
     def pending(self) -> bool:
@@ -143,7 +154,9 @@ class EpochAccumulator:
             return None
         if self.next_epoch is not None and horizon < (self.next_epoch + 1) * float(self.epoch_s):
             return None  # the usual case for a one-second batch: nothing can close yet
-        last = int(epoch_index(np.array([horizon]), self.epoch_s)[0]) - 1
+        last = _epoch_of(horizon, self.epoch_s) - 1
+        if self.next_epoch is None and _epoch_of(self.min_t_s, self.epoch_s) > last:
+            return None  # the first epoch is still open
         return self._close_through(last)
 
     def flush(self) -> EpochBins | None:
