@@ -9,10 +9,11 @@ very same epochs.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["EpochAccumulator", "EpochBins", "bin_samples", "epoch_index", "epoch_means"]
 
@@ -53,6 +54,12 @@ def _epoch_of(t_s: float, epoch_s: int) -> int:
     idx = math.floor(t_s / epoch_s)
     edge = idx * float(epoch_s)
     return idx - (edge > t_s) + ((edge + epoch_s) <= t_s)
+
+
+def _buffer(values: NDArray[np.float64]) -> array[float]:
+    out = array("d")
+    out.frombytes(values.tobytes())
+    return out
 
 
 def bin_samples(
@@ -113,39 +120,38 @@ class EpochAccumulator:
     min_t_s: float = float("inf")  # of every sample added before the first epoch closed
     late: int = 0
     invalid: int = 0
-    _pending_t: dict[str, NDArray[np.float64]] = field(default_factory=dict)
-    _pending_v: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    # samples of the open epochs in arrival order, as compact float64 buffers filled from plain
+    # Python: a live batch adds one or two samples per subject, where each numpy call would cost
+    # more than the sample's whole handling
+    _pending_t: dict[str, array[float]] = field(default_factory=dict)
+    _pending_v: dict[str, array[float]] = field(default_factory=dict)
 
-    def add(self, signal: str, t_s: NDArray[np.float64], value: NDArray[np.float64]) -> None:
-        t_s = np.asarray(t_s, dtype=np.float64)
-        value = np.asarray(value, dtype=np.float64)
-        ok = np.isfinite(t_s) & np.isfinite(value)
-        bad = t_s.size - int(np.count_nonzero(ok))
-        self.invalid += bad
-        if self.next_epoch is not None:
-            late = ok & (t_s < self.next_epoch * float(self.epoch_s))  # exact: edges are integers
-            n_late = int(np.count_nonzero(late))
-            if n_late:
-                self.late += n_late
-                ok &= ~late
-                bad += n_late
-        if bad:
-            t_s, value = t_s[ok], value[ok]
-        if t_s.size == 0:
+    def add(self, signal: str, t_s: ArrayLike, value: ArrayLike) -> None:
+        times = np.asarray(t_s, dtype=np.float64).tolist()
+        values = np.asarray(value, dtype=np.float64).tolist()
+        edge = self.next_epoch * float(self.epoch_s) if self.next_epoch is not None else -math.inf
+        keep_t: list[float] = []
+        keep_v: list[float] = []
+        for t, v in zip(times, values, strict=True):
+            if not (math.isfinite(t) and math.isfinite(v)):
+                self.invalid += 1
+            elif t < edge:  # exact: edges are integers
+                self.late += 1
+            else:
+                keep_t.append(t)
+                keep_v.append(v)
+        if not keep_t:
             return
-        if signal in self._pending_t:
-            self._pending_t[signal] = np.concatenate((self._pending_t[signal], t_s))
-            self._pending_v[signal] = np.concatenate((self._pending_v[signal], value))
-        else:
-            self._pending_t[signal], self._pending_v[signal] = t_s, value
-        self.max_t_s = max(self.max_t_s, float(t_s.max()))
+        self._pending_t.setdefault(signal, array("d")).extend(keep_t)
+        self._pending_v.setdefault(signal, array("d")).extend(keep_v)
+        self.max_t_s = max(self.max_t_s, max(keep_t))
         if self.next_epoch is None:
-            self.min_t_s = min(self.min_t_s, float(t_s.min()))
+            self.min_t_s = min(self.min_t_s, min(keep_t))
 
     @property
     def pending(self) -> bool:
         """Whether any sample waits in an open epoch."""
-        return any(t.size for t in self._pending_t.values())
+        return any(self._pending_t.values())
 
     def close_ready(self) -> EpochBins | None:
         """Bin and release every epoch that the grace period allows to close."""
@@ -161,14 +167,12 @@ class EpochAccumulator:
 
     def flush(self) -> EpochBins | None:
         """Close everything buffered (end of a recording or an orderly shutdown)."""
-        last = max((int(epoch_index(t, self.epoch_s).max()) for t in self._pending_t.values() if t.size), default=None)
+        last = max((_epoch_of(max(t), self.epoch_s) for t in self._pending_t.values() if t), default=None)
         return None if last is None else self._close_through(last)
 
     def _close_through(self, last: int) -> EpochBins | None:
         if self.next_epoch is None:
-            first = min(
-                (int(epoch_index(t, self.epoch_s).min()) for t in self._pending_t.values() if t.size), default=None
-            )
+            first = min((_epoch_of(min(t), self.epoch_s) for t in self._pending_t.values() if t), default=None)
             if first is None or first > last:
                 return None
             self.next_epoch = first
@@ -180,11 +184,11 @@ class EpochAccumulator:
         counts: dict[str, NDArray[np.int64]] = {}
         edge = (last + 1) * float(self.epoch_s)
         for signal in self.signals:
-            t_all = self._pending_t.get(signal, np.zeros(0))
-            v_all = self._pending_v.get(signal, np.zeros(0))
+            t_all = np.array(self._pending_t.get(signal, ()), dtype=np.float64)
+            v_all = np.array(self._pending_v.get(signal, ()), dtype=np.float64)
             sums[signal], counts[signal] = bin_samples(t_all, v_all, start=start, n=n, epoch_s=self.epoch_s)
             keep = t_all >= edge
             if signal in self._pending_t:
-                self._pending_t[signal], self._pending_v[signal] = t_all[keep], v_all[keep]
+                self._pending_t[signal], self._pending_v[signal] = _buffer(t_all[keep]), _buffer(v_all[keep])
         self.next_epoch = last + 1
         return EpochBins(start=start, sums=sums, counts=counts)

@@ -86,6 +86,10 @@ class SqliteStore:
             if columns and "stream" not in columns:  # a store from before sample streams: one transaction
                 self._db.executescript(f"BEGIN; {_MIGRATE_TO_STREAMS} COMMIT;")
             self._db.executescript(_SCHEMA)
+            # the identities of the batch being written, joined with the store (see _classify)
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_keys (device TEXT, stream TEXT, seq INTEGER)")
+            # 64 MiB of page cache instead of 2: a live batch touches the index pages of every home
+            self._db.execute("PRAGMA cache_size=-65536")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -138,21 +142,23 @@ class SqliteStore:
         )
 
     def _classify(self, rows: list[tuple]) -> tuple[list[bool], list[bool]]:
-        """Per row: new (not stored yet, nor earlier in the batch), and conflicting (identity taken, content other)."""
+        """Per row: new (not stored yet, nor earlier in the batch), and conflicting (identity taken, content other).
+
+        The batch's identities go into a temporary table joined with the store on its primary key:
+        one statement for the whole batch instead of one per device (a live batch holds one or two
+        samples of hundreds of devices).
+        """
         keys = [(row[0], row[13], row[1]) for row in rows]
-        existing: dict[tuple[str, str, int], tuple] = {}
-        by_stream: dict[tuple[str, str], list[int]] = {}
-        for device, stream, seq in keys:
-            by_stream.setdefault((device, stream), []).append(seq)
-        for (device, stream), seqs in by_stream.items():
-            for start in range(0, len(seqs), 500):
-                part = seqs[start : start + 500]
-                found = self._db.execute(
-                    f"SELECT seq, {', '.join(_SAME_CONTENT)} FROM observations"
-                    f" WHERE device = ? AND stream = ? AND seq IN ({','.join('?' * len(part))})",
-                    [device, stream, *part],
-                )
-                existing.update(((device, stream, seq), tuple(content)) for seq, *content in found)
+        self._db.execute("DELETE FROM temp.batch_keys")
+        self._db.executemany("INSERT INTO temp.batch_keys VALUES (?, ?, ?)", keys)
+        existing: dict[tuple[str, str, int], tuple] = {
+            (device, stream, seq): tuple(content)
+            for device, stream, seq, *content in self._db.execute(
+                f"SELECT o.device, o.stream, o.seq, {', '.join('o.' + c for c in _SAME_CONTENT)}"
+                " FROM temp.batch_keys k CROSS JOIN observations o"  # CROSS: the batch drives, the key is looked up
+                " ON o.device = k.device AND o.stream = k.stream AND o.seq = k.seq"
+            )
+        }
         fresh, conflicts = [], []
         for key, row in zip(keys, rows, strict=True):
             content = (row[2], row[3], row[4], row[5], row[7])  # as _SAME_CONTENT
