@@ -12,8 +12,8 @@ acknowledges. The rate is samples / (last one received or stored − first publi
    samples (a broker that was away for a while);
 3. **latency**: ``--latency-homes`` homes offered one message a second each in real time (a
    temperature and a heart rate); the device time advances a minute per message (a wearable
-   sending once a minute, compressed) and the skin reads 38.0 °C, so every home gets a fever alert
-   after about 33 messages. Latency = alert received − publication of the message whose sample
+   sending once a minute, compressed) and the skin reads 38.0 °C after the first ``h % 10``
+   messages of home ``h``, so every home gets a fever alert after 33–42 messages. Latency = alert received − publication of the message whose sample
    closed the decisive epoch (the alert's time + the 120 s reorder grace).
 
 On this 2-core machine publisher, broker and serve (or the subscriber) share the cores. Needs
@@ -99,12 +99,20 @@ def spool_flush(homes: int, messages_per_home: int) -> list[Message]:
     return out
 
 
-def publish_all(port: int, messages: list[Message], name: str) -> float:
-    """Publish every message as fast as possible; the perf_counter time of the first publish."""
+def publish_all(port: int, messages: list[Message], name: str, *, window: int = 2000) -> float:
+    """Publish every message as fast as possible, at most ``window`` unacknowledged (paho refuses
+    to queue far more); the perf_counter time of the first publish."""
     pub = client(port, name)
     start = time.perf_counter()
-    infos = [pub.publish(topic, payload, qos=1) for topic, payload, _n in messages]
-    for info in infos[-20:]:
+    infos: list[mqtt.MQTTMessageInfo] = []
+    for topic, payload, _n in messages:
+        if len(infos) >= window:
+            infos[-window].wait_for_publish(60)
+        info = pub.publish(topic, payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise RuntimeError(f"publish refused: {mqtt.error_string(info.rc)}")
+        infos.append(info)
+    for info in infos[-window:]:
         info.wait_for_publish(60)
     pub.disconnect()
     pub.loop_stop()
@@ -139,7 +147,7 @@ def start_serve(port: int, folder: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", f"mqtt://127.0.0.1:{port}", "--site", SITE,
          "--store", f"sqlite:///{folder / 'k.db'}", "--state-dir", str(folder / "state")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"),
     )  # fmt: skip
 
 
@@ -188,13 +196,22 @@ def serve_rate(port: int, folder: Path, messages: list[Message]) -> float:
         done = wait_stored(folder / "k.db", (last["device"], last["samples"][-1]["seq"]), total, 900)
     finally:
         serve.terminate()
-        serve.wait(30)
+        serve.wait(300)
     return total / (done - start)
 
 
 def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, float]:
-    """Sample → alert latency with every home offered one message a second in real time."""
+    """Sample → alert latency with every home offered one message a second in real time.
+
+    Home ``h`` reads 36.6 °C for its first ``h % 10`` messages and 38.0 °C after, so that the
+    fevers of the homes do not all close in the same second (as they would not in life).
+    """
     folder.mkdir()
+    first = (datetime.now(tz=UTC) - timedelta(hours=2)).timestamp() // 60 * 60
+    plan = [
+        [message(h, vitals(first + 60 * k, 2 * k, 36.6 if k < h % 10 else 38.0, 80.0)) for h in range(homes)]
+        for k in range(seconds)
+    ]
     serve = start_serve(port, folder)
     alerts: list[tuple[float, dict]] = []
     try:
@@ -203,23 +220,21 @@ def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, floa
         watcher.on_message = lambda _c, _u, m: alerts.append((time.perf_counter(), json.loads(m.payload)))
         watcher.subscribe(Topics.alert_events(SITE), qos=1)
         pub = client(port, "load-publisher")
-        first = (datetime.now(tz=UTC) - timedelta(hours=2)).timestamp() // 60 * 60
         sent = np.zeros((seconds, homes))  # when message k of home h was handed to paho
         start = time.perf_counter()
-        for k in range(seconds):
+        for k, second in enumerate(plan):
             tick = start + k
-            for h in range(homes):
-                topic, payload, _n = message(h, vitals(first + 60 * k, 2 * k, 38.0, 80.0))
+            for h, (topic, payload, _n) in enumerate(second):
                 pub.publish(topic, payload, qos=1)
                 sent[k, h] = time.perf_counter()
             time.sleep(max(0.0, tick + 1 - time.perf_counter()))
         offered = homes * seconds / (time.perf_counter() - start)
-        time.sleep(5)
+        time.sleep(10)
         pub.disconnect()
         watcher.disconnect()
     finally:
         serve.terminate()
-        serve.wait(30)
+        serve.wait(300)
     lat = []
     for received_at, event in alerts:
         if event["event"] != "raised" or event["rule"] != "fever":
@@ -237,12 +252,18 @@ def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, floa
     }
 
 
-def side_by_side(port: int, folder: Path, name: str, build: Callable[[], list[Message]]) -> tuple[float, float]:
+def side_by_side(folder: Path, name: str, build: Callable[[], list[Message]]) -> tuple[float, float]:
+    """Each case on a broker of its own: serve's persistent session must not collect another case's messages."""
     messages = build()
-    raw = raw_rate(port, messages)
-    print(f"{name}: raw paho subscriber {raw / 1e3:.1f} k samples/s", flush=True)
-    served = serve_rate(port, folder / name, messages)
-    print(f"{name}: serve {served / 1e3:.1f} k samples/s ({served / raw:.2f} x)", flush=True)
+    (folder / name).mkdir()
+    broker, port = start_mosquitto(folder / name)
+    try:
+        raw = raw_rate(port, messages)
+        print(f"{name}: raw paho subscriber {raw / 1e3:.1f} k samples/s", flush=True)
+        served = serve_rate(port, folder / name / "serve", messages)
+        print(f"{name}: serve {served / 1e3:.1f} k samples/s ({served / raw:.2f} x)", flush=True)
+    finally:
+        broker.stop()
     return raw, served
 
 
@@ -253,16 +274,17 @@ def main() -> None:
     parser.add_argument("--flush-homes", type=int, default=200)
     parser.add_argument("--flush-messages", type=int, default=5, help="messages of 1,000 samples per gateway")
     parser.add_argument("--latency-homes", type=int, default=3600)
-    parser.add_argument("--latency-seconds", type=int, default=45)
+    parser.add_argument("--latency-seconds", type=int, default=50)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
-        broker, port = start_mosquitto(folder)
+        live = side_by_side(folder, "live", lambda: live_homes(args.homes, args.seconds))
+        flush = side_by_side(folder, "flush", lambda: spool_flush(args.flush_homes, args.flush_messages))
+        (folder / "latency").mkdir()
+        broker, port = start_mosquitto(folder / "latency")
         try:
-            live = side_by_side(port, folder, "live", lambda: live_homes(args.homes, args.seconds))
-            flush = side_by_side(port, folder, "flush", lambda: spool_flush(args.flush_homes, args.flush_messages))
-            lat = latency(port, folder / "latency", args.latency_homes, args.latency_seconds)
+            lat = latency(port, folder / "latency" / "serve", args.latency_homes, args.latency_seconds)
             print(lat, flush=True)
         finally:
             broker.stop()

@@ -3,7 +3,8 @@
 When it is full, paho's reading thread waits, and the rest waits in the broker (whose own queue
 limit ``kraamwacht broker-config`` sets): memory stays bounded by what the inbox may hold, not by
 what is offered. A single message larger than the byte bound is still taken when the inbox is
-empty, so nothing can wedge it.
+empty, so nothing can wedge it. On shutdown :meth:`close` releases a waiting producer: what it
+held is never acknowledged, so the broker delivers it again after the restart.
 """
 
 from __future__ import annotations
@@ -26,19 +27,33 @@ class Inbox(Generic[T]):
         self._items: deque[tuple[T, int]] = deque()
         self._bytes = 0
         self._changed = threading.Condition()
+        self._closed = False
 
     @property
     def bytes(self) -> int:
         """Payload bytes waiting now."""
         return self._bytes
 
-    def put(self, item: T, size: int) -> None:
-        """Add ``item`` of ``size`` bytes, waiting while the inbox is full."""
+    def put(self, item: T, size: int) -> bool:
+        """Add ``item`` of ``size`` bytes, waiting while the inbox is full; False once it is closed."""
         with self._changed:
-            while self._items and (len(self._items) >= self.max_messages or self._bytes + size > self.max_bytes):
+            while (
+                not self._closed
+                and self._items
+                and (len(self._items) >= self.max_messages or self._bytes + size > self.max_bytes)
+            ):
                 self._changed.wait()
+            if self._closed:
+                return False
             self._items.append((item, size))
             self._bytes += size
+            self._changed.notify_all()
+            return True
+
+    def close(self) -> None:
+        """Refuse every later item and release a producer waiting for room (serve is stopping)."""
+        with self._changed:
+            self._closed = True
             self._changed.notify_all()
 
     def get(self, timeout: float | None = None) -> T | None:

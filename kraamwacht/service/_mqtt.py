@@ -49,11 +49,11 @@ _LOGGER = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
 # Unacknowledged messages the broker should send at once (MQTT 5 Receive Maximum; with 3.1.1,
 # mosquitto's max_inflight_messages). Messages are acknowledged only after they are stored.
-RECEIVE_MAXIMUM = 100
+RECEIVE_MAXIMUM = 1000
 # Messages waiting in serve's memory at most (each at most MAX_MESSAGE_BYTES). A bound of serve's
 # own: mosquitto 2.0.11 was measured handing out far more than the Receive Maximum once
 # acknowledgements flow (1,600 unacknowledged with a maximum of 20).
-INBOX_MAX = 200
+INBOX_MAX = 2000
 # ... and bytes waiting at most: a count alone lets 200 messages of the largest allowed size pile up
 INBOX_MAX_BYTES = 16 * 2**20
 PUBLISH_TIMEOUT_S = 10.0
@@ -70,7 +70,7 @@ class ServiceOptions:
     store_path: Path
     state_dir: Path
     mqtt_version: str = "5"  # "5" for mosquitto, "3.1.1" for the embedded amqtt broker
-    batch_max: int = 500
+    batch_max: int = 2000
     batch_wait_s: float = 0.2
     status_every_s: float = 5.0
     rebuild_h: float = 72.0
@@ -189,6 +189,9 @@ class Service:
                     last_status = time.monotonic()
             self._publish_status("stopped")
         finally:
+            # paho's reading thread may wait for room in a full inbox: release it, or loop_stop
+            # waits for it forever (what it held was never acknowledged: the broker keeps it)
+            self._inbox.close()
             if forwarding is not None:
                 forwarding.join(timeout=10)
             self.client.disconnect()
@@ -256,13 +259,17 @@ class Service:
         ]
         while True:
             try:
-                for topic, payload in [*output.dead_letters, *extra]:
-                    self._publish(topic, payload)
-                for topic, payload in retained:
-                    self._publish(topic, payload, retain=True)
+                self._publish_all(
+                    [(topic, payload, False) for topic, payload in [*output.dead_letters, *extra]]
+                    + [(topic, payload, True) for topic, payload in retained]
+                )
                 self._publish_events(output.events)
-                for episode, state in output.alert_states.items():
-                    self._publish(Topics.alert_state(self.options.site, episode), state, retain=True)
+                self._publish_all(
+                    [
+                        (Topics.alert_state(self.options.site, episode), state, True)
+                        for episode, state in output.alert_states.items()
+                    ]
+                )
                 return True
             except ConnectionError as exc:
                 if stop.is_set():
@@ -272,8 +279,7 @@ class Service:
                 stop.wait(0.5)
 
     def _publish_events(self, events: list) -> None:
-        for event in events:
-            self._publish(Topics.alert_events(self.options.site), event.to_json_dict())
+        self._publish_all([(Topics.alert_events(self.options.site), event.to_json_dict(), False) for event in events])
         if events:
             crash_point("published")  # the crash tests: published, not yet in the event log
         self.event_log.record(events)
@@ -308,11 +314,23 @@ class Service:
             _LOGGER.warning("status not published: %s", exc)
 
     def _publish(self, topic: str, payload: bytes | dict, *, retain: bool = False) -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        info = self.out.publish(topic, data, qos=1, retain=retain)
-        try:
-            info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
-        except (RuntimeError, ValueError) as exc:  # paho: not connected, or the queue is full
-            raise ConnectionError(f"publishing {topic} failed: {exc}") from exc
-        if not info.is_published():
-            raise ConnectionError(f"the broker did not acknowledge {topic} within {PUBLISH_TIMEOUT_S} s")
+        self._publish_all([(topic, payload, retain)])
+
+    def _publish_all(self, messages: Sequence[tuple[str, bytes | dict, bool]]) -> None:
+        """Publish ``(topic, payload, retain)`` in order, then wait until the broker acknowledged each.
+
+        Pipelined: a batch that raises hundreds of alerts waits about one round trip, not one per
+        message; nothing counts as delivered before its PUBACK.
+        """
+        sent = []
+        for topic, payload, retain in messages:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+            sent.append((topic, self.out.publish(topic, data, qos=1, retain=retain)))
+        deadline = time.monotonic() + PUBLISH_TIMEOUT_S
+        for topic, info in sent:
+            try:
+                info.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError) as exc:  # paho: not connected, or the queue is full
+                raise ConnectionError(f"publishing {topic} failed: {exc}") from exc
+            if not info.is_published():
+                raise ConnectionError(f"the broker did not acknowledge {topic} within {PUBLISH_TIMEOUT_S} s")

@@ -43,3 +43,20 @@ def test_the_count_bound_holds_too() -> None:
     assert inbox.get_nowait() == 1
     third.join(30)
     assert [inbox.get_nowait(), inbox.get_nowait(), inbox.get_nowait()] == [2, 3, None]
+
+
+def test_closing_releases_a_producer_waiting_for_room_and_refuses_later_items() -> None:
+    """serve stopping with a full inbox: paho's reading thread must not wait forever (loop_stop joins it)."""
+    inbox: Inbox[int] = Inbox(max_messages=1, max_bytes=10**9)
+    assert inbox.put(1, 1)
+    result: list[bool] = []
+    waiting = threading.Thread(target=lambda: result.append(inbox.put(2, 1)), daemon=True)
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive()  # full: waits (the control for what follows)
+    inbox.close()
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert result == [False]  # not taken: never acknowledged, so the broker keeps it
+    assert inbox.put(3, 1) is False
+    assert [inbox.get_nowait(), inbox.get_nowait()] == [1, None]
