@@ -11,9 +11,9 @@ acknowledges. The rate is samples / (last one received or stored − first publi
 2. **spool flush**: ``--flush-homes`` gateways each sending its backlog in messages of 1,000
    samples (a broker that was away for a while);
 3. **latency**: ``--latency-homes`` homes offered one message a second each in real time (a
-   temperature and a heart rate); the device time advances a minute per message (a wearable
-   sending once a minute, compressed) and the skin reads 38.0 °C after the first ``h % 10``
-   messages of home ``h``, so every home gets a fever alert after 33–42 messages. Latency = alert received − publication of the message whose sample
+   temperature and a heart rate, 1 Hz), each with 31 minutes of fever already stored, so that
+   every home's fever alert falls due about a minute into the run (spread over a minute by the
+   wearables' clocks). Latency = alert received − publication of the message whose sample
    closed the decisive epoch (the alert's time + the 120 s reorder grace).
 
 On this 2-core machine publisher, broker and serve (or the subscriber) share the cores. Needs
@@ -39,7 +39,7 @@ import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from kraamwacht.contract import Topics  # noqa: E402
+from kraamwacht.contract import SIGNAL_UNITS, Observation, Signal, Topics  # noqa: E402
 from kraamwacht.service._mqtt import status_topic  # noqa: E402
 from kraamwacht.storage.sqlite import SqliteStore  # noqa: E402
 from kraamwacht.testing import Mosquitto  # noqa: E402
@@ -200,17 +200,36 @@ def serve_rate(port: int, folder: Path, messages: list[Message]) -> float:
     return total / (done - start)
 
 
-def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, float]:
-    """Sample → alert latency with every home offered one message a second in real time.
+def seed_history(db: Path, homes: int, t0: float) -> None:
+    """31 minutes of fever before the run, one sample a minute (the store serve rebuilds each home from)."""
+    store = SqliteStore(db)
+    now = datetime.now(tz=UTC)
+    rows = []
+    for h in range(homes):
+        for j in range(31):
+            when = datetime.fromtimestamp(t0 - 31 * 60 + 60 * j, tz=UTC)
+            for k, (signal, value) in enumerate(((Signal.TEMPERATURE_C, 38.0), (Signal.HEART_RATE_BPM, 80.0))):
+                rows.append(
+                    Observation(episode=f"ep{h}", subject=f"m{h}", device=f"wb{h}", signal=signal, value=value,
+                                unit=SIGNAL_UNITS[signal], device_time=when, receive_time=now, seq=2 * j + k)
+                )  # fmt: skip
+    store.write(rows)
+    store.close()
 
-    Home ``h`` reads 36.6 °C for its first ``h % 10`` messages and 38.0 °C after, so that the
-    fevers of the homes do not all close in the same second (as they would not in life).
+
+def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, float]:
+    """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
+
+    Every home has 31 minutes of fever in the store (one sample a minute) and sends 38.0 °C live,
+    so its fever alert is raised when the sample that closes its 30th fever epoch arrives, about a
+    minute into the run. Home ``h``'s clock runs ``h % 60`` seconds behind, as wearables' clocks
+    do, so the homes' alerts fall due over a minute instead of all in the same second.
     """
     folder.mkdir()
-    first = (datetime.now(tz=UTC) - timedelta(hours=2)).timestamp() // 60 * 60
+    t0 = datetime.now(tz=UTC).timestamp() // 60 * 60 + 60  # the minute the live data starts
+    seed_history(folder / "k.db", homes, t0)
     plan = [
-        [message(h, vitals(first + 60 * k, 2 * k, 36.6 if k < h % 10 else 38.0, 80.0)) for h in range(homes)]
-        for k in range(seconds)
+        [message(h, vitals(t0 + k - h % 60, 1000 + 2 * k, 38.0, 80.0)) for h in range(homes)] for k in range(seconds)
     ]
     serve = start_serve(port, folder)
     alerts: list[tuple[float, dict]] = []
@@ -220,6 +239,7 @@ def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, floa
         watcher.on_message = lambda _c, _u, m: alerts.append((time.perf_counter(), json.loads(m.payload)))
         watcher.subscribe(Topics.alert_events(SITE), qos=1)
         pub = client(port, "load-publisher")
+        time.sleep(max(0.0, t0 - datetime.now(tz=UTC).timestamp()))  # device time = wall time (minus h % 60)
         sent = np.zeros((seconds, homes))  # when message k of home h was handed to paho
         start = time.perf_counter()
         for k, second in enumerate(plan):
@@ -239,9 +259,10 @@ def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, floa
     for received_at, event in alerts:
         if event["event"] != "raised" or event["rule"] != "fever":
             continue
+        h = int(event["subject"].removeprefix("m"))
         closing = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp() + GRACE_S
-        k = int(np.ceil((closing - first) / 60))  # the first message whose sample reaches the closing time
-        lat.append(received_at - sent[k, int(event["subject"].removeprefix("m"))])
+        k = int(np.ceil(closing - (t0 - h % 60)))  # the first message of home h whose sample reaches the closing time
+        lat.append(received_at - sent[k, h])
     values = np.array(lat)
     return {
         "offered_msg_s": offered,
@@ -274,7 +295,7 @@ def main() -> None:
     parser.add_argument("--flush-homes", type=int, default=200)
     parser.add_argument("--flush-messages", type=int, default=5, help="messages of 1,000 samples per gateway")
     parser.add_argument("--latency-homes", type=int, default=3600)
-    parser.add_argument("--latency-seconds", type=int, default=50)
+    parser.add_argument("--latency-seconds", type=int, default=125)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
@@ -305,8 +326,8 @@ machine publisher, broker and serve share the cores.
 | spool flush: {args.flush_homes} gateways × {args.flush_messages} messages of 1,000 samples ({flush_samples:,} samples) | {flush[0] / 1e3:.1f} k samples/s | {flush[1] / 1e3:.1f} k samples/s | **{flush[1] / flush[0]:.2f} ×** |
 
 Sample → alert latency with {args.latency_homes:,} homes offered 1 message a second each in real time
-({lat["offered_msg_s"]:,.0f} messages/s offered; a minute of device time per message, so that
-fevers appear within the run): **p50 {lat["p50_ms"]:.0f} ms, p99 {lat["p99_ms"]:.0f} ms** (max
+({lat["offered_msg_s"]:,.0f} messages/s offered, 1 Hz temperature and heart rate; each home has 31
+minutes of fever stored before the run, so that its alert falls due within it): **p50 {lat["p50_ms"]:.0f} ms, p99 {lat["p99_ms"]:.0f} ms** (max
 {lat["max_ms"]:.0f} ms, {lat["alerts"]:.0f} fever alerts), from the publication of the second's messages that
 closed the decisive epoch to the alert at a subscriber.
 """
