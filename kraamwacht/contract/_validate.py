@@ -20,7 +20,6 @@ from pydantic import Field, ValidationError
 from kraamwacht.contract._ids import PseudoId
 from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn
 from kraamwacht.contract._signals import (
-    SIGNAL_RANGES,
     SIGNAL_UNITS,
     BilirubinMethod,
     QualityFlag,
@@ -169,8 +168,7 @@ def _plain_sample(item: Any, shared: _Shared) -> Observation | None:
     if signal is None or type(value) not in (float, int) or type(seq) is not int or type(t) is not str:
         return None
     value = float(value)
-    low, high = SIGNAL_RANGES[signal]
-    if not low <= value <= high or not 0 <= seq <= _MAX_SEQ or _PLAIN_TIME.fullmatch(t) is None:
+    if range_problem(signal, value) is not None or not 0 <= seq <= _MAX_SEQ or _PLAIN_TIME.fullmatch(t) is None:
         return None
     device_time = datetime.fromisoformat(t).astimezone(UTC)
     if not shared.oldest <= device_time <= shared.latest:

@@ -117,7 +117,7 @@ class EpochAccumulator:
     reorder_grace_s: int
     next_epoch: int | None = None
     max_t_s: float = float("-inf")
-    min_t_s: float = float("inf")  # of every sample added before the first epoch closed
+    min_t_s: float = float("inf")  # of every sample added before the first epoch closed: where it starts
     late: int = 0
     invalid: int = 0
     # samples of the open epochs in arrival order, as compact float64 buffers filled from plain
@@ -160,10 +160,7 @@ class EpochAccumulator:
             return None
         if self.next_epoch is not None and horizon < (self.next_epoch + 1) * float(self.epoch_s):
             return None  # the usual case for a one-second batch: nothing can close yet
-        last = _epoch_of(horizon, self.epoch_s) - 1
-        if self.next_epoch is None and _epoch_of(self.min_t_s, self.epoch_s) > last:
-            return None  # the first epoch is still open
-        return self._close_through(last)
+        return self._close_through(_epoch_of(horizon, self.epoch_s) - 1)
 
     def flush(self) -> EpochBins | None:
         """Close everything buffered (end of a recording or an orderly shutdown)."""
@@ -172,9 +169,11 @@ class EpochAccumulator:
 
     def _close_through(self, last: int) -> EpochBins | None:
         if self.next_epoch is None:
-            first = min((_epoch_of(min(t), self.epoch_s) for t in self._pending_t.values() if t), default=None)
-            if first is None or first > last:
-                return None
+            if not math.isfinite(self.min_t_s):
+                return None  # nothing added yet
+            first = _epoch_of(self.min_t_s, self.epoch_s)
+            if first > last:
+                return None  # the first epoch is still open
             self.next_epoch = first
         start = self.next_epoch
         n = last - start + 1

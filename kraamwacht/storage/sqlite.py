@@ -88,8 +88,6 @@ class SqliteStore:
             self._db.executescript(_SCHEMA)
             # the identities of the batch being written, joined with the store (see _classify)
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_keys (device TEXT, stream TEXT, seq INTEGER)")
-            # 64 MiB of page cache instead of 2: a live batch touches the index pages of every home
-            self._db.execute("PRAGMA cache_size=-65536")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
