@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -201,20 +201,27 @@ def serve_rate(port: int, folder: Path, messages: list[Message]) -> float:
     return total / (done - start)
 
 
+def stored_vitals(
+    home: int, times_s: Sequence[float], temp_c: Sequence[float], hr_bpm: Sequence[float]
+) -> list[Observation]:
+    """Home ``home``'s temperature and heart rate as stored observations (seq 0, 1, 2, ... in time order)."""
+    now = datetime.now(tz=UTC)
+    rows = []
+    for i, (t_s, temp, hr) in enumerate(zip(times_s, temp_c, hr_bpm, strict=True)):
+        when = datetime.fromtimestamp(t_s, tz=UTC)
+        for k, (signal, value) in enumerate(((Signal.TEMPERATURE_C, temp), (Signal.HEART_RATE_BPM, hr))):
+            rows.append(
+                Observation(episode=f"ep{home}", subject=f"m{home}", device=f"wb{home}", signal=signal, value=value,
+                            unit=SIGNAL_UNITS[signal], device_time=when, receive_time=now, seq=2 * i + k)
+            )  # fmt: skip
+    return rows
+
+
 def seed_history(db: Path, homes: int, t0: float) -> None:
     """31 minutes of fever before the run, one sample a minute (the store serve rebuilds each home from)."""
     store = SqliteStore(db)
-    now = datetime.now(tz=UTC)
-    rows = []
-    for h in range(homes):
-        for j in range(31):
-            when = datetime.fromtimestamp(t0 - 31 * 60 + 60 * j, tz=UTC)
-            for k, (signal, value) in enumerate(((Signal.TEMPERATURE_C, 38.0), (Signal.HEART_RATE_BPM, 80.0))):
-                rows.append(
-                    Observation(episode=f"ep{h}", subject=f"m{h}", device=f"wb{h}", signal=signal, value=value,
-                                unit=SIGNAL_UNITS[signal], device_time=when, receive_time=now, seq=2 * j + k)
-                )  # fmt: skip
-    store.write(rows)
+    times = [t0 - 31 * 60 + 60 * j for j in range(31)]
+    store.write([row for h in range(homes) for row in stored_vitals(h, times, [38.0] * 31, [80.0] * 31)])
     store.close()
 
 

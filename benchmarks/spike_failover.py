@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kraamwacht.contract import SIGNAL_UNITS, Observation, Signal  # noqa: E402
+from benchmarks.bench_serve import stored_vitals  # noqa: E402
 from kraamwacht.service._core import IngestCore  # noqa: E402
 from kraamwacht.service._eventlog import EventLog  # noqa: E402
 from kraamwacht.storage.sqlite import SqliteStore  # noqa: E402
@@ -36,16 +36,7 @@ def fill(store: SqliteStore, subject: int, *, hours: float, step_s: float, end: 
     t = end.timestamp() - np.arange(int(hours * 3600 / step_s), 0, -1) * step_s
     temp = 36.4 + 0.2 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 0.05, t.size)
     hr = 75 + 5 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 2, t.size)
-    now = datetime.now(tz=UTC)
-    rows = []
-    for i, (ts, tc, bpm) in enumerate(zip(t.tolist(), temp.tolist(), hr.tolist(), strict=True)):
-        when = datetime.fromtimestamp(ts, tz=UTC)
-        for k, (signal, value) in enumerate(((Signal.TEMPERATURE_C, tc), (Signal.HEART_RATE_BPM, bpm))):
-            rows.append(
-                Observation(episode=f"ep{subject}", subject=f"m{subject}", device=f"wb{subject}", signal=signal,
-                            value=round(value, 2), unit=SIGNAL_UNITS[signal], device_time=when, receive_time=now,
-                            seq=2 * i + k)
-            )  # fmt: skip
+    rows = stored_vitals(subject, t.tolist(), [round(v, 2) for v in temp.tolist()], [round(v, 2) for v in hr.tolist()])
     for start in range(0, len(rows), 100_000):
         store.write(rows[start : start + 100_000])
     return len(rows)
