@@ -7,14 +7,13 @@ not bound it: mosquitto 2.0.11 handed out far more once acknowledgements flowed.
 from __future__ import annotations
 
 import random
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kraamwacht.contract import MAX_MESSAGE_BYTES, Topics
 from kraamwacht.service._mqtt import INBOX_MAX, INBOX_MAX_BYTES
+from kraamwacht.testing import Mosquitto
 from kraamwacht.waiting import wait_for
-from tests.integration.conftest import free_port, wait_for_port
 from tests.integration.test_serve import SITE, Broker, ServeProcess, message, wait_online
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +30,12 @@ def _peak_rss_mb(pid: int) -> float:
 
 def test_a_flood_does_not_grow_serve_and_loses_no_valid_sample(tmp_path: Path) -> None:
     assert FLOOD_BYTES < MAX_MESSAGE_BYTES  # large but allowed: each is parsed and refused on its content
-    port = free_port()
-    conf = tmp_path / "m.conf"  # the flood waits in the broker: no limit on its queue, no disk
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nuser root\n"
-    )
-    broker_proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    serve = ServeProcess(f"mqtt://127.0.0.1:{port}", tmp_path)
+    # the flood waits in the broker: no limit on its queue, no disk
+    mosquitto = Mosquitto(tmp_path / "broker", persistence=False, max_queued_messages=0)
+    serve = ServeProcess(mosquitto.url, tmp_path)
     broker = None
     try:
-        wait_for_port(port)
+        mosquitto.start()
         broker = Broker(serve.url, f"{Topics.ROOT}/{SITE}/status/serve")
         serve.start()
         wait_online(broker)
@@ -70,8 +65,7 @@ def test_a_flood_does_not_grow_serve_and_loses_no_valid_sample(tmp_path: Path) -
         if broker is not None:
             broker.close()
         serve.stop()
-        broker_proc.terminate()
-        broker_proc.wait(10)
+        mosquitto.stop()
     offered_mb = N_FLOOD * FLOOD_BYTES / 2**20
     bound_mb = min(INBOX_MAX * FLOOD_BYTES, INBOX_MAX_BYTES) / 2**20  # what may wait in serve at once (bytes)
     print(f"offered {offered_mb:.0f} MB; serve peak RSS {before_mb:.0f} → {peak_mb:.0f} MB (bound {bound_mb:.0f} MB)")

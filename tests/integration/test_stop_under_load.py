@@ -7,13 +7,12 @@ so the broker delivers it again: every sample is stored once, counted.
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kraamwacht.contract import Topics
 from kraamwacht.service._mqtt import INBOX_MAX
-from tests.integration.conftest import free_port, wait_for_port
+from kraamwacht.testing import Mosquitto
 from tests.integration.test_serve import SITE, Broker, ServeProcess, message, wait_online
 
 MESSAGES = 10 * INBOX_MAX  # far more than the inbox holds: the reading thread waits for room
@@ -21,14 +20,11 @@ PER_MESSAGE = 5
 
 
 def test_serve_stops_with_a_full_inbox_and_loses_nothing(tmp_path: Path) -> None:
-    port = free_port()
-    conf = tmp_path / "m.conf"  # the backlog waits in the broker: no limit on its queue
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n")
-    broker_proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    serve = ServeProcess(f"mqtt://127.0.0.1:{port}", tmp_path)
+    mosquitto = Mosquitto(tmp_path / "broker", persistence=False, max_queued_messages=0)  # the backlog waits there
+    serve = ServeProcess(mosquitto.url, tmp_path)
     broker = None
     try:
-        wait_for_port(port)
+        mosquitto.start()
         broker = Broker(serve.url, f"{Topics.ROOT}/{SITE}/status/serve")
         serve.start()
         wait_online(broker)
@@ -58,5 +54,4 @@ def test_serve_stops_with_a_full_inbox_and_loses_nothing(tmp_path: Path) -> None
         if broker is not None:
             broker.close()
         serve.stop()
-        broker_proc.terminate()
-        broker_proc.wait(10)
+        mosquitto.stop()
