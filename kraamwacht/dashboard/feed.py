@@ -4,11 +4,14 @@ serve publishes each episode's alert state retained, so a board that (re)connect
 picture at once; this feed keeps the newest of each in memory (one per process, shared by all
 sessions). Commands (acknowledge, snooze, note) go to serve, which checks and audits them and
 answers on the results topic; :meth:`BoardFeed.command` waits for that answer, so the board tells
-the user whether it worked instead of assuming it.
+the user whether it worked instead of assuming it. Under MQTT 5 (the default; 3.1.1 for the
+embedded broker) a command the broker refuses (its ACL) is told as refused at once, with the
+broker's reason, instead of waiting for an answer that cannot come.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -20,7 +23,7 @@ from pydantic import ValidationError
 
 from kraamwacht import clock
 from kraamwacht.contract import BaselineMessage, CommandMessage, PolicyMessage, Topics
-from kraamwacht.publish import BrokerAddress
+from kraamwacht.publish import BrokerAddress, PubackReasons
 from kraamwacht.staffkeys import sign
 
 __all__ = ["BoardFeed", "CommandResult"]
@@ -48,9 +51,11 @@ class BoardFeed:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id or f"kraamwacht-board-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv311,
+            protocol=broker.protocol,
         )
         broker.apply(self.client)
+        self._reasons = PubackReasons()
+        self.client.on_publish = self._reasons.on_publish
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_: self.connected.clear()
         self.client.on_message = self._on_message
@@ -129,6 +134,12 @@ class BoardFeed:
             message = sign(signing_key, message)
         info = self.client.publish(Topics.commands(self.site), message.model_dump_json(), qos=1)
         deadline = time.monotonic() + timeout_s
+        with contextlib.suppress(RuntimeError, ValueError):  # not connected: "not reachable" below, at the deadline
+            info.wait_for_publish(timeout=timeout_s)
+        if info.is_published() and (refused := self._reasons.refusal(info.mid)) is not None:
+            return CommandResult(
+                accepted=False, reason=f"refused by the broker: {refused}", command_id=message.command_id
+            )
         with self._lock:
             while message.command_id not in self._results:
                 left = deadline - time.monotonic()

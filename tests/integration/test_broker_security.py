@@ -277,6 +277,28 @@ def test_a_refused_publish_is_never_taken_for_delivered(secured: Secured, tmp_pa
     assert [m.topic for m in spool.next_messages()] == [Topics.observations("s2", "ep1", "m1")]
 
 
+def test_a_board_command_the_broker_refuses_is_told_as_refused(secured: Secured) -> None:
+    """The board's commands speak MQTT 5: one to another site is refused with the broker's reason at
+    once, while one to its own site is taken by the broker (and, with no serve running, unanswered)."""
+    from kraamwacht.dashboard.feed import BoardFeed
+
+    board = BrokerAddress.parse(secured.url("board-s1"))
+    foreign = BoardFeed(board, "s2")
+    own = BoardFeed(board, "s1")
+    try:
+        wait_for(lambda: foreign.connected.is_set() and own.connected.is_set(), 30, what="the board's connections")
+        refused = foreign.command("acknowledge", "a1", actor="anna", timeout_s=30)
+        assert not refused.accepted
+        assert "refused by the broker" in refused["reason"]
+        assert "Not authorized" in refused["reason"]
+        taken = own.command("acknowledge", "a1", actor="anna", timeout_s=3)  # the control: the broker took it
+        assert not taken.accepted
+        assert taken["reason"] == "no answer from the alert service"
+    finally:
+        foreign.close()
+        own.close()
+
+
 def test_a_packet_over_the_contracts_size_is_refused_at_the_broker(secured: Secured) -> None:
     from kraamwacht.broker_config import MAX_PACKET_BYTES
     from kraamwacht.publish import PublishError, publish

@@ -51,7 +51,7 @@ def test_make_demo_shows_warning_acknowledge_escalation_and_stops_cleanly(tmp_pa
     feed = None
     try:
         wait_for_port(broker_port, 60)
-        feed = BoardFeed(BrokerAddress("127.0.0.1", broker_port), "demo")
+        feed = BoardFeed(BrokerAddress("127.0.0.1", broker_port, mqtt_version="3.1.1"), "demo")  # amqtt
 
         def rule(episode: str, name: str, level: str | None = None):
             return next(
