@@ -17,7 +17,47 @@ import pytest
 from kraamwacht.testing import Mosquitto, mosquitto_binary
 from kraamwacht.waiting import free_port, wait_for_port
 
-__all__ = ["Mosquitto", "free_port", "wait_for_port"]  # the tests import them from here too
+__all__ = [
+    "CONTROL_DEVICE",
+    "Mosquitto",
+    "free_port",
+    "send_control",
+    "wait_for_port",
+]  # the tests import them from here too
+
+CONTROL_DEVICE = "control"  # the positive control's device: never a wearable's, left out of every count
+
+
+def send_control(broker_url: str, site: str, ledger: Path, *, timeout_s: float = 120.0) -> None:
+    """A positive control for "nothing more arrives": publish one marker sample after everything the
+    gateway sent was acknowledged, and wait until serve has stored it.
+
+    One broker delivers to serve's one session in the order it took the messages in, so once the
+    marker is stored, every message taken before it (a late duplicate included) has been handled:
+    a check that follows sees it, instead of trusting that a sleep was long enough.
+    """
+    import json
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from kraamwacht.contract import Topics
+    from kraamwacht.publish import BrokerAddress, publish
+
+    seq = time.time_ns() // 1000  # a new identity each call
+    body = {"v": 1, "device": CONTROL_DEVICE, "episode": "control", "subject": "control",
+            "samples": [{"signal": "battery_pct", "value": 90, "t": datetime.now(tz=UTC).isoformat(), "seq": seq}]}  # fmt: skip
+    publish(
+        BrokerAddress.parse(broker_url), [(Topics.observations(site, "control", "control"), json.dumps(body).encode())]
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ledger.exists():
+            with sqlite3.connect(ledger) as db:
+                query = "SELECT count(*) FROM observations WHERE device = ? AND seq = ?"
+                if db.execute(query, (CONTROL_DEVICE, seq)).fetchone()[0]:
+                    return
+        time.sleep(0.2)
+    raise AssertionError(f"the control sample was not stored within {timeout_s:g} s")
 
 
 @pytest.fixture
