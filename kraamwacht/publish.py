@@ -135,8 +135,11 @@ def publish(
     *,
     client_prefix: str = "kraamwacht-entry",
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    retain: bool = False,
 ) -> None:
     """Publish ``(topic, payload)`` pairs with QoS 1 and wait for every PUBACK.
+
+    ``retain`` keeps each as its topic's retained message; an empty payload clears that.
 
     With MQTT 5 the PUBACK's reason code is read: a publish the broker refuses (its ACL: "Not
     authorized") raises :class:`PublishError` naming the reason, instead of passing for stored.
@@ -156,7 +159,7 @@ def publish(
     client.loop_start()
     try:
         for topic, payload in messages:
-            info = client.publish(topic, payload, qos=1)
+            info = client.publish(topic, payload, qos=1, retain=retain)
             info.wait_for_publish(timeout=timeout_s)
             if info.rc != mqtt.MQTT_ERR_SUCCESS or not info.is_published():
                 raise PublishError(f"the broker at {address} did not acknowledge {topic} within {timeout_s:g} s")

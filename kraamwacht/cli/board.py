@@ -242,12 +242,21 @@ def episode_retention(
     events: Annotated[
         Path | None, typer.Option(help="serve's event log (STATE_DIR/events.db): staff names and notes go too.")
     ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="The broker, with serve's account (the only one that may write alert topics): the episode's "
+            "retained alert state and baselines are cleared there."
+        ),
+    ] = None,
     board_dir: BoardDir = DEFAULT_DIR,
 ) -> None:
     """Delete the raw data of episodes that ended more than KEEP_DAYS ago (AVG/GDPR storage limitation).
 
     Run it daily (cron or a systemd timer). Active episodes are never touched; the alert event log
-    is kept as the care record, and with --events the staff names and notes in it are removed.
+    is kept as the care record, and with --events the staff names and notes in it are removed. With
+    --broker the episode's retained messages (its alert state with staff names and notes, and its
+    baselines) are cleared, so a board that connects later no longer receives them.
     """
     from datetime import timedelta
 
@@ -274,10 +283,27 @@ def episode_retention(
                     finally:
                         log.close()
                     typer.echo(f"  staff names and notes removed from {forgotten} alert event(s) of {episode.episode}")
+                if broker is not None:
+                    cleared = _clear_retained(broker, episode)
+                    typer.echo(f"  {cleared} retained topic(s) of {episode.episode} cleared on the broker")
     except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing more deleted; run it again when the store is back)", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{len(due)} episode(s) past {keep_days} days after care ended, in {len(store)} store(s)")
+
+
+def _clear_retained(broker: str, episode: Episode) -> int:
+    """Clear the episode's retained alert state and baselines (an empty retained message removes one)."""
+    from kraamwacht.contract import Topics
+    from kraamwacht.publish import BrokerAddress, publish
+
+    topics = [
+        Topics.alert_state(episode.site, episode.episode),
+        *(Topics.baseline(episode.site, episode.episode, subject) for subject in (episode.mother, *episode.newborns)),
+    ]
+    publish(BrokerAddress.parse(broker), [(topic, b"") for topic in topics], client_prefix="kraamwacht-retention",
+            retain=True)  # fmt: skip
+    return len(topics)
 
 
 @episode_app.command("end")
