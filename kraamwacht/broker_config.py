@@ -1,13 +1,18 @@
 """``kraamwacht broker-config``: a mosquitto configuration for a secured deployment.
 
-What it writes into one folder (secrets with mode 600):
+What it writes into the broker's folder (secrets with mode 600), all that mosquitto needs:
 
 * ``mosquitto.conf``: one TLS listener (TLS 1.2+), no anonymous access, the password and ACL
   files, persistence saved every second;
-* ``ca.crt`` / ``ca.key`` and ``server.crt`` / ``server.key``: a private certificate authority for
-  this deployment and the broker's certificate for the given host names (clients check both);
+* ``ca.crt`` and ``server.crt`` / ``server.key``: a private certificate authority for this
+  deployment and the broker's certificate for the given host names (clients check both);
 * ``passwd``: one account per gateway and a ``serve-SITE`` and ``board-SITE`` account per site,
-  as mosquitto 2 PBKDF2-SHA512 hashes (``$7$``); ``credentials/ACCOUNT`` holds each password;
+  as mosquitto 2 PBKDF2-SHA512 hashes (``$7$``);
+
+and into a separate secrets folder, meant to leave the broker host (the broker needs none of it):
+``ca.key``, the authority's key that signs new certificates, and ``credentials/ACCOUNT``, each
+account's password, to hand to the client that uses it. A broker host that is broken into then
+gives away neither the passwords nor the power to issue certificates.
 * ``acl``: a gateway may only *write* its own site's observations, device status and its own
   status, and read nothing; serve reads its site's observations, commands and statuses and writes
   its alerts; the board reads the alerts and statuses of its site and writes commands and typed-in
@@ -32,7 +37,14 @@ from typing import Literal
 from kraamwacht.contract import MAX_MESSAGE_BYTES, Topics
 from kraamwacht.errors import InvalidValueError
 
-__all__ = ["Account", "accounts_for", "acl_rules", "mosquitto_password_hash", "write_broker_config"]
+__all__ = [
+    "Account",
+    "accounts_for",
+    "acl_rules",
+    "mosquitto_password_hash",
+    "secrets_dir_for",
+    "write_broker_config",
+]
 
 Role = Literal["gateway", "serve", "board"]
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ hashes
@@ -114,7 +126,7 @@ def _write_secret(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
-def _certificates(out: Path, hostnames: list[str]) -> None:
+def _certificates(out: Path, secrets_dir: Path, hostnames: list[str]) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -160,9 +172,17 @@ def _certificates(out: Path, hostnames: list[str]) -> None:
     no_password = serialization.NoEncryption()
     pkcs8 = serialization.PrivateFormat.PKCS8
     (out / "ca.crt").write_bytes(ca.public_bytes(pem))
-    _write_secret(out / "ca.key", ca_key.private_bytes(pem, pkcs8, no_password))
+    _write_secret(secrets_dir / "ca.key", ca_key.private_bytes(pem, pkcs8, no_password))
     (out / "server.crt").write_bytes(cert.public_bytes(pem))
     _write_secret(out / "server.key", key.private_bytes(pem, pkcs8, no_password))
+
+
+def secrets_dir_for(out: Path, secrets_dir: Path | None = None) -> Path:
+    """Where the CA key and the passwords go: ``OUT-secrets`` beside the broker's folder by default."""
+    chosen = secrets_dir if secrets_dir is not None else out.parent / f"{out.name}-secrets"
+    if chosen.resolve().is_relative_to(out.resolve()):
+        raise InvalidValueError(f"the secrets folder {chosen} must not lie inside the broker's folder {out}")
+    return chosen
 
 
 def write_broker_config(
@@ -174,16 +194,22 @@ def write_broker_config(
     port: int = 8883,
     bind: str = "0.0.0.0",
     run_as: str | None = None,
+    secrets_dir: Path | None = None,
 ) -> list[Account]:
-    """Write the folder described in the module docstring; returns the accounts made."""
+    """Write the folders described in the module docstring; returns the accounts made.
+
+    ``secrets_dir`` defaults to ``OUT-secrets`` beside ``out``; it may not lie inside ``out``.
+    """
     accounts = accounts_for(sites, gateways)
+    secrets_dir = secrets_dir_for(out, secrets_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "credentials").mkdir(mode=0o700, exist_ok=True)
-    _certificates(out, hostnames)
+    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (secrets_dir / "credentials").mkdir(mode=0o700, exist_ok=True)
+    _certificates(out, secrets_dir, hostnames)
     lines = []
     for account in accounts:
         password = secrets.token_urlsafe(24)
-        _write_secret(out / "credentials" / account.name, password + "\n")
+        _write_secret(secrets_dir / "credentials" / account.name, password + "\n")
         lines.append(f"{account.name}:{mosquitto_password_hash(password)}")
     _write_secret(out / "passwd", "\n".join(lines) + "\n")
     acl = ["# written by kraamwacht broker-config: each account sees its own site only", ""]

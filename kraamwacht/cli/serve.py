@@ -108,7 +108,7 @@ def broker(
 
 
 def broker_config(
-    out_dir: Annotated[Path, typer.Argument(help="Folder for mosquitto.conf, certificates, passwd, acl, credentials.")],
+    out_dir: Annotated[Path, typer.Argument(help="The broker's folder: mosquitto.conf, certificates, passwd, acl.")],
     site: Annotated[list[str], typer.Option(help="A site (repeat): serve-SITE and board-SITE accounts.")],
     gateway: Annotated[
         list[str], typer.Option(help="SITE:GATEWAY_ID (repeat): one account per gateway, gw-SITE-GATEWAY_ID.")
@@ -119,9 +119,15 @@ def broker_config(
     port: Annotated[int, typer.Option(help="TLS port.")] = 8883,
     bind: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
     run_as: Annotated[str | None, typer.Option(help="mosquitto's 'user' setting (e.g. mosquitto).")] = None,
+    secrets_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the CA key and the passwords, to move off the broker host (default: OUT_DIR-secrets)."
+        ),
+    ] = None,
 ) -> None:
     """Write a secured mosquitto configuration: TLS, an account per gateway and per site, ACLs per site."""
-    from kraamwacht.broker_config import write_broker_config
+    from kraamwacht.broker_config import secrets_dir_for, write_broker_config
 
     pairs = []
     for item in gateway:
@@ -130,16 +136,21 @@ def broker_config(
             fail(ValueError(f"--gateway {item!r}: use SITE:GATEWAY_ID"))
         pairs.append((site_id, gateway_id))
     try:
+        secrets = secrets_dir_for(out_dir, secrets_dir)
         accounts = write_broker_config(out_dir, sites=site, gateways=pairs, hostnames=hostname, port=port,
-                                       bind=bind, run_as=run_as)  # fmt: skip
+                                       bind=bind, run_as=run_as, secrets_dir=secrets)  # fmt: skip
     except KraamwachtError as exc:
         fail(exc)
     OUT.print(f"wrote {out_dir}/mosquitto.conf with TLS on port {port}; accounts:")
     for account in accounts:
-        OUT.print(f"  {account.name:<24} password in {out_dir / 'credentials' / account.name}")
+        OUT.print(f"  {account.name:<24} password in {secrets / 'credentials' / account.name}")
     OUT.print(
         f"start: mosquitto -c {out_dir / 'mosquitto.conf'}; clients: --broker "
-        f"'mqtts://ACCOUNT@{hostname[0]}:{port}?ca={out_dir / 'ca.crt'}&password_file={out_dir / 'credentials'}/ACCOUNT'"
+        f"'mqtts://ACCOUNT@{hostname[0]}:{port}?ca={out_dir / 'ca.crt'}&password_file=PATH/ACCOUNT'"
+    )
+    OUT.print(
+        f"move {secrets} off the broker host: it holds the CA key (it signs certificates) and every "
+        "password; the broker needs none of it. Give each client its own password file."
     )
 
 

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Secured:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.secrets = folder.parent / f"{folder.name}-secrets"  # broker-config's default, beside the broker's
         self.port = free_port()
         result = subprocess.run(
             [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(folder), "--site", "s1", "--site", "s2",
@@ -44,10 +45,10 @@ class Secured:
         wait_for_port(self.port)
 
     def password(self, account: str) -> str:
-        return (self.folder / "credentials" / account).read_text().strip()
+        return (self.secrets / "credentials" / account).read_text().strip()
 
     def url(self, account: str) -> str:
-        return f"mqtts://{account}@127.0.0.1:{self.port}?ca={self.folder / 'ca.crt'}&password_file={self.folder / 'credentials' / account}"
+        return f"mqtts://{account}@127.0.0.1:{self.port}?ca={self.folder / 'ca.crt'}&password_file={self.secrets / 'credentials' / account}"
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -335,3 +336,31 @@ def test_tls_below_1_2_and_a_wrong_host_name_are_refused(secured: Secured) -> No
     with pytest.raises(ssl.SSLCertVerificationError) as wrong:
         _handshake(secured, version=ssl.TLSVersion.TLSv1_2, server_hostname="broker.elsewhere.example")
     assert "hostname mismatch" in str(wrong.value).lower() or "doesn't match" in str(wrong.value)
+
+
+def test_the_broker_folder_holds_no_secret_it_does_not_need(secured: Secured) -> None:
+    """The CA key and the passwords are written apart, for moving off the broker host; the broker
+    (running from its own folder alone, as the other tests show) needs neither."""
+    broker_files = {p.relative_to(secured.folder).as_posix() for p in secured.folder.rglob("*") if p.is_file()}
+    assert {"mosquitto.conf", "ca.crt", "server.crt", "server.key", "passwd", "acl"} <= broker_files
+    assert not any(name.endswith("ca.key") or name.startswith("credentials") for name in broker_files)
+    assert (secured.secrets / "ca.key").stat().st_mode & 0o077 == 0  # mode 600
+    for account in ("serve-s1", "board-s1", "gw-s1-gw1"):
+        password = secured.password(account)
+        assert (secured.secrets / "credentials" / account).stat().st_mode & 0o077 == 0
+        for path in secured.folder.rglob("*"):  # no password in plain text anywhere in the broker's folder
+            if path.is_file() and path.suffix != ".db":
+                assert password not in path.read_text(errors="ignore"), path
+    assert "move" in secured.output
+    assert str(secured.secrets) in secured.output
+
+
+def test_a_secrets_folder_inside_the_broker_folder_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(tmp_path / "b"), "--site", "s1",
+         "--secrets-dir", str(tmp_path / "b" / "keys")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "must not lie inside" in result.stdout + result.stderr
+    assert not (tmp_path / "b" / "keys" / "ca.key").exists()
