@@ -12,7 +12,9 @@ What it writes into the broker's folder (secrets with mode 600), all that mosqui
 and into a separate secrets folder, meant to leave the broker host (the broker needs none of it):
 ``ca.key``, the authority's key that signs new certificates, and ``credentials/ACCOUNT``, each
 account's password, to hand to the client that uses it. A broker host that is broken into then
-gives away neither the passwords nor the power to issue certificates.
+gives away neither the passwords nor the power to issue certificates. With board host names, also
+``board/board.crt`` / ``board.key`` (and ``ca.crt``): the board's HTTPS certificate from the same
+authority, for ``kraamwacht dashboard --tls-cert --tls-key``.
 * ``acl``: a gateway may only *write* its own site's observations, device status and its own
   status, and read nothing; serve reads its site's observations, commands and statuses and writes
   its alerts; the board reads the alerts and statuses of its site and writes commands and typed-in
@@ -32,10 +34,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from kraamwacht.contract import MAX_MESSAGE_BYTES, Topics
 from kraamwacht.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 __all__ = [
     "Account",
@@ -126,11 +132,11 @@ def _write_secret(path: Path, data: bytes | str) -> None:
         f.write(data.encode() if isinstance(data, str) else data)
 
 
-def _certificates(out: Path, secrets_dir: Path, hostnames: list[str]) -> None:
+def _certificates(out: Path, secrets_dir: Path, hostnames: list[str], board_hostnames: list[str]) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import NameOID
 
     now = datetime.now(tz=UTC)
     pem = serialization.Encoding.PEM
@@ -150,6 +156,28 @@ def _certificates(out: Path, secrets_dir: Path, hostnames: list[str]) -> None:
         )  # key_cert_sign, crl_sign
         .sign(ca_key, hashes.SHA256())
     )
+    (out / "ca.crt").write_bytes(ca.public_bytes(pem))
+    _write_secret(secrets_dir / "ca.key", ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                              serialization.NoEncryption()))  # fmt: skip
+    _issue(ca, ca_key, hostnames, out / "server.crt", out / "server.key")
+    if board_hostnames:
+        (secrets_dir / "board").mkdir(mode=0o700, exist_ok=True)
+        (secrets_dir / "board" / "ca.crt").write_bytes(ca.public_bytes(pem))
+        _issue(ca, ca_key, board_hostnames, secrets_dir / "board" / "board.crt", secrets_dir / "board" / "board.key")
+
+
+def _issue(
+    ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, hostnames: list[str], cert_path: Path, key_path: Path
+) -> None:
+    """A server certificate for ``hostnames`` (DNS names or IP addresses), signed by the deployment's CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(tz=UTC)
+    pem = serialization.Encoding.PEM
+    ca_name = ca.subject
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = []
     for host in hostnames:
@@ -169,12 +197,8 @@ def _certificates(out: Path, secrets_dir: Path, hostnames: list[str]) -> None:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    no_password = serialization.NoEncryption()
-    pkcs8 = serialization.PrivateFormat.PKCS8
-    (out / "ca.crt").write_bytes(ca.public_bytes(pem))
-    _write_secret(secrets_dir / "ca.key", ca_key.private_bytes(pem, pkcs8, no_password))
-    (out / "server.crt").write_bytes(cert.public_bytes(pem))
-    _write_secret(out / "server.key", key.private_bytes(pem, pkcs8, no_password))
+    cert_path.write_bytes(cert.public_bytes(pem))
+    _write_secret(key_path, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def secrets_dir_for(out: Path, secrets_dir: Path | None = None) -> Path:
@@ -195,6 +219,7 @@ def write_broker_config(
     bind: str = "0.0.0.0",
     run_as: str | None = None,
     secrets_dir: Path | None = None,
+    board_hostnames: list[str] | None = None,
 ) -> list[Account]:
     """Write the folders described in the module docstring; returns the accounts made.
 
@@ -205,7 +230,7 @@ def write_broker_config(
     out.mkdir(parents=True, exist_ok=True)
     secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (secrets_dir / "credentials").mkdir(mode=0o700, exist_ok=True)
-    _certificates(out, secrets_dir, hostnames)
+    _certificates(out, secrets_dir, hostnames, board_hostnames or [])
     lines = []
     for account in accounts:
         password = secrets.token_urlsafe(24)

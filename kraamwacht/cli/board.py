@@ -42,8 +42,19 @@ def dashboard(
     serve_events: Annotated[
         Path, typer.Option(help="serve's event log (its STATE_DIR/events.db): the alert history of a handover.")
     ] = Path("kraamwacht-data/events.db"),
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="HTTPS: the board's certificate (broker-config --board-hostname writes one).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="HTTPS: the certificate's private key.")] = None,
 ) -> None:
-    """The tablet board (Streamlit) on http://HOST:PORT until Ctrl-C."""
+    """The tablet board (Streamlit) on http://HOST:PORT, or https:// with --tls-cert and --tls-key, until Ctrl-C."""
+    if (tls_cert is None) != (tls_key is None):
+        typer.echo("error: --tls-cert and --tls-key go together", err=True)
+        raise typer.Exit(2)
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {path} does not exist", err=True)
+            raise typer.Exit(2)
     env = {
         **os.environ,
         "KRAAMWACHT_BROKER": broker,
@@ -59,6 +70,8 @@ def dashboard(
                str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.maxUploadSize", str(max_upload_mb),
                "--client.showErrorDetails", "none"]  # fmt: skip  # never a traceback with the server's paths
+    if tls_cert is not None and tls_key is not None:  # Streamlit's own TLS (docs/serve.md: or a reverse proxy)
+        command += ["--server.sslCertFile", str(tls_cert), "--server.sslKeyFile", str(tls_key)]
     os.execve(sys.executable, command, env)  # become the board: a signal to this process reaches it
 
 

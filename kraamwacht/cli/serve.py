@@ -119,6 +119,10 @@ def broker_config(
     port: Annotated[int, typer.Option(help="TLS port.")] = 8883,
     bind: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
     run_as: Annotated[str | None, typer.Option(help="mosquitto's 'user' setting (e.g. mosquitto).")] = None,
+    board_hostname: Annotated[
+        list[str],
+        typer.Option(help="A name tablets use for the board (repeat): its HTTPS certificate from the same CA."),
+    ] = [],  # noqa: B006
     secrets_dir: Annotated[
         Path | None,
         typer.Option(
@@ -138,7 +142,8 @@ def broker_config(
     try:
         secrets = secrets_dir_for(out_dir, secrets_dir)
         accounts = write_broker_config(out_dir, sites=site, gateways=pairs, hostnames=hostname, port=port,
-                                       bind=bind, run_as=run_as, secrets_dir=secrets)  # fmt: skip
+                                       bind=bind, run_as=run_as, secrets_dir=secrets,
+                                       board_hostnames=board_hostname)  # fmt: skip
     except KraamwachtError as exc:
         fail(exc)
     OUT.print(f"wrote {out_dir}/mosquitto.conf with TLS on port {port}; accounts:")
@@ -152,6 +157,12 @@ def broker_config(
         f"move {secrets} off the broker host: it holds the CA key (it signs certificates) and every "
         "password; the broker needs none of it. Give each client its own password file."
     )
+    if board_hostname:
+        board = secrets / "board"
+        OUT.print(
+            f"the board's HTTPS certificate: copy {board} to the board host, then: kraamwacht dashboard "
+            f"--tls-cert {board / 'board.crt'} --tls-key {board / 'board.key'} (tablets trust {board / 'ca.crt'})"
+        )
 
 
 def status(

@@ -35,7 +35,7 @@ class Secured:
         result = subprocess.run(
             [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(folder), "--site", "s1", "--site", "s2",
              "--gateway", "s1:gw1", "--gateway", "s2:gw1", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--run-as", "root"],
+             "--run-as", "root", "--board-hostname", "127.0.0.1"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -364,3 +364,52 @@ def test_a_secrets_folder_inside_the_broker_folder_is_refused(tmp_path: Path) ->
     assert result.returncode != 0
     assert "must not lie inside" in result.stdout + result.stderr
     assert not (tmp_path / "b" / "keys" / "ca.key").exists()
+
+
+def test_the_board_over_https_with_the_deployments_ca_and_its_feed_over_tls(secured: Secured, tmp_path: Path) -> None:
+    """The board's HTTPS certificate comes from broker-config's CA: a client trusting that CA gets the
+    board, one that does not is refused, plain HTTP gets nothing; in a browser the login works over it."""
+    import http.client
+    import urllib.request
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from kraamwacht.dashboard.auth import UserStore
+
+    board = secured.secrets / "board"
+    UserStore(tmp_path / "board" / "users.json").add("anna", "kraam-wacht-2026", "kraamverzorgende")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "dashboard", "--broker", secured.url("board-s1"), "--site", "s1",
+         "--store", f"sqlite:///{tmp_path / 'k.db'}", "--board-dir", str(tmp_path / "board"), "--port", str(port),
+         "--tls-cert", str(board / "board.crt"), "--tls-key", str(board / "board.key")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=(tmp_path / "board.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, 60)
+        trusted = ssl.create_default_context(cafile=str(board / "ca.crt"))
+        url = f"https://127.0.0.1:{port}/_stcore/health"
+        health = wait_for(lambda: urllib.request.urlopen(url, context=trusted, timeout=10).read(), 60, what="health")
+        assert health == b"ok"
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(url, context=ssl.create_default_context(), timeout=10)  # the system's CAs: no
+
+        def plain_http() -> http.client.HTTPResponse:
+            plain = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            plain.request("GET", "/_stcore/health")
+            return plain.getresponse()
+
+        with pytest.raises((http.client.HTTPException, ConnectionError)):
+            plain_http()  # an HTTPS port answers no plain HTTP
+        with sync_playwright() as p:  # Chromium has no way to take a CA file; the check above did that part
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_context(ignore_https_errors=True, locale="nl-NL").new_page()
+            page.goto(f"https://127.0.0.1:{port}")
+            page.get_by_label("Gebruikersnaam").fill("anna")
+            page.get_by_label("Wachtwoord").fill("kraam-wacht-2026")
+            page.get_by_role("button", name="Inloggen").click()
+            expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=30_000)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)
