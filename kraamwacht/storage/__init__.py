@@ -7,6 +7,10 @@
   InfluxDB 1.8+, 2.x, 3.x and compatible servers, written with influxdb-client;
 * ``influx+v1://host:8086/DATABASE``: InfluxDB 1.x's own ``/write`` (1.6 and 1.7 have no v2 API).
 
+Either Influx URL takes ``?ca=/path/ca.crt`` (HTTPS, the server's certificate checked against that
+authority, e.g. the one ``kraamwacht broker-config`` wrote) or ``?tls=1`` (HTTPS with the system's
+authorities); without them plain HTTP, where the token travels readable.
+
 Reads use InfluxQL over the v1 ``/query`` API, the one query language that InfluxDB 1.x, 2.x (with
 a DBRP mapping) and 3.x all answer.
 """

@@ -87,21 +87,27 @@ def open_store(url: str) -> SampleStore:
         from kraamwacht.storage.influx import InfluxStore
 
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        base = f"http://{parsed.hostname}:{parsed.port or 8086}"
+        known = {"org", "bucket", "tls", "ca"} if parsed.scheme == "influx+v2" else {"tls", "ca"}
+        if set(query) - known:
+            raise InvalidValueError(
+                f"store {url!r}: unknown option(s) {sorted(set(query) - known)}; known: {sorted(known)}"
+            )
+        ca_file = query.get("ca")
+        if ca_file is not None and not os.path.isfile(ca_file):
+            raise InvalidValueError(f"store {url!r}: certificate authority file {ca_file} does not exist")
+        https = ca_file is not None or query.get("tls", "0") in {"1", "true", "yes"}
+        base = f"{'https' if https else 'http'}://{parsed.hostname}:{parsed.port or 8086}"
+        token = os.environ.get("KRAAMWACHT_INFLUX_TOKEN")
         if parsed.scheme == "influx+v1":
             database = parsed.path.strip("/")
             if not database:
                 raise InvalidValueError(f"store {url!r}: name the database, e.g. influx+v1://127.0.0.1:8086/kraamwacht")
-            return InfluxStore(base, database=database, api="v1", token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"))
+            return InfluxStore(base, database=database, api="v1", token=token, ca_file=ca_file)
         bucket = query.get("bucket")
         if not bucket:
             raise InvalidValueError(f"store {url!r}: add ?org=...&bucket=...")
         return InfluxStore(
-            base,
-            database=bucket,
-            api="v2",
-            org=query.get("org", "kraamwacht"),
-            token=os.environ.get("KRAAMWACHT_INFLUX_TOKEN"),
+            base, database=bucket, api="v2", org=query.get("org", "kraamwacht"), token=token, ca_file=ca_file
         )
     raise InvalidValueError(
         f"unknown store {url!r}: use sqlite:///FILE, influx+v2://HOST:PORT?org=&bucket= or influx+v1://HOST:PORT/DB"

@@ -11,6 +11,7 @@ many were duplicates, so ``WriteResult.duplicates`` is 0 here (serve deduplicate
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -65,17 +66,23 @@ class InfluxStore:
         api: Literal["v1", "v2"] = "v2",
         org: str = "kraamwacht",
         token: str | None = None,
+        ca_file: str | None = None,
     ) -> None:
+        """``ca_file``: the authority that signed an HTTPS server's certificate (None: the system's)."""
         self.base_url = base_url.rstrip("/")
         self.database = database
         self.api = api
         self.org = org
         self._token = token
+        self._ssl = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https:") else None
         self._client = None
         if api == "v2":
             from influxdb_client import InfluxDBClient
 
-            self._client = InfluxDBClient(url=self.base_url, token=token or "", org=org, timeout=int(_TIMEOUT_S * 1000))
+            self._client = InfluxDBClient(
+                url=self.base_url, token=token or "", org=org, timeout=int(_TIMEOUT_S * 1000),
+                verify_ssl=True, ssl_ca_cert=ca_file,
+            )  # fmt: skip
 
     def __repr__(self) -> str:  # no token in logs
         return f"InfluxStore({self.base_url!r}, database={self.database!r}, api={self.api!r})"
@@ -202,7 +209,7 @@ class InfluxStore:
         if self._token:
             request.add_header("Authorization", f"Token {self._token}")
         try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+            with urllib.request.urlopen(request, timeout=_TIMEOUT_S, context=self._ssl) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:200].decode("utf-8", "replace")

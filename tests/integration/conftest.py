@@ -73,13 +73,13 @@ def mosquitto(tmp_path: Path) -> Iterator[str]:
         broker.stop()
 
 
-def _wait_http(url: str, timeout_s: float = 20.0) -> None:
+def _wait_http(url: str, timeout_s: float = 20.0, *, context: object = None) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):
+            with urllib.request.urlopen(url, timeout=1, context=context):  # type: ignore[arg-type]
                 return
         except OSError:
             time.sleep(0.1)
@@ -96,18 +96,27 @@ def _binary(name: str, package: str) -> str:
 class InfluxServer:
     """Debian's InfluxDB 1.6.7 on free local ports; can be stopped and started on the same data."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, tls: tuple[Path, Path, Path] | None = None) -> None:
+        """``tls``: (certificate, key, the authority that signed it): HTTPS only."""
+        import ssl
+
         self.binary = _binary("influxd", "influxdb")
         self.port, rpc = free_port(), free_port()
         self.conf = folder / "influxdb.conf"
+        https = (
+            f'  https-enabled = true\n  https-certificate = "{tls[0]}"\n  https-private-key = "{tls[1]}"\n'
+            if tls
+            else ""
+        )
         self.conf.write_text(
             f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
             f'[meta]\n  dir = "{folder}/meta"\n'
             f'[data]\n  dir = "{folder}/data"\n  wal-dir = "{folder}/wal"\n  query-log-enabled = false\n'
-            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n{https}'
             "[monitor]\n  store-enabled = false\n"
         )
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.ssl = ssl.create_default_context(cafile=str(tls[2])) if tls else None
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -117,9 +126,10 @@ class InfluxServer:
         self.proc = subprocess.Popen(
             [self.binary, "-config", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _wait_http(f"{self.base}/ping")
+        _wait_http(f"{self.base}/ping", context=self.ssl)
         data = urllib.parse.urlencode({"q": "CREATE DATABASE kraamwacht"}).encode()
-        urllib.request.urlopen(urllib.request.Request(f"{self.base}/query", data=data), timeout=5).read()
+        request = urllib.request.Request(f"{self.base}/query", data=data)
+        urllib.request.urlopen(request, timeout=5, context=self.ssl).read()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -132,7 +142,7 @@ class InfluxServer:
         import urllib.request
 
         query = urllib.parse.urlencode({"db": "kraamwacht", "q": 'SELECT count("value") FROM "kraamwacht"'})
-        body = json.loads(urllib.request.urlopen(f"{self.base}/query?{query}", timeout=5).read())
+        body = json.loads(urllib.request.urlopen(f"{self.base}/query?{query}", timeout=5, context=self.ssl).read())
         series = body["results"][0].get("series")
         return int(series[0]["values"][0][1]) if series else 0
 

@@ -146,3 +146,77 @@ def test_the_board_reads_influxdb_as_it_reads_the_embedded_store(influxdb: str, 
     assert mean == pytest.approx(36.04)
     influx.close()
     embedded.close()
+
+
+def test_influxdb_over_https_with_the_deployments_ca(tmp_path) -> None:
+    """InfluxDB behind HTTPS with a certificate from broker-config's CA: ``?ca=`` trusts exactly that
+    authority; the system's authorities refuse the certificate; the plain-HTTP URL gets nothing."""
+    from kraamwacht.broker_config import write_broker_config
+    from tests.integration.conftest import InfluxServer
+
+    write_broker_config(tmp_path / "broker", sites=["s1"], gateways=[], hostnames=["127.0.0.1"])
+    broker = tmp_path / "broker"
+    (tmp_path / "influx").mkdir()
+    server = InfluxServer(tmp_path / "influx", tls=(broker / "server.crt", broker / "server.key", broker / "ca.crt"))
+    server.start()
+    try:
+        address = f"127.0.0.1:{server.port}/kraamwacht"
+        store = open_store(f"influx+v1://{address}?ca={broker / 'ca.crt'}")
+        assert store.write(observations(10)).stored == 10
+        assert server.count() == 10
+        assert store.read(subject="m1")["temperature_c"][0].size == 5  # reads go over HTTPS too
+        with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
+            open_store(f"influx+v1://{address}?tls=1").write(observations(2))  # the system's CAs do not know it
+        with pytest.raises(StoreError):
+            open_store(f"influx+v1://{address}").write(observations(2))  # plain HTTP on the HTTPS port
+        assert server.count() == 10  # neither refused write reached it
+    finally:
+        server.stop()
+
+
+def test_an_unknown_store_option_or_a_missing_ca_file_is_refused(tmp_path) -> None:
+    from kraamwacht.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="unknown option"):
+        open_store("influx+v1://127.0.0.1:8086/kraamwacht?verify=0")
+    with pytest.raises(InvalidValueError, match="does not exist"):
+        open_store(f"influx+v1://127.0.0.1:8086/kraamwacht?ca={tmp_path / 'none.crt'}")
+
+
+def test_influxdb_client_v2_over_https_with_the_deployments_ca(tmp_path) -> None:
+    """The v2 path hands the CA to influxdb-client: written over HTTPS to VictoriaMetrics with a
+    certificate from broker-config's CA; the system's authorities refuse it."""
+    import ssl
+    import subprocess
+
+    from kraamwacht.broker_config import write_broker_config
+    from tests.integration.conftest import _binary, _wait_http, free_port
+
+    write_broker_config(tmp_path / "broker", sites=["s1"], gateways=[], hostnames=["127.0.0.1"])
+    broker = tmp_path / "broker"
+    port = free_port()
+    proc = subprocess.Popen(
+        [_binary("victoria-metrics", "victoria-metrics"), f"-httpListenAddr=127.0.0.1:{port}",
+         f"-storageDataPath={tmp_path / 'vm'}", "-retentionPeriod=100y", "-tls",
+         f"-tlsCertFile={broker / 'server.crt'}", f"-tlsKeyFile={broker / 'server.key'}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"https://127.0.0.1:{port}"
+    context = ssl.create_default_context(cafile=str(broker / "ca.crt"))
+    try:
+        _wait_http(f"{base}/health", context=context)
+        url = f"influx+v2://127.0.0.1:{port}?org=kraamwacht&bucket=kraamwacht"
+        store = open_store(f"{url}&ca={broker / 'ca.crt'}")
+        assert store.write(observations(30)).stored == 30
+        store.close()
+        untrusted = open_store(f"{url}&tls=1")
+        with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusted.write(observations(2))
+        untrusted.close()
+        urllib.request.urlopen(f"{base}/internal/force_flush", context=context, timeout=10).read()
+        query = urllib.parse.urlencode({"match[]": '{__name__="kraamwacht_value"}'})
+        body = urllib.request.urlopen(f"{base}/api/v1/export?{query}", context=context, timeout=10).read()
+        assert sum(len(json.loads(line)["values"]) for line in body.splitlines() if line) == 30
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
