@@ -1,5 +1,8 @@
 """Who really acted: a key per member of staff, derived from her password, that serve checks.
 
+Typed-in readings (a thermometer, a pulse, a bilirubin value) are signed the same way: serve
+stores one that names a staff member in ``entered_by`` only if her key verifies it.
+
 The board learns a user's key only while she is logged in (it is derived from the password she
 types at login); serve holds every key (written at ``user add`` and at a login) and applies a
 command, and writes its actor into the audit trail, only when the command's signature verifies
@@ -16,9 +19,11 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from kraamwacht.contract import CommandMessage
+from kraamwacht.contract import CommandMessage, entry_signed_bytes
 
 __all__ = ["ITERATIONS", "StaffKeys", "derive_key", "sign"]
 
@@ -67,6 +72,21 @@ class StaffKeys:
             tmp.chmod(0o600)
             tmp.replace(self.path)
             self._keys, self._mtime = keys, None
+
+    def verify_entry(self, body: Mapping[str, Any]) -> bool:
+        """Whether a typed-in reading (the decoded message) was signed by the one staff member it names."""
+        samples = body.get("samples")
+        names = {s.get("entered_by") for s in samples if isinstance(s, dict)} if isinstance(samples, list) else set()
+        signature = body.get("signature")
+        if len(names) != 1 or not isinstance(signature, str):
+            return False
+        (name,) = names
+        with self._lock:
+            hexkey = self._current().get(name) if isinstance(name, str) else None
+        if hexkey is None:
+            return False
+        expected = hmac.new(bytes.fromhex(hexkey), entry_signed_bytes(body), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
 
     def verify(self, command: CommandMessage) -> bool:
         """Whether ``command`` was signed with its actor's key."""

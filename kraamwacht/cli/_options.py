@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["DEFAULT_BROKER", "BrokerUrl", "DaskScheduler", "DaskWorkers"]
+__all__ = ["DEFAULT_BROKER", "BrokerUrl", "DaskScheduler", "DaskWorkers", "PasswordStdin", "staff_signing_key"]
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 BrokerUrl = Annotated[
@@ -22,3 +22,26 @@ DaskWorkers = Annotated[int | None, typer.Option(min=1, help="Run on a local Das
 DaskScheduler = Annotated[
     str | None, typer.Option(help="Run on a running Dask cluster: its scheduler, e.g. tcp://host:8786.")
 ]
+
+# a typed-in reading signed with the staff member's key, for a serve that checks staff keys
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        help="Read ENTERED_BY's board password from standard input and sign the reading with her key; a serve "
+        "started with --staff-keys refuses a reading that is not signed (dead letter: unverified_actor)."
+    ),
+]
+
+
+def staff_signing_key(entered_by: str, password_stdin: bool) -> bytes | None:
+    """Her signing key from the password on standard input, or None (unsigned)."""
+    if not password_stdin:
+        return None
+    import sys
+
+    from kraamwacht.staffkeys import derive_key
+
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise typer.BadParameter("--password-stdin: no password on standard input")
+    return derive_key(entered_by, password)

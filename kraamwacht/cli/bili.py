@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
-from kraamwacht.cli._options import BrokerUrl
+from kraamwacht.cli._options import BrokerUrl, PasswordStdin, staff_signing_key
 from kraamwacht.contract import (
     BilirubinMethod,
     Severity,
@@ -211,6 +211,7 @@ def enter_command(
             help="The board's folder: the risk factors given are added to the episode, where serve reads them."
         ),
     ] = None,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Check a reading, show the advice, and publish it as an observation (nothing is sent on bad input)."""
     from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -231,6 +232,7 @@ def enter_command(
             entered_by=entered_by,
             device=device,
             now=clock.utcnow(),
+            signing_key=staff_signing_key(entered_by, password_stdin),
         )
     except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kraamwacht import clock
-from kraamwacht.cli._options import BrokerUrl
+from kraamwacht.cli._options import BrokerUrl, PasswordStdin, staff_signing_key
 from kraamwacht.contract import ThermometerMethod, parse_time, spot_check_messages
 from kraamwacht.errors import KraamwachtError
 from kraamwacht.signal import DetectorConfig
@@ -34,6 +34,7 @@ def enter_command(
     ] = ThermometerMethod.RECTAL,
     pulse: Annotated[float | None, typer.Option(help="The pulse counted at the same visit, /min.")] = None,
     measured: Annotated[str | None, typer.Option(help="When (ISO 8601 with Z); default now.")] = None,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Send a thermometer reading (and the pulse) as observations; say what it means (nothing is sent on bad input)."""
     from kraamwacht.publish import BrokerAddress, PublishError, publish
@@ -43,7 +44,8 @@ def enter_command(
         address = BrokerAddress.parse(broker)
         when = parse_time(measured, what="--measured") if measured else now
         messages = spot_check_messages(site=site, episode=episode, subject=subject, temp_c=value, method=method,
-                                       pulse_bpm=pulse, measured_at=when, entered_by=entered_by, now=now)  # fmt: skip
+                                       pulse_bpm=pulse, measured_at=when, entered_by=entered_by, now=now,
+                                       signing_key=staff_signing_key(entered_by, password_stdin))  # fmt: skip
     except KraamwachtError as exc:
         typer.echo(f"error: {exc} (nothing was sent)", err=True)
         raise typer.Exit(code=2) from None

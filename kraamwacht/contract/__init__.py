@@ -13,7 +13,12 @@ commands), ``_topics`` (the topic layout), ``_validate`` (message validation), `
 from kraamwacht.contract._alerts import AlertEvent, AlertEventKind, CommandMessage, Severity
 from kraamwacht.contract._derived import BaselineMessage, PolicyMessage
 from kraamwacht.contract._ids import ID_PATTERN, PseudoId, is_pseudo_id, topic_id
-from kraamwacht.contract._manual import manual_bilirubin_message, manual_message, spot_check_messages
+from kraamwacht.contract._manual import (
+    entry_signed_bytes,
+    manual_bilirubin_message,
+    manual_message,
+    spot_check_messages,
+)
 from kraamwacht.contract._models import (
     MAX_SAMPLES_PER_MESSAGE,
     CareEpisode,
@@ -74,6 +79,7 @@ __all__ = [
     "Subject",
     "ThermometerMethod",
     "Topics",
+    "entry_signed_bytes",
     "format_time",
     "format_timestamp",
     "is_pseudo_id",

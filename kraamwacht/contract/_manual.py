@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -15,7 +20,7 @@ from kraamwacht.contract._topics import Topics
 from kraamwacht.contract._validate import _schema_detail, parse_observation_message
 from kraamwacht.errors import InvalidValueError
 
-__all__ = ["manual_bilirubin_message", "manual_message", "spot_check_messages"]
+__all__ = ["entry_signed_bytes", "manual_bilirubin_message", "manual_message", "spot_check_messages"]
 
 _last_seq = 0
 _seq_lock = threading.Lock()
@@ -35,6 +40,15 @@ def _next_seq() -> int:
         return _last_seq
 
 
+def entry_signed_bytes(body: Mapping[str, Any]) -> bytes:
+    """What a typed-in reading's signature covers: the message as sent, without its signature.
+
+    Canonical JSON (sorted keys), so that signer and serve compute it from the same decoded JSON.
+    """
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def manual_message(
     *,
     site: str,
@@ -48,8 +62,12 @@ def manual_message(
     body_site: str | None = None,
     device: str | None = None,
     now: datetime,
+    signing_key: bytes | None = None,
 ) -> tuple[str, bytes]:
     """A typed-in reading as ``(topic, payload)``, checked against this contract.
+
+    With ``signing_key`` (the key of ``entered_by``, kraamwacht.staffkeys) the message is signed,
+    so a serve that checks staff keys records her name as verified; without it, such a serve refuses it.
 
     The device is ``manual-<entered_by>`` unless named, and its sequence number is the entry time
     in microseconds, strictly increasing within the process (:func:`_next_seq`). Raises ``InvalidValueError`` with what the contract
@@ -77,7 +95,10 @@ def manual_message(
         )
     except ValidationError as exc:  # an id or field the contract refuses: said in one line
         raise InvalidValueError(_schema_detail(exc)) from exc
-    payload = message.model_dump_json().encode()
+    body = message.model_dump(mode="json", exclude_none=True)
+    if signing_key is not None:
+        body["signature"] = hmac.new(signing_key, entry_signed_bytes(body), hashlib.sha256).hexdigest()
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     topic = Topics.observations(site, episode, subject)
     accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
     if rejected or len(accepted) != 1:
@@ -96,12 +117,14 @@ def spot_check_messages(
     measured_at: datetime,
     entered_by: str,
     now: datetime,
+    signing_key: bytes | None = None,
 ) -> list[tuple[str, bytes]]:
     """A visit's thermometer reading, and the pulse if it was counted, as checked ``(topic, payload)`` pairs."""
 
     def one(signal: Signal, value: float, method: ThermometerMethod | None = None) -> tuple[str, bytes]:
         return manual_message(site=site, episode=episode, subject=subject, signal=signal, value=value,
-                              measured_at=measured_at, entered_by=entered_by, method=method, now=now)  # fmt: skip
+                              measured_at=measured_at, entered_by=entered_by, method=method, now=now,
+                              signing_key=signing_key)  # fmt: skip
 
     out = [one(Signal.THERMOMETER_C, temp_c, method)]
     if pulse_bpm is not None:
@@ -121,9 +144,11 @@ def manual_bilirubin_message(
     entered_by: str,
     device: str | None = None,
     now: datetime,
+    signing_key: bytes | None = None,
 ) -> tuple[str, bytes]:
     """A typed-in bilirubin reading (:func:`manual_message` with the bilirubin's own fields)."""
     return manual_message(
         site=site, episode=episode, subject=subject, signal=Signal.BILIRUBIN_UMOL_L, value=value_umol_l,
         measured_at=measured_at, entered_by=entered_by, method=method, body_site=body_site, device=device, now=now,
+        signing_key=signing_key,
     )  # fmt: skip

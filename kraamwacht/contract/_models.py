@@ -85,6 +85,9 @@ class ObservationMessage(Model):
     episode: PseudoId
     subject: PseudoId
     samples: tuple[SampleIn, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+    # a typed-in reading: HMAC-SHA256 with the key of the staff member named in entered_by
+    # (kraamwacht.staffkeys; what it covers: kraamwacht.contract.entry_signed_bytes)
+    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Observation(Model):

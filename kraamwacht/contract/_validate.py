@@ -60,6 +60,7 @@ class RejectReason(StrEnum):
     ANCIENT_TIME = "ancient_time"
     MISSING_METHOD = "missing_method"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"  # the store's verdict: same identity, other content
+    UNVERIFIED_ACTOR = "unverified_actor"  # a typed-in reading not signed by the staff member it names
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class _Envelope(Model):
     episode: PseudoId
     subject: PseudoId
     samples: tuple[Any, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
+    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # checked by serve (staff keys)
 
 
 # A wearable's sample, as gateways send it: the shape the fast path below takes (any other goes through pydantic).

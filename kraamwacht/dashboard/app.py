@@ -44,6 +44,7 @@ from kraamwacht.dashboard.model import (
     read_aloud_html,
     sort_cards,
 )
+from kraamwacht.dashboard.session import signing_key
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode, EpisodeRegistry
 from kraamwacht.errors import KraamwachtError
@@ -186,12 +187,6 @@ def session_user(*, activity: bool) -> User | None:
     if activity:
         state["last_active"] = time.time()
     return user
-
-
-def _signing_key() -> bytes | None:
-    """The logged-in user's key (derived at her login, kept in this session only)."""
-    key = st.session_state.get("signing_key")
-    return key if isinstance(key, bytes) else None
 
 
 def require_session(*, activity: bool) -> User:
@@ -355,7 +350,7 @@ def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])
         if ack.button(_("Gezien"), key=f"ack-{key}", disabled=alert.get("status") == "acknowledged"):
             actor = require_session(activity=True).name
-            _show_result(feed().command("acknowledge", key, actor=actor, signing_key=_signing_key()))
+            _show_result(feed().command("acknowledge", key, actor=actor, signing_key=signing_key()))
         policy = feed().policy  # serve's own policy: the board offers only what serve accepts
         limit = (
             0.0
@@ -371,12 +366,12 @@ def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
         if snooze.button(_("Snooze"), key=f"snz-{key}", disabled=not allowed):
             actor = require_session(activity=True).name
             _show_result(
-                feed().command("snooze", key, actor=actor, duration_min=int(chosen), signing_key=_signing_key())
+                feed().command("snooze", key, actor=actor, duration_min=int(chosen), signing_key=signing_key())
             )
         text = note.text_input(_("Notitie"), key=f"note-{key}", label_visibility="collapsed", placeholder=_("Notitie"))
         if note.button(_("Notitie opslaan"), key=f"save-{key}") and text.strip():
             actor = require_session(activity=True).name
-            _show_result(feed().command("note", key, actor=actor, note=text.strip(), signing_key=_signing_key()))
+            _show_result(feed().command("note", key, actor=actor, note=text.strip(), signing_key=signing_key()))
         history = alert.get("audit") or []
         if history:
             with st.expander(f"{_('Geschiedenis')} ({len(history)})"):

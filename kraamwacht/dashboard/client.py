@@ -25,6 +25,7 @@ from kraamwacht.dashboard.auth import User
 from kraamwacht.dashboard.charts import AlertMark, heart_rate_chart, temperature_chart
 from kraamwacht.dashboard.feed import BoardFeed
 from kraamwacht.dashboard.model import fmt_number
+from kraamwacht.dashboard.session import signing_key
 from kraamwacht.dashboard.texts import _, message
 from kraamwacht.episodes import Episode
 from kraamwacht.errors import InvalidValueError, KraamwachtError
@@ -212,7 +213,7 @@ def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: d
         messages = spot_check_messages(
             site=site, episode=episode.episode, subject=episode.mother, temp_c=float(value),
             method=ThermometerMethod(method), pulse_bpm=float(pulse) if pulse else None, measured_at=now,
-            entered_by=user.name, now=now,
+            entered_by=user.name, now=now, signing_key=signing_key(),
         )  # fmt: skip
         publish(BrokerAddress.parse(broker), messages)
     except (KraamwachtError, PublishError) as exc:
@@ -275,6 +276,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
         topic, payload = manual_bilirubin_message(
             site=site, episode=episode.episode, subject=newborn, value_umol_l=reading.value_umol_l,
             measured_at=reading.measured_at, method=entry.method, body_site=body_site, entered_by=user.name, now=now,
+            signing_key=signing_key(),
         )  # fmt: skip
     except ValueError as exc:
         st.error(f"{_('Niet opgeslagen')}: {exc}")

@@ -33,6 +33,7 @@ from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
 from kraamwacht.publish import BrokerAddress, publish
+from kraamwacht.staffkeys import derive_key
 from kraamwacht.storage.sqlite import SqliteStore
 from kraamwacht.waiting import free_port, port_open
 
@@ -40,6 +41,7 @@ __all__ = ["DemoOptions", "run_demo"]
 
 SITE = "demo"
 DEMO_USER, DEMO_PASSWORD = "demo", "kraamzorg-demo"
+DEMO_KEY = derive_key(DEMO_USER, DEMO_PASSWORD)  # her readings are signed: serve checks staff keys
 STOP_ORDER = ("gateway", "sim", "serve", "board", "broker")
 
 
@@ -182,7 +184,7 @@ def script(cast: list[Member], *, broker: BrokerAddress, control_port: int) -> l
                 message = manual_bilirubin_message(
                     site=SITE, episode=m.episode, subject=m.newborn, value_umol_l=entry.value_umol_l,
                     measured_at=measured, method=entry.method, body_site="forehead" if entry.method == "tcb" else "heel",
-                    entered_by=DEMO_USER, now=measured,
+                    entered_by=DEMO_USER, now=measured, signing_key=DEMO_KEY,
                 )  # fmt: skip
                 publish(broker, [message], client_prefix="kraamwacht-demo")
 

@@ -193,6 +193,10 @@ class IngestCore:
                 message.payload, topic=message.topic, receive_time=message.received_at
             )
             self.counters.samples += len(observations) + sum(1 for r in rejections if r.index is not None)
+            if self.staff_keys is not None and any(o.entered_by is not None for o in observations):
+                unverified = self._unverified_entry(message.payload, observations)
+                if unverified is not None:  # a name serve cannot check never reaches the store or the alerts
+                    observations, rejections = [], [*rejections, unverified]
             accepted += observations
             origin += [message] * len(observations)
             for rejection in rejections:
@@ -231,6 +235,17 @@ class IngestCore:
             events += self._jaundice(fresh, now=batch[-1].received_at)
         now = batch[-1].received_at
         return Output(dead, events, self._states(events, now=now), self.baselines.changed(now=now))
+
+    def _unverified_entry(self, payload: bytes, observations: list[Observation]) -> Rejection | None:
+        """Why a typed-in reading is refused (not signed by the staff member it names), or None."""
+        assert self.staff_keys is not None
+        names = sorted({o.entered_by for o in observations if o.entered_by is not None})
+        if self.staff_keys.verify_entry(json.loads(payload)):
+            return None
+        return Rejection(
+            RejectReason.UNVERIFIED_ACTOR,
+            f"typed-in reading by {', '.join(names)} without a signature that verifies with that name's key",
+        )
 
     def gateway_status(self, topic: str, payload: bytes, *, now: datetime) -> Output:
         """A gateway's retained status (``online`` / ``offline``, the latter also as its last will)."""

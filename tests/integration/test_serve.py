@@ -546,3 +546,40 @@ def test_a_command_in_someone_elses_name_is_refused(mosquitto: str, serve: Serve
     acked = wait_for(lambda: [e for e in broker.messages(events) if e["event"] == "acknowledged"])
     assert [(e["values"]["actor"], e["values"]["verified"]) for e in acked] == [("anna", 1)]  # once, verified
     broker.close()
+
+
+def test_a_typed_in_reading_in_someone_elses_name_is_refused(mosquitto: str, serve: ServeProcess) -> None:
+    """serve with the staff's keys stores a typed-in reading only if the person it names signed it:
+    unsigned, or signed with another's password, it is dead-lettered (unverified_actor), not stored."""
+    import sqlite3
+
+    from kraamwacht.staffkeys import StaffKeys, derive_key
+
+    keys = serve.tmp / "staff-keys.json"
+    StaffKeys(keys).set("anna", derive_key("anna", "kraam-wacht-2026"))
+    dead = Topics.dead_letter(SITE)
+    broker = Broker(mosquitto, dead, f"{Topics.ROOT}/{SITE}/status/serve")
+    serve.start("--staff-keys", str(keys))
+    wait_online(broker)
+
+    def enter(value: float, password: str | None) -> None:
+        args = [sys.executable, "-m", "kraamwacht.cli", "temp", "enter", "--broker", mosquitto, "--site", SITE,
+                "--episode", "ep1", "--subject", "m1", "--entered-by", "anna", "--value", str(value)]  # fmt: skip
+        if password is not None:
+            args.append("--password-stdin")
+        done = subprocess.run(args, input=f"{password}\n" if password else "", capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    enter(37.1, None)  # her name alone
+    enter(37.2, "ander-wachtwoord-1")  # someone else's password
+    wait_for(lambda: len(broker.messages(dead)) >= 2, 60, what="two dead letters")
+    refused = broker.messages(dead)
+    assert [m["reason"] for m in refused] == ["unverified_actor", "unverified_actor"]
+    assert "anna" in refused[0]["detail"]
+    enter(37.3, "kraam-wacht-2026")  # the control: her own password
+    assert serve.wait_count(1) == 1
+    with sqlite3.connect(serve.db) as db:
+        stored = db.execute("SELECT value, entered_by FROM observations").fetchall()
+    assert stored == [(37.3, "anna")]  # only the signed one, and nothing of the refused
+    broker.close()

@@ -75,3 +75,35 @@ def test_a_user_from_before_keys_gets_hers_at_her_next_login(tmp_path: Path) -> 
     users.signing_key(found, "kraam-wacht-2026")
     assert users.staff_keys.known("anna")
     assert oct((tmp_path / "staff-keys.json").stat().st_mode & 0o777) == "0o600"  # a secret of serve's
+
+
+def test_a_typed_in_reading_is_stored_only_when_the_person_it_names_signed_it(tmp_path: Path) -> None:
+    from kraamwacht.contract import Signal, ThermometerMethod, manual_message
+
+    keys = StaffKeys(tmp_path / "staff-keys.json")
+    keys.set("anna", derive_key("anna", "kraam-wacht-2026"))
+    keys.set("bob", derive_key("bob", "ander-wachtwoord-1"))
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      staff_keys=keys)  # fmt: skip
+    now = datetime.now(tz=UTC)
+
+    def entry(value: float, key: bytes | None, *, tamper: bool = False) -> tuple[int, list[str]]:
+        topic, payload = manual_message(site="s1", episode="ep1", subject="m1", signal=Signal.THERMOMETER_C,
+                                        value=value, measured_at=now, entered_by="anna",
+                                        method=ThermometerMethod.RECTAL, now=now, signing_key=key)  # fmt: skip
+        if tamper:  # the value changed after signing
+            payload = payload.replace(f'"value":{value}'.encode(), b'"value":36.5')
+        before = core.counters.stored
+        out = core.handle([RawMessage(topic, payload, now)])
+        return core.counters.stored - before, [json.loads(p)["reason"] for _, p in out.dead_letters]
+
+    assert entry(38.1, None) == (0, ["unverified_actor"])  # her name alone
+    assert entry(38.2, derive_key("bob", "ander-wachtwoord-1")) == (0, ["unverified_actor"])  # bob, as anna
+    assert entry(38.3, derive_key("anna", "kraam-wacht-2026"), tamper=True) == (0, ["unverified_actor"])
+    assert entry(38.4, derive_key("anna", "kraam-wacht-2026")) == (1, [])  # the control: her own signature
+    assert core.counters.rejected["unverified_actor"] == 3
+    unchecked = IngestCore(site="s1", store=SqliteStore(tmp_path / "u.db"), events=EventLog(tmp_path / "u.db.e"))
+    topic, payload = manual_message(site="s1", episode="ep1", subject="m1", signal=Signal.THERMOMETER_C, value=37.0,
+                                    measured_at=now, entered_by="anna", now=now)  # fmt: skip
+    unchecked.handle([RawMessage(topic, payload, now)])
+    assert unchecked.counters.stored == 1  # a serve without staff keys stores it, as before
