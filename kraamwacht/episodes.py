@@ -37,7 +37,9 @@ class Episode:
     language: str = "nl"
     label: str = ""  # what the care team calls the family on the board (no name: e.g. "kamer 3")
     ended_at: datetime | None = None
-    risk_factors: tuple[str, ...] = ()  # the newborn's neurotoxicity risk factors (AAP 2022 list)
+    # the newborns' neurotoxicity risk factors (AAP 2022 list): "isoimmune" for every newborn of the
+    # episode, "b2:g6pd" for one of twins only
+    risk_factors: tuple[str, ...] = ()
     standard: str = "aap2022"  # the bilirubin standard this episode is judged by
     twins: tuple[str, ...] = ()  # the other newborns of a multiple birth (pseudonymous ids)
 
@@ -48,8 +50,21 @@ class Episode:
 
     @property
     def baby(self) -> Baby:
-        """The newborn as the jaundice thresholds need her: birth, gestation, risk factors."""
-        return Baby(self.birth_at, self.ga_weeks, tuple(RiskFactor(r) for r in self.risk_factors), False)
+        """The (first) newborn as the jaundice thresholds need her: birth, gestation, risk factors."""
+        return self.baby_of(self.newborn)
+
+    def risk_factors_of(self, newborn: str) -> tuple[str, ...]:
+        """This newborn's risk factors: those of the whole episode and those given for her alone."""
+        out = []
+        for entry in self.risk_factors:
+            who, _, factor = entry.rpartition(":")
+            if not who or who == newborn:
+                out.append(factor)
+        return tuple(dict.fromkeys(out))
+
+    def baby_of(self, newborn: str) -> Baby:
+        """One newborn as the jaundice thresholds need her: twins share birth and gestation, not risk factors."""
+        return Baby(self.birth_at, self.ga_weeks, tuple(RiskFactor(r) for r in self.risk_factors_of(newborn)), False)
 
     @property
     def bilirubin_standard(self) -> Standard:
@@ -111,7 +126,7 @@ class EpisodeRegistry:
             raise InvalidValueError("birth time needs a time zone")
         if birth_at > clock.utcnow():
             raise InvalidValueError("birth time is in the future")
-        factors, standard = _checked(risk_factors, standard)
+        factors, standard = _checked(risk_factors, standard, (newborn, *twins))
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
                        language, label[:40], None, factors, standard, tuple(twins))  # fmt: skip
         with self._lock:
@@ -128,7 +143,7 @@ class EpisodeRegistry:
         current = self.get(episode)
         if current is None:
             raise InvalidValueError(f"no episode {episode!r}")
-        factors, chosen = _checked(risk_factors, standard or current.standard)
+        factors, chosen = _checked(risk_factors, standard or current.standard, current.newborns)
         with self._lock:
             self._db.execute(
                 "UPDATE episodes SET risk_factors = ?, standard = ? WHERE episode = ?",
@@ -216,11 +231,15 @@ class EpisodeRegistry:
         return cursor.rowcount == 1
 
 
-def _checked(risk_factors: tuple[str, ...], standard: str) -> tuple[tuple[str, ...], str]:
+def _checked(risk_factors: tuple[str, ...], standard: str, newborns: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """Risk factors as ``factor`` (every newborn) or ``newborn:factor`` (one of them), checked."""
     known = {r.value for r in RiskFactor}
-    unknown = [r for r in risk_factors if r not in known]
+    unknown = [r for r in risk_factors if r.rpartition(":")[2] not in known]
     if unknown:
         raise InvalidValueError(f"unknown risk factor(s) {unknown}; known: {', '.join(sorted(known))}")
+    strangers = [r for r in risk_factors if r.rpartition(":")[0] not in ("", *newborns)]
+    if strangers:
+        raise InvalidValueError(f"risk factor(s) {strangers} name no newborn of this episode ({', '.join(newborns)})")
     if standard not in {s.value for s in Standard}:
         raise InvalidValueError(f"standard {standard!r}: use one of {', '.join(s.value for s in Standard)}")
     return tuple(dict.fromkeys(risk_factors)), standard

@@ -163,7 +163,7 @@ def write_summary_pdf(
                 Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tsb"))
                 for t, value, method in rows
             ]
-            draw_nomogram(ax_b, item.baby, readings, standard=item.bilirubin_standard, legend_size=5)
+            draw_nomogram(ax_b, item.baby_of(baby), readings, standard=item.bilirubin_standard, legend_size=5)
             if len(babies) > 1:
                 ax_b.set_title(f"{baby}: {ax_b.get_title()}")
                 legend = ax_b.get_legend()

@@ -239,7 +239,7 @@ def enter_command(
         raise typer.Exit(code=2) from None
     _print(advice, as_json=False)
     if board_dir is not None and risk_factor:  # before the reading goes: serve judges it with them
-        _add_risk_factors(board_dir, episode, [r.value for r in risk_factor])
+        _add_risk_factors(board_dir, episode, [r.value for r in risk_factor], subject)
     elif risk_factor:
         typer.echo(
             "note: these risk factors change only the advice above; serve and the board judge with the episode's"
@@ -256,8 +256,11 @@ def enter_command(
     )
 
 
-def _add_risk_factors(board_dir: Path, episode: str, factors: list[str]) -> None:
-    """Add (never remove) risk factors to the episode; the terminal and the board then say the same."""
+def _add_risk_factors(board_dir: Path, episode: str, factors: list[str], newborn: str) -> None:
+    """Add (never remove) the newborn's risk factors to the episode; the terminal and the board then say the same.
+
+    For one of twins they are added for her alone (``newborn:factor``).
+    """
     from kraamwacht.episodes import EpisodeRegistry
 
     registry = EpisodeRegistry(board_dir / "episodes.db")
@@ -265,6 +268,8 @@ def _add_risk_factors(board_dir: Path, episode: str, factors: list[str]) -> None
     if current is None:
         typer.echo(f"error: no episode {episode!r} in {board_dir} (nothing was sent)", err=True)
         raise typer.Exit(code=2)
+    if len(current.newborns) > 1:
+        factors = [f"{newborn}:{factor}" for factor in factors]
     merged = tuple(dict.fromkeys([*current.risk_factors, *factors]))
     registry.update_jaundice(episode, risk_factors=merged)
     typer.echo(f"episode {episode}: risk factors {', '.join(merged)}")

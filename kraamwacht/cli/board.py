@@ -107,7 +107,8 @@ def user_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
 
 
 _RISK_HELP = (
-    "The newborn's neurotoxicity risk factor (AAP 2022; repeat): isoimmune, g6pd, sepsis, albumin<3.0, unstable."
+    "The newborn's neurotoxicity risk factor (AAP 2022; repeat): isoimmune, g6pd, sepsis, albumin<3.0, unstable;"
+    " NEWBORN:FACTOR for one of twins only."
 )
 
 

@@ -46,7 +46,7 @@ class BiliEntry:
 
 
 def check_bili_entry(
-    entry: BiliEntry, episode: Episode, earlier: list[Reading], *, now: datetime
+    entry: BiliEntry, episode: Episode, earlier: list[Reading], *, now: datetime, newborn: str | None = None
 ) -> tuple[Reading, Advice]:
     """Validate a typed-in reading and assess it; a ``ValueError`` says what is wrong (nothing is stored)."""
     if entry.measured_at > now + timedelta(minutes=5):
@@ -58,7 +58,8 @@ def check_bili_entry(
         raise InvalidValueError(f"{hint} Kies de juiste eenheid.")
     reading = Reading(entry.measured_at, umol, entry.method)
     try:
-        advice = assess(reading, episode.baby, earlier=earlier, standard=episode.bilirubin_standard)
+        baby = episode.baby_of(newborn or episode.newborn)  # a twin's own risk factors
+        advice = assess(reading, baby, earlier=earlier, standard=episode.bilirubin_standard)
     except ThresholdError as exc:
         raise InvalidValueError(str(exc)) from exc
     return reading, advice
@@ -225,10 +226,15 @@ def _thermometer(episode: Episode, *, user: User, broker: str, site: str, now: d
 def _risk_factors(episode: Episode, update: Callable[..., Episode]) -> Episode:
     """The newborn's neurotoxicity risk factors and the standard, shown and editable (serve judges with them)."""
     with st.expander(_("Risicofactoren en richtlijn"), expanded=False), st.form(f"risks-{episode.episode}"):
-        chosen = st.multiselect(
-            _("Risicofactoren (AAP 2022)"), list(RISK_WORDS), default=list(episode.risk_factors),
-            format_func=lambda r: RISK_WORDS[r], key=f"risk-{episode.episode}",
-        )  # fmt: skip
+        chosen: list[str] = []
+        twins = len(episode.newborns) > 1
+        for newborn in episode.newborns:  # twins: each baby her own (one may have G6PD deficiency, the other not)
+            label = _("Risicofactoren (AAP 2022)") + (f" · {_('Baby')} {newborn}" if twins else "")
+            picked = st.multiselect(
+                label, list(RISK_WORDS), default=list(episode.risk_factors_of(newborn)),
+                format_func=lambda r: RISK_WORDS[r], key=f"risk-{episode.episode}-{newborn}",
+            )  # fmt: skip
+            chosen += [f"{newborn}:{r}" if twins else r for r in picked]
         standards = ["aap2022", "nice-cg98"]
         standard = st.selectbox(_("Richtlijn"), standards, index=standards.index(episode.standard),
                                 key=f"std-{episode.episode}")  # fmt: skip
@@ -247,7 +253,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
     if len(episode.newborns) > 1:  # twins: one nomogram and one entry per baby, never mixed
         newborn = st.radio(_("Baby"), list(episode.newborns), horizontal=True, key=f"baby-{episode.episode}")
     earlier = _readings(store, newborn)
-    risks = ", ".join(episode.risk_factors) or _("geen")
+    risks = ", ".join(episode.risk_factors_of(newborn)) or _("geen")
     st.caption(
         f"Geboren {episode.birth_at:%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
         f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Risicofactoren: {risks}. "
@@ -255,7 +261,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
     )
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "nomogram.png"
-        plot_nomogram(episode.baby, earlier, png, standard=episode.bilirubin_standard)
+        plot_nomogram(episode.baby_of(newborn), earlier, png, standard=episode.bilirubin_standard)
         st.image(str(png))
     with st.form(f"bili-{newborn}"):
         value_col, unit_col, method_col = st.columns(3)
@@ -272,7 +278,7 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
     try:
         measured = now if not when.strip() else datetime.strptime(when.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
         entry = BiliEntry(float(value), unit, BilirubinMethod(method), measured, body_site)
-        reading, advice = check_bili_entry(entry, episode, earlier, now=now)
+        reading, advice = check_bili_entry(entry, episode, earlier, now=now, newborn=newborn)
         topic, payload = manual_bilirubin_message(
             site=site, episode=episode.episode, subject=newborn, value_umol_l=reading.value_umol_l,
             measured_at=reading.measured_at, method=entry.method, body_site=body_site, entered_by=user.name, now=now,

@@ -388,7 +388,7 @@ class IngestCore:
                     subject,
                 )
                 continue
-            baby = episode.baby  # her gestation and neurotoxicity risk factors, as entered for this episode
+            baby = episode.baby_of(subject)  # her gestation and risk factors (a twin's may differ), as entered
             readings = [
                 Reading(datetime.fromtimestamp(t, tz=UTC), value, BilirubinMethod(method or "tcb"))
                 for t, value, method in self.store.with_method(subject, Signal.BILIRUBIN_UMOL_L.value)

@@ -88,6 +88,14 @@ def test_twins_are_one_episode_with_a_newborn_each(tmp_path: Path) -> None:
                    "2026-11-20T03:00:00Z", "--ga-weeks", "39", *board)  # fmt: skip
     assert same.exit_code == 2  # two babies with one id would mix their readings
     assert "ids of their own" in same.output
+    own = episode("update", "ep2", "--risk-factor", "b2b:g6pd", *board)  # one twin's risk factor
+    assert own.exit_code == 0, own.output
+    item = EpisodeRegistry(tmp_path / "episodes.db").get("ep2")
+    assert item is not None
+    assert (item.risk_factors_of("b2a"), item.risk_factors_of("b2b")) == ((), ("g6pd",))
+    stranger = episode("update", "ep2", "--risk-factor", "b9:g6pd", *board)
+    assert stranger.exit_code == 2
+    assert "name no newborn" in stranger.output
 
 
 def test_a_registry_from_before_twins_is_migrated_in_place(tmp_path: Path) -> None:

@@ -172,6 +172,41 @@ def test_each_twin_is_judged_and_the_alerts_stay_apart(tmp_path: Path) -> None:
     assert core.counters.jaundice_without_episode == 0  # the second twin is known: judged, not counted as unknown
 
 
+def test_a_twin_is_judged_with_her_own_risk_factors(tmp_path: Path) -> None:
+    """Twins, serum 250 µmol/L each at 48 h, 39 weeks: G6PD deficiency in the second only makes hers
+    urgent (the line with a neurotoxicity risk factor ≈ 224), the first's stays below hers (≈ 284)."""
+    import pytest
+
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.errors import InvalidValueError
+
+    now = datetime.now(tz=UTC)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    registry.add("ep1", site="s1", mother="m1", newborn="b1a", twins=("b1b",), ga_weeks=39.0,
+                 birth_at=now - timedelta(hours=48, minutes=5), risk_factors=("b1b:g6pd",))  # fmt: skip
+    item = registry.get("ep1")
+    assert item is not None
+    assert (item.risk_factors_of("b1a"), item.risk_factors_of("b1b")) == ((), ("g6pd",))
+    with pytest.raises(InvalidValueError, match="name no newborn"):
+        registry.update_jaundice("ep1", risk_factors=("b9:g6pd",))  # a baby this episode does not have
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      episode_of=registry.get)  # fmt: skip
+
+    def serum(subject: str, seq: int) -> RawMessage:
+        body = {"v": 1, "device": "manual-anna", "episode": "ep1", "subject": subject,
+                "samples": [{"signal": "bilirubin_umol_l", "value": 250.0, "t": (now - timedelta(minutes=5)).isoformat(),
+                             "seq": seq, "q": ["manual"], "method": "tsb", "entered_by": "anna"}]}  # fmt: skip
+        return RawMessage(Topics.observations("s1", "ep1", subject), json.dumps(body).encode(), now)
+
+    assert [e for e in core.handle([serum("b1a", 1)]).events if ":jaundice:" in e.alert_id] == []
+    (raised,) = [e for e in core.handle([serum("b1b", 2)]).events if ":jaundice:" in e.alert_id]
+    assert (raised.subject, raised.level.value, raised.rule) == ("b1b", "urgent", "bili_phototherapy")
+    # a factor for the whole episode (no newborn named) counts for both
+    registry.update_jaundice("ep1", risk_factors=("isoimmune",))
+    later = core.handle([serum("b1a", 3)])
+    assert [e.level.value for e in later.events if ":jaundice:" in e.alert_id] == ["urgent"]
+
+
 def test_a_crash_before_publishing_loses_no_jaundice_alert_and_no_stale_data_watch(tmp_path: Path) -> None:
     """Stored, then killed before the broker had the events: a restart derives them again from the store."""
     from kraamwacht.episodes import EpisodeRegistry
