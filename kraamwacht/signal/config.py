@@ -199,7 +199,7 @@ class HeartRateConfig:
     severe_bpm: float = 130.0
     severe_persist_epochs: int = 15
     clear_margin_bpm: float = 5.0
-    rise_bpm: float = 8.0
+    rise_bpm: float = 7.0
     rise_persist_epochs: int = 30
     agree_epochs: int = 31
     agree_bpm: float = 5.0

@@ -133,22 +133,23 @@ def test_rise_needs_warm_up(flat_cfg: DetectorConfig) -> None:
 
 
 def test_rise_with_a_heart_rate_rise_for_half_an_hour_is_a_warning(flat_cfg: DetectorConfig) -> None:
-    # the heart rate rises 8/min (= rise_bpm, >=) with the temperature at epoch 120: the heart agrees
+    # the heart rate rises 7/min (= rise_bpm, >=) with the temperature at epoch 120: the heart agrees
     # after 30 epochs (epoch 149), one after the rise itself (148); no thermometer is needed
+    assert flat_cfg.heart_rate.rise_bpm == 7.0
     cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    hr = series([(120, 80.0), (60, 88.0)])
+    hr = series([(120, 80.0), (60, 87.0)])
     events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
     first = raised(events)[0]
     assert (first.rule, first.level, first.time) == ("temp_rise_hr", "warning", at(149))
-    assert first.values["hr_rise_bpm"] == 8.0
-    assert "hartslag 88/min (8 boven haar basislijn)" in first.message
+    assert first.values["hr_rise_bpm"] == 7.0
+    assert "hartslag 87/min (7 boven haar basislijn)" in first.message
 
 
 def test_heart_rate_rise_just_below_limit_does_not_agree(flat_cfg: DetectorConfig) -> None:
     cfg = flat_cfg.with_overrides({"fever.core_c": 39.0})
     temp = series([(120, 36.0), (60, 37.0)])
-    hr = series([(120, 80.0), (60, 87.99)])
+    hr = series([(120, 80.0), (60, 86.99)])
     events = detect_alerts({"temperature_c": temp, "heart_rate_bpm": hr}, cfg, subject="m").events
     assert raised(events) == []
 
@@ -177,7 +178,7 @@ def test_a_calibrated_fever_needs_a_heart_rate_agree_bpm_above_her_own(flat_cfg:
 
 def test_her_afternoon_rate_is_judged_against_her_own_afternoons(flat_cfg: DetectorConfig) -> None:
     # three days at 80/min, except 14:00-16:00 at 90/min every day. Against one baseline every
-    # afternoon is a rise of 9 (> rise_bpm 8) that agrees with a warm skin; her clock-hour profile has
+    # afternoon is a rise of 9 (> rise_bpm 7) that agrees with a warm skin; her clock-hour profile has
     # learnt her afternoons by the third day, so a 0.6 °C warm skin at 14:00 on day 3 is no alert
     cfg = flat_cfg.with_overrides({"fever.core_c": 39.0, "heart_rate.baseline_tau_h": 1000.0})
     minutes = 3 * 24 * 60
