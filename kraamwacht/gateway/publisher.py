@@ -65,6 +65,11 @@ class SpoolPublisher:
         self.client.on_disconnect = lambda *_: self._connected.clear()
         self._broker = broker
 
+    @property
+    def connected(self) -> bool:
+        """Whether the broker connection is up (the spool drains only then)."""
+        return self._connected.is_set()
+
     def run(self, stop: threading.Event) -> None:
         self.client.connect_async(self._broker.host, self._broker.port, keepalive=30)
         self.client.loop_start()  # paho keeps reconnecting while the broker is away
