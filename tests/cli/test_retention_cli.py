@@ -43,16 +43,22 @@ def test_retention_deletes_only_episodes_past_the_period(tmp_path: Path) -> None
     assert store.count() == 20
 
 
-def test_retention_removes_staff_names_and_notes_from_the_event_log(tmp_path: Path) -> None:
-    from kraamwacht.contract import AlertEvent
-    from kraamwacht.service import EventLog
-
+def old_and_active(board: Path) -> datetime:
+    """Two episodes of site s1: "old" ended 40 days ago, "active" still running; returns now."""
     now = datetime.now(tz=UTC)
-    registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
+    registry = EpisodeRegistry(board / "episodes.db")
     for name in ("old", "active"):
         registry.add(name, site="s1", mother=f"m-{name}", newborn=f"b-{name}", birth_at=now - timedelta(days=60),
                      ga_weeks=39.0)  # fmt: skip
     registry.end("old", at=now - timedelta(days=40))
+    return now
+
+
+def test_retention_removes_staff_names_and_notes_from_the_event_log(tmp_path: Path) -> None:
+    from kraamwacht.contract import AlertEvent
+    from kraamwacht.service import EventLog
+
+    now = old_and_active(tmp_path / "board")
     log = EventLog(tmp_path / "state" / "events.db")
     log.record([
         AlertEvent(time=now - timedelta(days=45 if name == "old" else 1), subject=f"m-{name}", episode=name,

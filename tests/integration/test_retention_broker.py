@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -12,8 +11,8 @@ from typer.testing import CliRunner
 
 from kraamwacht.cli import app
 from kraamwacht.contract import Topics
-from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.publish import BrokerAddress, publish
+from tests.cli.test_retention_cli import old_and_active
 
 
 def _retained(url: str, topics: list[str]) -> dict[str, bytes]:
@@ -43,12 +42,7 @@ def _retained(url: str, topics: list[str]) -> dict[str, bytes]:
 
 
 def test_retention_clears_the_retained_state_of_ended_episodes_only(mosquitto: str, tmp_path: Path) -> None:
-    now = datetime.now(tz=UTC)
-    registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
-    for name in ("old", "active"):
-        registry.add(name, site="s1", mother=f"m-{name}", newborn=f"b-{name}", birth_at=now - timedelta(days=60),
-                     ga_weeks=39.0)  # fmt: skip
-    registry.end("old", at=now - timedelta(days=40))
+    old_and_active(tmp_path / "board")
     state = {"episode": "old", "open_alerts": [{"note": "belde de verloskundige", "actor": "anna"}]}
     topics = {
         name: [Topics.alert_state("s1", name), Topics.baseline("s1", name, f"m-{name}")] for name in ("old", "active")
