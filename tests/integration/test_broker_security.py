@@ -410,6 +410,10 @@ def test_the_board_over_https_with_the_deployments_ca_and_its_feed_over_tls(secu
             page.get_by_role("button", name="Inloggen").click()
             expect(page.get_by_role("heading", name="Overzicht")).to_be_visible(timeout=30_000)
             browser.close()
-    finally:
+    finally:  # what is tested above is the transport; a board slow to stop on a loaded machine is killed
         proc.terminate()
-        proc.wait(20)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(20)
