@@ -394,13 +394,17 @@ def test_the_board_over_https_with_the_deployments_ca_and_its_feed_over_tls(secu
         with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
             urllib.request.urlopen(url, context=ssl.create_default_context(), timeout=10)  # the system's CAs: no
 
+        plain = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
         def plain_http() -> http.client.HTTPResponse:
-            plain = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             plain.request("GET", "/_stcore/health")
             return plain.getresponse()
 
-        with pytest.raises((http.client.HTTPException, ConnectionError)):
-            plain_http()  # an HTTPS port answers no plain HTTP
+        try:
+            with pytest.raises((http.client.HTTPException, ConnectionError)):
+                plain_http()  # an HTTPS port answers no plain HTTP
+        finally:
+            plain.close()  # a connection left open keeps the board's server waiting when it stops
         with sync_playwright() as p:  # Chromium has no way to take a CA file; the check above did that part
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_context(ignore_https_errors=True, locale="nl-NL").new_page()
