@@ -81,18 +81,19 @@ class StaffKeys:
         if len(names) != 1 or not isinstance(signature, str):
             return False
         (name,) = names
-        with self._lock:
-            hexkey = self._current().get(name) if isinstance(name, str) else None
-        if hexkey is None:
-            return False
-        expected = hmac.new(bytes.fromhex(hexkey), entry_signed_bytes(body), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature)
+        return isinstance(name, str) and self._signed_by(name, entry_signed_bytes(body), signature)
 
     def verify(self, command: CommandMessage) -> bool:
         """Whether ``command`` was signed with its actor's key."""
+        return command.signature is not None and self._signed_by(
+            command.actor, command.signed_bytes(), command.signature
+        )
+
+    def _signed_by(self, name: str, data: bytes, signature: str) -> bool:
+        """Whether ``signature`` is ``name``'s HMAC-SHA256 of ``data`` (False for a name without a key)."""
         with self._lock:
-            hexkey = self._current().get(command.actor)
-        if hexkey is None or command.signature is None:
+            hexkey = self._current().get(name)
+        if hexkey is None:
             return False
-        expected = hmac.new(bytes.fromhex(hexkey), command.signed_bytes(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, command.signature)
+        expected = hmac.new(bytes.fromhex(hexkey), data, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)

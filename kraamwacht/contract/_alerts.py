@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from kraamwacht.contract._models import Model
+from kraamwacht.contract._models import Model, Signature
 from kraamwacht.contract._time import format_time, require_utc
 from kraamwacht.errors import InvalidValueError
 
@@ -104,7 +104,7 @@ class CommandMessage(Model):
     issued_at: datetime
     duration_min: int | None = Field(default=None, gt=0, le=24 * 60)
     note: str | None = Field(default=None, max_length=1000)
-    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # HMAC-SHA256 with the actor's key
+    signature: Signature | None = None  # HMAC-SHA256 with the actor's key
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: every other field, in one canonical JSON form."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -18,10 +18,15 @@ __all__ = [
     "Observation",
     "ObservationMessage",
     "SampleIn",
+    "Signature",
     "Subject",
 ]
 
 MAX_SAMPLES_PER_MESSAGE = 1000
+
+
+# an HMAC-SHA256 in hex: a staff member's signature on a command or a typed-in reading (kraamwacht.staffkeys)
+Signature = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Model(BaseModel):
@@ -87,7 +92,7 @@ class ObservationMessage(Model):
     samples: tuple[SampleIn, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
     # a typed-in reading: HMAC-SHA256 with the key of the staff member named in entered_by
     # (kraamwacht.staffkeys; what it covers: kraamwacht.contract.entry_signed_bytes)
-    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    signature: Signature | None = None
 
 
 class Observation(Model):

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from kraamwacht.contract._ids import PseudoId
-from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn
+from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn, Signature
 from kraamwacht.contract._signals import (
     SIGNAL_UNITS,
     BilirubinMethod,
@@ -133,7 +133,7 @@ class _Envelope(Model):
     episode: PseudoId
     subject: PseudoId
     samples: tuple[Any, ...] = Field(min_length=1, max_length=MAX_SAMPLES_PER_MESSAGE)
-    signature: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # checked by serve (staff keys)
+    signature: Signature | None = None  # checked by serve (staff keys)
 
 
 # A wearable's sample, as gateways send it: the shape the fast path below takes (any other goes through pydantic).
