@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -15,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from kraamwacht.testing import Mosquitto, mosquitto_binary
-from kraamwacht.waiting import free_port, wait_for_port
+from kraamwacht.waiting import free_port, wait_for, wait_for_port
 
 __all__ = [
     "CONTROL_DEVICE",
     "Mosquitto",
     "free_port",
     "send_control",
+    "spool_backlog",
     "wait_for_port",
 ]  # the tests import them from here too
 
@@ -49,15 +51,23 @@ def send_control(broker_url: str, site: str, ledger: Path, *, timeout_s: float =
     publish(
         BrokerAddress.parse(broker_url), [(Topics.observations(site, "control", "control"), json.dumps(body).encode())]
     )
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if ledger.exists():
-            with sqlite3.connect(ledger) as db:
-                query = "SELECT count(*) FROM observations WHERE device = ? AND seq = ?"
-                if db.execute(query, (CONTROL_DEVICE, seq)).fetchone()[0]:
-                    return
-        time.sleep(0.2)
-    raise AssertionError(f"the control sample was not stored within {timeout_s:g} s")
+
+    def stored() -> bool:
+        if not ledger.exists():
+            return False
+        with sqlite3.connect(ledger) as db:
+            query = "SELECT count(*) FROM observations WHERE device = ? AND seq = ?"
+            return bool(db.execute(query, (CONTROL_DEVICE, seq)).fetchone()[0])
+
+    wait_for(stored, timeout_s, what="the control sample stored by serve", interval_s=0.2)
+
+
+def spool_backlog(spool: Path) -> int:
+    """Samples in a gateway's spool that the broker has not acknowledged yet."""
+    import sqlite3
+
+    with sqlite3.connect(spool) as db:
+        return int(db.execute("SELECT count(*) FROM samples").fetchone()[0])
 
 
 @pytest.fixture
@@ -161,23 +171,36 @@ def influxdb(influx_server: InfluxServer) -> str:
     return influx_server.base
 
 
-@pytest.fixture
-def victoria_metrics(tmp_path: Path) -> Iterator[str]:
-    """Debian's VictoriaMetrics on a free local port (accepts /api/v2/write); yields its base URL."""
+@contextlib.contextmanager
+def running_victoria_metrics(folder: Path, *, tls: tuple[Path, Path, Path] | None = None) -> Iterator[str]:
+    """Debian's VictoriaMetrics on a free local port (accepts /api/v2/write); yields its base URL.
+
+    ``tls``: (certificate, key, the authority that signed it): HTTPS only.
+    """
+    import ssl
+
     binary = _binary("victoria-metrics", "victoria-metrics")
     port = free_port()
+    https = ["-tls", f"-tlsCertFile={tls[0]}", f"-tlsKeyFile={tls[1]}"] if tls else []
     proc = subprocess.Popen(
-        [binary, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp_path / 'vm'}", "-retentionPeriod=100y"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+        [binary, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={folder / 'vm'}", "-retentionPeriod=100y",
+         *https],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
-        _wait_http(f"{base}/health")
+        _wait_http(f"{base}/health", context=ssl.create_default_context(cafile=str(tls[2])) if tls else None)
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[str]:
+    """Debian's VictoriaMetrics on a free local port (accepts /api/v2/write); yields its base URL."""
+    with running_victoria_metrics(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture

@@ -16,17 +16,11 @@ import paho.mqtt.client as mqtt
 from kraamwacht.contract import Topics
 from kraamwacht.gateway.registry import Registry
 from kraamwacht.waiting import wait_for
-from tests.integration.conftest import free_port, send_control, wait_for_port
+from tests.integration.conftest import free_port, send_control, spool_backlog, wait_for_port
 from tests.integration.test_ble_end_to_end import _cli, _control, _stored
 
 N = 50
 AWAY = "0007"
-
-
-def _waiting(spool: Path) -> int:
-    """Samples in the gateway's spool that the broker has not acknowledged yet."""
-    with sqlite3.connect(spool) as db:
-        return int(db.execute("SELECT count(*) FROM samples").fetchone()[0])
 
 
 def _watch_status(broker_port: int, device: str) -> tuple[mqtt.Client, list[tuple[float, dict]]]:
@@ -78,7 +72,7 @@ def test_fifty_wearables_for_two_minutes_every_reading_once_in_order(mosquitto: 
         while time.monotonic() < deadline and len(_stored(db)) < total:
             time.sleep(1)
         spool = tmp_path / "gw" / "spool.db"
-        wait_for(lambda: _waiting(spool) == 0, 90, what="the gateway's spool acknowledged to the last sample")
+        wait_for(lambda: spool_backlog(spool) == 0, 90, what="the gateway's spool acknowledged to the last sample")
         send_control(mosquitto, "s1", db)  # anything extra (a duplicate) the gateway sent is stored before it
         rows = _stored(db)
     finally:

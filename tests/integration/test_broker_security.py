@@ -19,6 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from kraamwacht.broker_config import secrets_dir_for
 from kraamwacht.contract import Topics
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.waiting import wait_for
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Secured:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.secrets = folder.parent / f"{folder.name}-secrets"  # broker-config's default, beside the broker's
+        self.secrets = secrets_dir_for(folder)  # broker-config's default, beside the broker's folder
         self.port = free_port()
         result = subprocess.run(
             [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(folder), "--site", "s1", "--site", "s2",

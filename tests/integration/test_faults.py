@@ -34,7 +34,15 @@ import pytest
 from kraamwacht.clock import ENV, Clock
 from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
-from tests.integration.conftest import CONTROL_DEVICE, InfluxServer, Mosquitto, free_port, send_control, wait_for_port
+from tests.integration.conftest import (
+    CONTROL_DEVICE,
+    InfluxServer,
+    Mosquitto,
+    free_port,
+    send_control,
+    spool_backlog,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = os.environ.get("KRAAMWACHT_FAULT_REPORT")  # append each checkpoint's counts here (docs)
@@ -116,7 +124,7 @@ class Plant:
         and how many still wait in its spool for the broker's acknowledgement."""
         with sqlite3.connect(self.spool) as db:
             taken = {d: last + 1 for d, last in db.execute("SELECT device, last_seq FROM sequences")}
-            return taken, int(db.execute("SELECT count(*) FROM samples").fetchone()[0])
+        return taken, spool_backlog(self.spool)
 
     def ledger_seqs(self) -> tuple[dict[str, list[int]], dict[str, int]]:
         """Per device: the stored sequence numbers, and how many are readings the wearable counts

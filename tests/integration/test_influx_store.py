@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -51,10 +52,10 @@ def test_unreachable_server_is_a_store_error() -> None:
         store.write(observations(2))
 
 
-def _export(base: str) -> list[dict]:
-    urllib.request.urlopen(f"{base}/internal/force_flush", timeout=5).read()
+def _export(base: str, context: ssl.SSLContext | None = None) -> list[dict]:
+    urllib.request.urlopen(f"{base}/internal/force_flush", timeout=5, context=context).read()
     query = urllib.parse.urlencode({"match[]": '{__name__=~"kraamwacht_.*"}', "start": "0"})
-    body = urllib.request.urlopen(f"{base}/api/v1/export?{query}", timeout=5).read().decode()
+    body = urllib.request.urlopen(f"{base}/api/v1/export?{query}", timeout=5, context=context).read().decode()
     return [json.loads(line) for line in body.splitlines() if line]
 
 
@@ -186,26 +187,14 @@ def test_an_unknown_store_option_or_a_missing_ca_file_is_refused(tmp_path) -> No
 def test_influxdb_client_v2_over_https_with_the_deployments_ca(tmp_path) -> None:
     """The v2 path hands the CA to influxdb-client: written over HTTPS to VictoriaMetrics with a
     certificate from broker-config's CA; the system's authorities refuse it."""
-    import ssl
-    import subprocess
-
     from kraamwacht.broker_config import write_broker_config
-    from tests.integration.conftest import _binary, _wait_http, free_port
+    from tests.integration.conftest import running_victoria_metrics
 
     write_broker_config(tmp_path / "broker", sites=["s1"], gateways=[], hostnames=["127.0.0.1"])
     broker = tmp_path / "broker"
-    port = free_port()
-    proc = subprocess.Popen(
-        [_binary("victoria-metrics", "victoria-metrics"), f"-httpListenAddr=127.0.0.1:{port}",
-         f"-storageDataPath={tmp_path / 'vm'}", "-retentionPeriod=100y", "-tls",
-         f"-tlsCertFile={broker / 'server.crt'}", f"-tlsKeyFile={broker / 'server.key'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"https://127.0.0.1:{port}"
-    context = ssl.create_default_context(cafile=str(broker / "ca.crt"))
-    try:
-        _wait_http(f"{base}/health", context=context)
-        url = f"influx+v2://127.0.0.1:{port}?org=kraamwacht&bucket=kraamwacht"
+    tls = (broker / "server.crt", broker / "server.key", broker / "ca.crt")
+    with running_victoria_metrics(tmp_path, tls=tls) as base:
+        url = f"influx+v2://{base.removeprefix('https://')}?org=kraamwacht&bucket=kraamwacht"
         store = open_store(f"{url}&ca={broker / 'ca.crt'}")
         assert store.write(observations(30)).stored == 30
         store.close()
@@ -213,10 +202,5 @@ def test_influxdb_client_v2_over_https_with_the_deployments_ca(tmp_path) -> None
         with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
             untrusted.write(observations(2))
         untrusted.close()
-        urllib.request.urlopen(f"{base}/internal/force_flush", context=context, timeout=10).read()
-        query = urllib.parse.urlencode({"match[]": '{__name__="kraamwacht_value"}'})
-        body = urllib.request.urlopen(f"{base}/api/v1/export?{query}", context=context, timeout=10).read()
-        assert sum(len(json.loads(line)["values"]) for line in body.splitlines() if line) == 30
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        series = _export(base, ssl.create_default_context(cafile=str(broker / "ca.crt")))
+        assert sum(len(s["values"]) for s in series if s["metric"]["__name__"] == "kraamwacht_value") == 30
