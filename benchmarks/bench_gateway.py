@@ -79,7 +79,9 @@ def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, flo
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-count-{n}")
     sub.on_message = on_message
     sub.connect("127.0.0.1", broker_port)
-    sub.subscribe([(Topics.observations_filter(SITE), 1), (Topics.device_status_filter(SITE), 1)])
+    sub.subscribe(
+        [*((topic, 1) for topic in Topics.observations_filters(SITE)), (Topics.device_status_filter(SITE), 1)]
+    )
     sub.loop_start()
     started = time.monotonic()
     gateway = cli(

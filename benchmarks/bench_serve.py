@@ -133,7 +133,7 @@ def raw_rate(port: int, messages: list[Message]) -> float:
 
     sub = client(port, "raw-subscriber")
     sub.on_message = on_message
-    sub.subscribe(Topics.observations_filter(SITE), qos=1)
+    sub.subscribe([(topic, 1) for topic in Topics.observations_filters(SITE)])  # as serve does
     time.sleep(0.5)
     start = publish_all(port, messages, "raw-publisher")
     if not done.wait(600):

@@ -207,7 +207,7 @@ def _site_subscriber(port: int, site: str, expected: int, conn: object) -> None:
 
     sub = client(port, f"site-subscriber-{site}")
     sub.on_message = on_message
-    sub.subscribe(Topics.observations_filter(site), qos=1)
+    sub.subscribe([(topic, 1) for topic in Topics.observations_filters(site)])
     conn.send("ready")  # type: ignore[attr-defined]
     done.wait(600)
     conn.send(time.perf_counter())  # type: ignore[attr-defined]

@@ -15,10 +15,12 @@ account's password, to hand to the client that uses it. A broker host that is br
 gives away neither the passwords nor the power to issue certificates. With board host names, also
 ``board/board.crt`` / ``board.key`` (and ``ca.crt``): the board's HTTPS certificate from the same
 authority, for ``kraamwacht dashboard --tls-cert --tls-key``.
-* ``acl``: a gateway may only *write* its own site's observations, device status and its own
-  status, and read nothing; serve reads its site's observations, commands and statuses and writes
-  its alerts; the board reads the alerts and statuses of its site and writes commands and typed-in
-  readings. Nothing is shared between sites.
+* ``acl``: a gateway may only *write* under its own name: its observations (``.../obs/<gateway>``),
+  its wearables' status and its own status, and read nothing; serve reads its site's observations,
+  commands and statuses and writes its alerts; the board reads the alerts and statuses of its site
+  and writes commands and typed-in readings (``.../entry``), never a wearable's topic. Nothing is
+  shared between sites. Which wearables a gateway may report is serve's check against the
+  pairings (``kraamwacht.pairings``), not the broker's: the ACL is written once, pairings change daily.
 
 The ACL rules are pure functions of the account (:func:`acl_rules`), tested against a real
 mosquitto in ``tests/integration/test_broker_security.py``.
@@ -82,18 +84,17 @@ def accounts_for(sites: list[str], gateways: list[tuple[str, str]]) -> list[Acco
 def acl_rules(account: Account) -> list[str]:
     """The account's mosquitto ACL lines (``topic read|write PATTERN``)."""
     s, root = account.site, Topics.ROOT
-    obs = Topics.observations_filter(s)
     status = f"{root}/{s}/status/serve"
     if account.role == "gateway":
         assert account.gateway is not None
-        return [
-            f"topic write {obs}",
-            f"topic write {Topics.device_status_filter(s)}",
+        return [  # its own branch only: serve then takes a wearable only from the gateway it is paired to
+            f"topic write {Topics.gateway_observations_filter(s, account.gateway)}",
+            f"topic write {Topics.device_status_filter(s, account.gateway)}",
             f"topic write {Topics.gateway_status(s, account.gateway)}",
         ]
     if account.role == "serve":
         return [
-            f"topic read {obs}",
+            *(f"topic read {topic}" for topic in Topics.observations_filters(s)),
             f"topic read {Topics.commands(s)}",
             f"topic read {Topics.gateway_status_filter(s)}",
             f"topic write {Topics.alert_state_filter(s)}",
@@ -114,7 +115,7 @@ def acl_rules(account: Account) -> list[str]:
         f"topic read {Topics.gateway_status_filter(s)}",
         f"topic read {status}",
         f"topic write {Topics.commands(s)}",
-        f"topic write {obs}",  # bilirubin readings typed in on the board
+        f"topic write {Topics.entries_filter(s)}",  # readings typed in on the board: never a wearable's topic
         "topic read $SYS/broker/publish/messages/dropped",  # for the doctor: did the broker drop anything?
     ]
 

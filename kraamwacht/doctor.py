@@ -47,6 +47,7 @@ class Snapshot:
     store_newest_s: float | None = None
     users: int | None = None
     episodes: int | None = None
+    acl_overreach: dict[str, list[str]] | None = None  # account → topics beyond its own gateway it may write
 
 
 def _age_s(text: str | None, now: datetime) -> float | None:
@@ -99,6 +100,11 @@ def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
             if s.serve.get("jaundice_without_episode"):
                 out.append(Finding("serve episodes", "warning", "bilirubin readings for newborns serve cannot judge",
                                    "start serve with --episodes BOARD_DIR/episodes.db and add the episodes"))  # fmt: skip
+            if s.serve.get("pairing_required") is False:
+                out.append(Finding("serve pairing", "warning",
+                                   "serve takes a wearable's data from any gateway of the site",
+                                   "start serve with --episodes BOARD_DIR/episodes.db --require-pairing;"
+                                   " pair each wearable with `kraamwacht episode pair`"))  # fmt: skip
             if s.serve.get("actors_verified") is False:
                 out.append(Finding("serve actors", "warning",
                                    "serve applies acknowledgements and snoozes without checking who gave them",
@@ -129,6 +135,13 @@ def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
             )
         else:
             out.append(Finding(f"wearable {device}", "ok", f"connected, battery {st.get('battery_pct')} %"))
+    if s.acl_overreach:
+        accounts = "; ".join(f"{who} → {', '.join(topics)}" for who, topics in sorted(s.acl_overreach.items()))
+        out.append(Finding("broker ACL", "error",
+                           f"accounts may write wearable data of a gateway not theirs: {accounts}",
+                           "write the ACL with `kraamwacht broker-config` (a gateway writes only .../obs/<its id>)"))  # fmt: skip
+    elif s.acl_overreach is not None:
+        out.append(Finding("broker ACL", "ok", "each gateway writes only its own wearables' topics"))
     if s.store_error:
         out.append(Finding("store", "error", s.store_error, "check --store and that the file or server is reachable"))
     elif s.store_count is not None:
@@ -153,7 +166,58 @@ def judge(s: Snapshot, *, now: datetime) -> list[Finding]:
     return out
 
 
-def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | None, wait_s: float = 3.0) -> Snapshot:
+PROBE_GATEWAY = "zz-no-such-gateway"  # a gateway no account is: whoever may write its topics may write any
+
+
+def acl_overreach(acl_text: str, site: str) -> dict[str, list[str]]:
+    """The accounts of a mosquitto ACL that may write a wearable's data beyond their own gateway.
+
+    Probes topics of a gateway that no account is (its observations, its wearables' status, its
+    status) and the open observation topic; ``pattern`` lines apply to every account with ``%u``
+    (and ``%c``, taken as the account name) substituted, lines before any ``user`` to anonymous.
+    """
+    import paho.mqtt.client as mqtt
+
+    from kraamwacht.contract import Topics
+
+    probes = [
+        Topics.observations(site, "ep-probe", "s-probe"),
+        Topics.observations(site, "ep-probe", "s-probe", gateway=PROBE_GATEWAY),
+        Topics.device_status(site, PROBE_GATEWAY, "wb-probe"),
+        Topics.gateway_status(site, PROBE_GATEWAY),
+    ]
+    writes: dict[str, list[str]] = {"(anonymous)": []}
+    patterns: list[str] = []
+    user = "(anonymous)"
+    for raw in acl_text.splitlines():
+        words = raw.split(maxsplit=2)
+        if len(words) < 2 or words[0].startswith("#"):
+            continue
+        if words[0] == "user":
+            user = raw.split(maxsplit=1)[1].strip()
+            writes.setdefault(user, [])
+        elif words[0] in ("topic", "pattern"):
+            access, topic = (words[1], words[2].strip()) if len(words) == 3 else ("readwrite", words[1])
+            if access in ("write", "readwrite"):
+                (patterns if words[0] == "pattern" else writes[user]).append(topic)
+    out: dict[str, list[str]] = {}
+    for who, topics in writes.items():
+        allowed = [*topics, *(p.replace("%u", who).replace("%c", who) for p in patterns)]
+        reach = [probe for probe in probes if any(mqtt.topic_matches_sub(rule, probe) for rule in allowed)]
+        if reach:
+            out[who] = reach
+    return out
+
+
+def look(
+    *,
+    broker: Any,
+    site: str,
+    store_url: str | None,
+    board_dir: Path | None,
+    wait_s: float = 3.0,
+    acl_path: Path | None = None,
+) -> Snapshot:
     """Gather what :func:`judge` needs (the shell: MQTT, storage, files)."""
     import paho.mqtt.client as mqtt
 
@@ -221,6 +285,8 @@ def look(*, broker: Any, site: str, store_url: str | None, board_dir: Path | Non
         snap.episodes = (
             len(EpisodeRegistry(board_dir / "episodes.db").active(site)) if (board_dir / "episodes.db").exists() else 0
         )
+    if acl_path is not None:
+        snap.acl_overreach = acl_overreach(acl_path.read_text(), site)
     return snap
 
 

@@ -323,8 +323,65 @@ def _clear_retained(broker: str, episode: Episode) -> int:
 @episode_app.command("end")
 def episode_end(episode: str, board_dir: BoardDir = DEFAULT_DIR) -> None:
     from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.pairings import PairingRegistry
 
     if not EpisodeRegistry(board_dir / "episodes.db").end(episode, at=clock.utcnow()):
         typer.echo(f"error: no active episode {episode}", err=True)
         raise typer.Exit(2)
-    typer.echo(f"episode {episode} ended")
+    freed = PairingRegistry(board_dir / "episodes.db").unpair_episode(episode)
+    typer.echo(f"episode {episode} ended" + (f"; {freed} wearable(s) unpaired" if freed else ""))
+
+
+@episode_app.command("pair")
+def episode_pair(
+    episode: str,
+    device: Annotated[str, typer.Option(help="The wearable's id on the wire: wb-SERIAL (as `gateway list` shows).")],
+    subject: Annotated[str, typer.Option(help="Who wears it: the episode's mother or one of its newborns.")],
+    gateway: Annotated[str, typer.Option(help="The gateway it is connected to (that gateway's --id).")],
+    board_dir: BoardDir = DEFAULT_DIR,
+) -> None:
+    """Record which gateway may send this wearable's data, for whom: serve --require-pairing takes nothing else."""
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.pairings import PairingRegistry
+
+    item = EpisodeRegistry(board_dir / "episodes.db").get(episode)
+    if item is None or item.ended_at is not None:
+        typer.echo(f"error: no active episode {episode}", err=True)
+        raise typer.Exit(2)
+    if subject not in (item.mother, *item.newborns):
+        typer.echo(
+            f"error: {subject} is not in episode {episode} ({', '.join((item.mother, *item.newborns))})", err=True
+        )
+        raise typer.Exit(2)
+    try:
+        pairing = PairingRegistry(board_dir / "episodes.db").pair(
+            device, site=item.site, episode=episode, subject=subject, gateway=gateway
+        )
+    except KraamwachtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{pairing.device}: {pairing.episode}/{pairing.subject} through gateway {pairing.gateway} ({pairing.site})"
+    )
+
+
+@episode_app.command("unpair")
+def episode_unpair(device: str, board_dir: BoardDir = DEFAULT_DIR) -> None:
+    """Forget a wearable's pairing: a serve that requires pairing takes none of its data until it is paired again."""
+    from kraamwacht.pairings import PairingRegistry
+
+    if not PairingRegistry(board_dir / "episodes.db").unpair(device):
+        typer.echo(f"error: {device} is not paired", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{device} unpaired")
+
+
+@episode_app.command("pairings")
+def episode_pairings(
+    site: Annotated[str | None, typer.Option(help="Only this site's.")] = None, board_dir: BoardDir = DEFAULT_DIR
+) -> None:
+    """Every paired wearable: device, site, episode, subject, gateway, when."""
+    from kraamwacht.pairings import PairingRegistry
+
+    for p in PairingRegistry(board_dir / "episodes.db").all(site):
+        typer.echo(f"{p.device}\t{p.site}\t{p.episode}\t{p.subject}\t{p.gateway}\t{p.paired_at.isoformat()}")

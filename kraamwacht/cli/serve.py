@@ -43,6 +43,12 @@ def serve(
             help="The staff's signing keys (BOARD_DIR/staff-keys.json): apply only commands their actor signed."
         ),
     ] = None,
+    require_pairing: Annotated[
+        bool,
+        typer.Option(
+            help="Take a wearable's data only from the gateway it is paired to (`kraamwacht episode pair`; needs --episodes)."
+        ),
+    ] = False,
 ) -> None:
     """Ingest observations from MQTT: validate, deduplicate, store, detect live, publish alerts."""
     import os
@@ -72,6 +78,7 @@ def serve(
             notify_urls=(*notify, *os.environ.get("KRAAMWACHT_NOTIFY_URLS", "").split()),
             episodes_path=episodes,
             staff_keys_path=staff_keys,
+            require_pairing=require_pairing,
         )
         service = Service(options, cfg)
     except KraamwachtError as exc:
@@ -187,6 +194,14 @@ def doctor(
     store: Annotated[str | None, typer.Option(help="Store URL to check (what serve writes).")] = None,
     board_dir: Annotated[Path | None, typer.Option(help="The board's folder (users, episodes).")] = None,
     wait_s: Annotated[float, typer.Option(help="Seconds to listen for statuses.")] = 3.0,
+    broker_acl: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The broker's ACL file (broker-config's OUT_DIR/acl): may a gateway write beyond its own?",
+        ),
+    ] = None,
 ) -> None:
     """Check a deployment: broker, serve, gateways, wearables, store, board; say what is wrong and the fix."""
     from kraamwacht.doctor import judge, look, now_utc
@@ -197,7 +212,8 @@ def doctor(
     except KraamwachtError as exc:
         fail(exc)
     findings = judge(
-        look(broker=address, site=site, store_url=store, board_dir=board_dir, wait_s=wait_s), now=now_utc()
+        look(broker=address, site=site, store_url=store, board_dir=board_dir, wait_s=wait_s, acl_path=broker_acl),
+        now=now_utc(),
     )
     marks = {"ok": "[green]✓[/green]", "warning": "[yellow]![/yellow]", "error": "[red]✗[/red]"}
     for f in findings:

@@ -39,7 +39,7 @@ from kraamwacht.contract._signals import (
     range_problem,
 )
 from kraamwacht.contract._time import format_time, format_timestamp, parse_time, require_utc
-from kraamwacht.contract._topics import CONTRACT_VERSION, Topics
+from kraamwacht.contract._topics import CONTRACT_VERSION, ObservationTopic, Topics
 from kraamwacht.contract._validate import (
     FUTURE_TOLERANCE,
     MAX_MESSAGE_BYTES,
@@ -67,6 +67,7 @@ __all__ = [
     "CommandMessage",
     "Observation",
     "ObservationMessage",
+    "ObservationTopic",
     "PolicyMessage",
     "PseudoId",
     "QualityFlag",

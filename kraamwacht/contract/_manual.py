@@ -99,7 +99,7 @@ def manual_message(
     if signing_key is not None:
         body["signature"] = hmac.new(signing_key, entry_signed_bytes(body), hashlib.sha256).hexdigest()
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    topic = Topics.observations(site, episode, subject)
+    topic = Topics.entries(site, episode, subject)
     accepted, rejected = parse_observation_message(payload, topic=topic, receive_time=now)
     if rejected or len(accepted) != 1:
         raise InvalidValueError("; ".join(r.detail for r in rejected) or "the observation does not pass the contract")

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple
+
 from kraamwacht.contract._ids import topic_id
 
-__all__ = ["CONTRACT_VERSION", "Topics"]
+__all__ = ["CONTRACT_VERSION", "ObservationTopic", "Topics"]
 
 CONTRACT_VERSION = 1
+
+Source = Literal["open", "gateway", "entry"]
+
+
+class ObservationTopic(NamedTuple):
+    """Where an observation message came in, and so who may have sent it.
+
+    ``gateway``: ``.../obs/<gateway>``, writable only by that gateway's account; ``entry``:
+    ``.../entry``, typed-in readings (the board, ``bili enter``, ``temp enter``); ``open``: the bare
+    ``.../obs`` of a deployment without per-account rights (the demo, the embedded broker).
+    """
+
+    site: str
+    episode: str
+    subject: str
+    source: Source
+    gateway: str | None = None
 
 
 class Topics:
@@ -15,12 +34,28 @@ class Topics:
     ROOT = f"kraamwacht/v{CONTRACT_VERSION}"
 
     @classmethod
-    def observations(cls, site: str, episode: str, subject: str) -> str:
-        return f"{cls.ROOT}/{topic_id(site)}/{topic_id(episode)}/{topic_id(subject)}/obs"
+    def observations(cls, site: str, episode: str, subject: str, *, gateway: str | None = None) -> str:
+        """A gateway's observations (``.../obs/<gateway>``), or the open topic without ``gateway``."""
+        topic = f"{cls.ROOT}/{topic_id(site)}/{topic_id(episode)}/{topic_id(subject)}/obs"
+        return topic if gateway is None else f"{topic}/{topic_id(gateway)}"
 
     @classmethod
-    def observations_filter(cls, site: str = "+") -> str:
-        return f"{cls.ROOT}/{site}/+/+/obs"
+    def entries(cls, site: str, episode: str, subject: str) -> str:
+        """Typed-in readings (bilirubin, thermometer): the board's and the entry commands' topic."""
+        return f"{cls.ROOT}/{topic_id(site)}/{topic_id(episode)}/{topic_id(subject)}/entry"
+
+    @classmethod
+    def gateway_observations_filter(cls, site: str, gateway: str = "+") -> str:
+        return f"{cls.ROOT}/{site}/+/+/obs/{gateway}"
+
+    @classmethod
+    def entries_filter(cls, site: str = "+") -> str:
+        return f"{cls.ROOT}/{site}/+/+/entry"
+
+    @classmethod
+    def observations_filters(cls, site: str = "+") -> list[str]:
+        """Every topic an observation message may arrive on: the open one, the gateways', the entries'."""
+        return [f"{cls.ROOT}/{site}/+/+/obs", cls.gateway_observations_filter(site), cls.entries_filter(site)]
 
     @classmethod
     def alert_state(cls, site: str, episode: str) -> str:
@@ -60,24 +95,34 @@ class Topics:
 
     @classmethod
     def gateway_status(cls, site: str, gateway: str) -> str:
-        return f"{cls.ROOT}/{topic_id(site)}/gateway/{topic_id(gateway)}/status"
+        return f"{cls.gateway_branch(site, gateway)}/status"
 
     @classmethod
     def gateway_status_filter(cls, site: str) -> str:
         return f"{cls.ROOT}/{topic_id(site)}/gateway/+/status"
 
     @classmethod
-    def device_status(cls, site: str, device: str) -> str:
-        return f"{cls.ROOT}/{topic_id(site)}/device/{topic_id(device)}/status"
+    def device_status(cls, site: str, gateway: str, device: str) -> str:
+        """A wearable's status as the gateway it is connected to sees it (under that gateway's branch)."""
+        return f"{cls.gateway_branch(site, gateway)}/device/{topic_id(device)}/status"
 
     @classmethod
-    def device_status_filter(cls, site: str) -> str:
-        return f"{cls.ROOT}/{topic_id(site)}/device/+/status"
+    def device_status_filter(cls, site: str, gateway: str = "+") -> str:
+        return f"{cls.ROOT}/{topic_id(site)}/gateway/{gateway}/device/+/status"
 
     @classmethod
-    def parse_observations(cls, topic: str) -> tuple[str, str, str] | None:
-        """``(site, episode, subject)`` of an observation topic, or None if it is not one."""
+    def gateway_branch(cls, site: str, gateway: str) -> str:
+        return f"{cls.ROOT}/{topic_id(site)}/gateway/{topic_id(gateway)}"
+
+    @classmethod
+    def parse_observations(cls, topic: str) -> ObservationTopic | None:
+        """Site, episode, subject and source of an observation topic, or None if it is not one."""
         parts = topic.split("/")
-        if len(parts) != 6 or "/".join(parts[:2]) != cls.ROOT or parts[5] != "obs":
+        if len(parts) not in (6, 7) or "/".join(parts[:2]) != cls.ROOT:
             return None
-        return parts[2], parts[3], parts[4]
+        site, episode, subject = parts[2:5]
+        if len(parts) == 7:
+            return ObservationTopic(site, episode, subject, "gateway", parts[6]) if parts[5] == "obs" else None
+        if parts[5] in ("obs", "entry"):
+            return ObservationTopic(site, episode, subject, "open" if parts[5] == "obs" else "entry")
+        return None

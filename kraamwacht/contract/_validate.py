@@ -61,6 +61,9 @@ class RejectReason(StrEnum):
     MISSING_METHOD = "missing_method"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"  # the store's verdict: same identity, other content
     UNVERIFIED_ACTOR = "unverified_actor"  # a typed-in reading not signed by the staff member it names
+    NOT_AN_ENTRY = "not_an_entry"  # on the typed-in readings' topic, a sample that is not a typed-in reading
+    NOT_PAIRED = "not_paired"  # serve's verdict: a wearable not paired to the gateway that sent it
+    UNATTRIBUTED = "unattributed"  # serve's verdict: the open topic, where serve requires a known sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,12 @@ def parse_observation_message(
         return [], [Rejection(RejectReason.SCHEMA, _schema_detail(exc))]
     if topic is not None:
         parsed = Topics.parse_observations(topic)
-        if parsed is None or parsed[1:] != (message.episode, message.subject):
+        if parsed is None or (parsed.episode, parsed.subject) != (message.episode, message.subject):
             detail = f"topic {topic[:120]!r} does not match the payload's episode/subject"
             return [], [Rejection(RejectReason.TOPIC_MISMATCH, detail)]
+        if parsed.source == "entry" and (wrong := _not_entries(message.samples)):
+            detail = f"sample(s) {wrong[:10]} on the typed-in readings' topic lack entered_by or the manual flag"
+            return [], [Rejection(RejectReason.NOT_AN_ENTRY, detail)]
     accepted: list[Observation] = []
     rejected: list[Rejection] = []
     shared = _Shared(message, receive_time)
@@ -141,6 +147,17 @@ _PLAIN_KEYS = frozenset({"signal", "value", "t", "seq", "q"})
 _PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)")
 _PLAIN_SIGNALS = {s.value: s for s in Signal if s not in (Signal.BILIRUBIN_UMOL_L, Signal.THERMOMETER_C)}
 _FLAGS = {f.value: f for f in QualityFlag}
+
+
+def _not_entries(samples: tuple[Any, ...]) -> list[int]:
+    """Positions of the samples that are not typed in: no ``entered_by`` or no ``manual`` flag (a wearable's)."""
+    return [
+        i
+        for i, item in enumerate(samples)
+        if not (isinstance(item, dict) and item.get("entered_by") and QualityFlag.MANUAL.value in (item.get("q") or ()))
+    ]
+
+
 _MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
 
 

@@ -32,6 +32,7 @@ from kraamwacht.demo.cast import Member, demo_cast, history_observations
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.firmware_sim.control import control
 from kraamwacht.gateway.registry import Registry
+from kraamwacht.pairings import PairingRegistry
 from kraamwacht.publish import BrokerAddress, publish
 from kraamwacht.staffkeys import derive_key
 from kraamwacht.storage.sqlite import SqliteStore
@@ -43,6 +44,7 @@ SITE = "demo"
 DEMO_USER, DEMO_PASSWORD = "demo", "kraamzorg-demo"
 DEMO_KEY = derive_key(DEMO_USER, DEMO_PASSWORD)  # her readings are signed: serve checks staff keys
 STOP_ORDER = ("gateway", "sim", "serve", "board", "broker")
+GATEWAY = "gw1"  # the demo's one gateway, to which every wearable is paired
 
 
 @dataclass(slots=True)
@@ -157,11 +159,13 @@ def prepare(options: DemoOptions, cast: list[Member], clock: Clock) -> Path:
     finally:
         store.close()
     episodes = EpisodeRegistry(out / "board" / "episodes.db")
-    registry = Registry(out / "gateway" / "registry.db")
+    pairings = PairingRegistry(out / "board" / "episodes.db")  # the office's: which gateway may send whose data
+    registry = Registry(out / "gateway" / "registry.db")  # the gateway's: which wearables it connects
     for m in cast:
         episodes.add(m.episode, site=SITE, mother=m.mother, newborn=m.newborn, birth_at=m.birth_at,
                      ga_weeks=m.ga_weeks, language=m.language, label=m.label)  # fmt: skip
         registry.pair(m.serial, site=SITE, episode=m.episode, subject=m.mother)
+        pairings.pair(m.device, site=SITE, episode=m.episode, subject=m.mother, gateway=GATEWAY)
     UserStore(out / "board" / "users.json").add(DEMO_USER, DEMO_PASSWORD, "kraamverzorgende")
     return ledger
 
@@ -241,12 +245,13 @@ def run_demo(options: DemoOptions) -> int:
         procs.start("serve", "serve", "--broker", broker_url, "--site", SITE, "--store", store,
                     "--state-dir", str(out / "serve"), "--episodes", str(out / "board" / "episodes.db"),
                     "--staff-keys", str(out / "board" / "staff-keys.json"),  # only commands their actor signed
+                    "--require-pairing",  # a wearable's data only from the gateway it is paired to
                     "--mqtt-version", "5" if options.broker else "3.1.1")  # fmt: skip
         procs.start("sim", "sim", "--demo-cast", "--interval-s", f"{options.interval_s:g}", "--buffer", "600",
                     "--hci-port", str(hci), "--control-port", str(control))  # fmt: skip
         if not port_open("127.0.0.1", control, timeout_s=60):
             raise RuntimeError("the emulated wearables did not start (see logs/sim.log)")
-        procs.start("gateway", "gateway", "run", "--broker", broker_url, "--site", SITE,
+        procs.start("gateway", "gateway", "run", "--broker", broker_url, "--site", SITE, "--id", GATEWAY,
                     "--ble", f"bumble:tcp-client:127.0.0.1:{hci}", "--state-dir", str(out / "gateway"))  # fmt: skip
         procs.start("board", "dashboard", "--broker", broker_url, "--site", SITE, "--store", f"sqlite:///{ledger.resolve()}",
                     "--board-dir", str(out / "board"), "--host", options.board_host, "--port", str(options.board_port),

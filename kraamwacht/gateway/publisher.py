@@ -84,7 +84,7 @@ class SpoolPublisher:
                     continue
                 if waiting < MAX_BATCH_SAMPLES:
                     stop.wait(self.batch_s)  # live: gather a second's readings into one message per device
-                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES)
+                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES, gateway=self.gateway)
                 sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
                 refused_now = False
                 for message, info in sent:
@@ -115,6 +115,6 @@ class SpoolPublisher:
         if self.board is None or not self._connected.is_set():
             return
         for status in self.board.due():
-            topic = Topics.device_status(self.site, status.device)
+            topic = Topics.device_status(self.site, self.gateway, status.device)
             self.client.publish(topic, json.dumps(status.to_json_dict()), qos=1, retain=True)
             self.board.mark_sent(status)

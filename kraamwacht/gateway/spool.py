@@ -121,8 +121,13 @@ class Spool:
             )
         return max(over, 0)
 
-    def next_messages(self, *, max_samples: int = 5000, per_message: int = 100) -> list[SpooledMessage]:
-        """The oldest spooled samples as messages of one device each (at most ``per_message`` samples)."""
+    def next_messages(
+        self, *, max_samples: int = 5000, per_message: int = 100, gateway: str | None = None
+    ) -> list[SpooledMessage]:
+        """The oldest spooled samples as messages of one device each (at most ``per_message`` samples).
+
+        With ``gateway``, on that gateway's own observation topic (the only one its account may write).
+        """
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, site, episode, subject, device, seq, signal, value, t, q, stream FROM samples"
@@ -155,7 +160,7 @@ class Spool:
                 )
                 out.append(
                     SpooledMessage(
-                        Topics.observations(site, episode, subject),
+                        Topics.observations(site, episode, subject, gateway=gateway),
                         message.model_dump_json().encode(),
                         tuple(r[0] for r in part),
                     )

@@ -40,6 +40,7 @@ from kraamwacht.contract import (
 )
 from kraamwacht.episodes import Episode
 from kraamwacht.jaundice import Reading, ThresholdError, assess
+from kraamwacht.pairings import Pairing, sender_problem
 from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.signal import DetectorConfig, TrackerState, thermometer_key
@@ -109,11 +110,19 @@ class IngestCore:
         rebuild_h: float = 72.0,
         episode_of: Callable[[str], Episode | None] | None = None,
         staff_keys: StaffKeys | None = None,
+        pairing_of: Callable[[str], Pairing | None] | None = None,
+        require_pairing: bool = False,
     ) -> None:
         """``episode_of``: the care episode registry's lookup; bilirubin alerts need the birth time and gestation.
 
         ``staff_keys``: when given, a command is applied only if its actor signed it (``kraamwacht.staffkeys``).
+        ``pairing_of``: the pairing authority's lookup (``kraamwacht.pairings``): a paired wearable is
+        taken only from its gateway, for its wearer; with ``require_pairing``, an unpaired one not at all.
         """
+        if require_pairing and pairing_of is None:
+            raise ValueError("require_pairing needs the pairing registry (pairing_of)")
+        self.pairing_of = pairing_of
+        self.require_pairing = require_pairing
         self.staff_keys = staff_keys
         self.site = site
         self.episode_of = episode_of
@@ -193,6 +202,8 @@ class IngestCore:
                 message.payload, topic=message.topic, receive_time=message.received_at
             )
             self.counters.samples += len(observations) + sum(1 for r in rejections if r.index is not None)
+            if observations and (refused := self._unpaired(message.topic, observations[0].device)) is not None:
+                observations, rejections = [], [*rejections, refused]  # forged or misrouted: nothing of it is kept
             if self.staff_keys is not None and any(o.entered_by is not None for o in observations):
                 unverified = self._unverified_entry(message.payload, observations)
                 if unverified is not None:  # a name serve cannot check never reaches the store or the alerts
@@ -235,6 +246,14 @@ class IngestCore:
             events += self._jaundice(fresh, now=batch[-1].received_at)
         now = batch[-1].received_at
         return Output(dead, events, self._states(events, now=now), self.baselines.changed(now=now))
+
+    def _unpaired(self, topic: str, device: str) -> Rejection | None:
+        """Why this gateway may not send this wearable's data (``kraamwacht.pairings``), or None."""
+        where = Topics.parse_observations(topic)
+        if where is None or (self.pairing_of is None and not self.require_pairing):
+            return None
+        pairing = self.pairing_of(device) if self.pairing_of is not None else None
+        return sender_problem(where, device, pairing, required=self.require_pairing)
 
     def _unverified_entry(self, payload: bytes, observations: list[Observation]) -> Rejection | None:
         """Why a typed-in reading is refused (not signed by the staff member it names), or None."""

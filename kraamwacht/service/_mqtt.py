@@ -31,6 +31,8 @@ from kraamwacht import clock
 from kraamwacht.broker_config import MAX_PACKET_BYTES
 from kraamwacht.contract import Topics, format_time
 from kraamwacht.episodes import EpisodeRegistry
+from kraamwacht.errors import InvalidValueError
+from kraamwacht.pairings import PairingRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
 from kraamwacht.service._crash import crash_point
@@ -79,6 +81,7 @@ class ServiceOptions:
     forward_url: str | None = None  # a downstream store (InfluxDB) fed from the embedded store
     episodes_path: Path | None = None  # the board's care episode registry (birth times for jaundice alerts)
     staff_keys_path: Path | None = None  # the staff's signing keys: only signed commands are applied
+    require_pairing: bool = False  # take a wearable's data only from the gateway it is paired to (episodes_path)
 
 
 class Service:
@@ -86,7 +89,10 @@ class Service:
         self.options = options
         self.store = SqliteStore(options.store_path, outbox=options.forward_url is not None)
         self.event_log = EventLog(options.state_dir / "events.db")
+        if options.require_pairing and options.episodes_path is None:
+            raise InvalidValueError("--require-pairing needs --episodes (the registry that holds the pairings)")
         registry = EpisodeRegistry(options.episodes_path) if options.episodes_path else None
+        pairings = PairingRegistry(options.episodes_path) if options.episodes_path else None
         self.core = IngestCore(
             site=options.site,
             store=self.store,
@@ -95,6 +101,8 @@ class Service:
             rebuild_h=options.rebuild_h,
             episode_of=registry.get if registry else None,
             staff_keys=StaffKeys(options.staff_keys_path) if options.staff_keys_path else None,
+            pairing_of=pairings.get if pairings else None,
+            require_pairing=options.require_pairing,
         )
         # bounded: when it is full, paho's reading thread waits, the socket stops being read and
         # the rest of a flood waits in the broker (TCP back-pressure), not in serve's memory
@@ -141,7 +149,11 @@ class Service:
         _LOGGER.info("connected to %s (%s)", self.options.broker, reason)
         site = self.options.site
         client.subscribe(
-            [(Topics.observations_filter(site), 1), (Topics.commands(site), 1), (Topics.gateway_status_filter(site), 1)]
+            [
+                *((topic, 1) for topic in Topics.observations_filters(site)),
+                (Topics.commands(site), 1),
+                (Topics.gateway_status_filter(site), 1),
+            ]
         )
         self._connected.set()
 
@@ -301,6 +313,7 @@ class Service:
             "updated_at": format_time(clock.utcnow()),
             "subjects": len(self.core.episodes()),
             "actors_verified": self.core.staff_keys is not None,  # commands checked against the staff's keys
+            "pairing_required": self.core.require_pairing,  # wearables only from the gateway they are paired to
             **self.core.counters.as_dict(),
             "pushes_sent": self.notifier.sent if self.notifier else None,
             "pushes_failed": self.notifier.failed if self.notifier else None,

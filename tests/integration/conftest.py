@@ -30,13 +30,16 @@ __all__ = [
 CONTROL_DEVICE = "control"  # the positive control's device: never a wearable's, left out of every count
 
 
-def send_control(broker_url: str, site: str, ledger: Path, *, timeout_s: float = 120.0) -> None:
+def send_control(
+    broker_url: str, site: str, ledger: Path, *, timeout_s: float = 120.0, gateway: str | None = None
+) -> None:
     """A positive control for "nothing more arrives": publish one marker sample after everything the
     gateway sent was acknowledged, and wait until serve has stored it.
 
     One broker delivers to serve's one session in the order it took the messages in, so once the
     marker is stored, every message taken before it (a late duplicate included) has been handled:
-    a check that follows sees it, instead of trusting that a sleep was long enough.
+    a check that follows sees it, instead of trusting that a sleep was long enough. With ``gateway``,
+    on that gateway's topic (a serve that requires pairing needs ``CONTROL_DEVICE`` paired to it).
     """
     import json
     import sqlite3
@@ -49,7 +52,8 @@ def send_control(broker_url: str, site: str, ledger: Path, *, timeout_s: float =
     body = {"v": 1, "device": CONTROL_DEVICE, "episode": "control", "subject": "control",
             "samples": [{"signal": "battery_pct", "value": 90, "t": datetime.now(tz=UTC).isoformat(), "seq": seq}]}  # fmt: skip
     publish(
-        BrokerAddress.parse(broker_url), [(Topics.observations(site, "control", "control"), json.dumps(body).encode())]
+        BrokerAddress.parse(broker_url),
+        [(Topics.observations(site, "control", "control", gateway=gateway), json.dumps(body).encode())],
     )
 
     def stored() -> bool:

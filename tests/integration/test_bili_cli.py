@@ -111,7 +111,7 @@ def _enter(url: str, *extra: str):
 
 
 def test_enter_publishes_a_valid_observation(mosquitto: str) -> None:
-    collector = Collector(mosquitto, Topics.observations_filter("s1"))
+    collector = Collector(mosquitto, Topics.entries_filter("s1"))
     try:
         result = _enter(mosquitto, "--value", "12.5", "--unit", "mg/dL", "--method", "tcb", "--body-site", "forehead")
         assert result.exit_code == 0, result.output
@@ -119,7 +119,7 @@ def test_enter_publishes_a_valid_observation(mosquitto: str) -> None:
         wait_for(lambda: collector.messages, 60, what="the entered reading")
         assert len(collector.messages) == 1
         topic, payload = collector.messages[0]
-        assert topic == "kraamwacht/v1/s1/ep7/baby7/obs"
+        assert topic == "kraamwacht/v1/s1/ep7/baby7/entry"  # the typed-in readings' topic, never a wearable's
         observations, rejections = parse_observation_message(
             payload, topic=topic, receive_time=datetime(2026, 11, 22, 15, 1, tzinfo=UTC)
         )
@@ -134,7 +134,7 @@ def test_enter_publishes_a_valid_observation(mosquitto: str) -> None:
 
 
 def test_bad_entry_sends_nothing(mosquitto: str) -> None:
-    collector = Collector(mosquitto, Topics.observations_filter("s1"))
+    collector = Collector(mosquitto, Topics.entries_filter("s1"))
     try:
         result = _enter(mosquitto, "--value", "1500")
         assert result.exit_code == 2

@@ -15,12 +15,14 @@ import paho.mqtt.client as mqtt
 
 from kraamwacht.contract import Topics
 from kraamwacht.gateway.registry import Registry
+from kraamwacht.pairings import PairingRegistry
 from kraamwacht.waiting import wait_for
-from tests.integration.conftest import free_port, send_control, spool_backlog, wait_for_port
+from tests.integration.conftest import CONTROL_DEVICE, free_port, send_control, spool_backlog, wait_for_port
 from tests.integration.test_ble_end_to_end import _cli, _control, _stored
 
 N = 50
 AWAY = "0007"
+GATEWAY = "gw-fleet"  # serve requires pairing: every wearable is paired to this gateway
 
 
 def _watch_status(broker_port: int, device: str) -> tuple[mqtt.Client, list[tuple[float, dict]]]:
@@ -28,7 +30,7 @@ def _watch_status(broker_port: int, device: str) -> tuple[mqtt.Client, list[tupl
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.on_message = lambda _c, _u, m: seen.append((time.monotonic(), json.loads(m.payload)))
     client.connect("127.0.0.1", broker_port)
-    client.subscribe(Topics.device_status("s1", device), qos=1)
+    client.subscribe(Topics.device_status("s1", GATEWAY, device), qos=1)
     client.loop_start()
     return client, seen
 
@@ -46,16 +48,21 @@ def test_fifty_wearables_for_two_minutes_every_reading_once_in_order(mosquitto: 
         registry = Registry(
             tmp_path / "gw" / "registry.db"
         )  # `gateway pair` is tested on its own; 50 CLI runs are slow
+        pairings = PairingRegistry(tmp_path / "board" / "episodes.db")  # the office's pairings, which serve trusts
         for n in range(1, N + 1):
             registry.pair(f"{n:04d}", site="s1", episode=f"ep{n}", subject=f"m{n}")
+            pairings.pair(f"wb-{n:04d}", site="s1", episode=f"ep{n}", subject=f"m{n}", gateway=GATEWAY)
+        pairings.pair(CONTROL_DEVICE, site="s1", episode="control", subject="control", gateway=GATEWAY)
         db = tmp_path / "store" / "k.db"
         processes.append(
             _cli("serve", "--broker", mosquitto, "--site", "s1", "--store", f"sqlite:///{db}",
-                 "--state-dir", str(tmp_path / "serve"), log=tmp_path / "serve.log")
+                 "--state-dir", str(tmp_path / "serve"), "--episodes", str(tmp_path / "board" / "episodes.db"),
+                 "--require-pairing", log=tmp_path / "serve.log")
         )  # fmt: skip
         watcher, statuses = _watch_status(int(mosquitto.rsplit(":", 1)[1]), f"wb-{AWAY}")
         processes.append(
-            _cli("gateway", "run", "--broker", mosquitto, "--site", "s1", "--ble", f"bumble:tcp-client:127.0.0.1:{hci}",
+            _cli("gateway", "run", "--broker", mosquitto, "--site", "s1", "--id", GATEWAY,
+                 "--ble", f"bumble:tcp-client:127.0.0.1:{hci}",
                  "--state-dir", str(tmp_path / "gw"), log=tmp_path / "gw.log")
         )  # fmt: skip
         time.sleep(40)
@@ -73,7 +80,9 @@ def test_fifty_wearables_for_two_minutes_every_reading_once_in_order(mosquitto: 
             time.sleep(1)
         spool = tmp_path / "gw" / "spool.db"
         wait_for(lambda: spool_backlog(spool) == 0, 90, what="the gateway's spool acknowledged to the last sample")
-        send_control(mosquitto, "s1", db)  # anything extra (a duplicate) the gateway sent is stored before it
+        send_control(
+            mosquitto, "s1", db, gateway=GATEWAY
+        )  # anything extra (a duplicate) the gateway sent is stored before it
         rows = _stored(db)
     finally:
         if watcher is not None:

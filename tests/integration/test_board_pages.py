@@ -235,7 +235,7 @@ def _twins_bili() -> None:
 
 
 def test_twins_each_get_their_own_bilirubin_entry(env: dict) -> None:
-    collector = Collector(env["broker"], Topics.observations_filter("s1"))
+    collector = Collector(env["broker"], Topics.entries_filter("s1"))
     try:
         at = AppTest.from_function(_twins_bili, default_timeout=30)
         at.run()
@@ -248,7 +248,7 @@ def test_twins_each_get_their_own_bilirubin_entry(env: dict) -> None:
         at.run()
         wait_for(lambda: collector.messages, 30, what="the entry of the second twin")
         (topic, payload) = collector.messages[0]
-        assert topic == Topics.observations("s1", "ep7", "b7b")  # stored for the twin chosen
+        assert topic == Topics.entries("s1", "ep7", "b7b")  # stored for the twin chosen
         assert json.loads(payload)["subject"] == "b7b"
     finally:
         collector.close()

@@ -35,7 +35,7 @@ class Secured:
         self.port = free_port()
         result = subprocess.run(
             [sys.executable, "-m", "kraamwacht.cli", "broker-config", str(folder), "--site", "s1", "--site", "s2",
-             "--gateway", "s1:gw1", "--gateway", "s2:gw1", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--gateway", "s1:gw1", "--gateway", "s1:gw2", "--gateway", "s2:gw1", "--port", str(self.port), "--bind", "127.0.0.1",
              "--run-as", "root", "--board-hostname", "127.0.0.1"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False,
         )  # fmt: skip
@@ -66,7 +66,7 @@ def secured(tmp_path: Path) -> Iterator[Secured]:
 class Client:
     """A paho client that records what it receives and how its connection was answered."""
 
-    def __init__(self, address: BrokerAddress, *, subscribe: str | None = None) -> None:
+    def __init__(self, address: BrokerAddress, *, subscribe: str | list[str] | None = None) -> None:
         self.received: list[tuple[str, bytes]] = []
         self.answer: mqtt.ReasonCode | None = None
         self.connected = threading.Event()
@@ -78,7 +78,7 @@ class Client:
             self.answer = reason
             self.connected.set()
             if subscribe and not reason.is_failure:
-                client.subscribe(subscribe, qos=1)
+                client.subscribe([(t, 1) for t in ([subscribe] if isinstance(subscribe, str) else subscribe)])
 
         self.client.on_connect = on_connect
         self.client.on_subscribe = lambda *_: self.subscribed.set()
@@ -99,10 +99,27 @@ class Client:
         self.client.disconnect()
 
 
-def _obs(site: str, seq: int) -> tuple[str, bytes]:
-    body = {"v": 1, "device": "wb-0001", "episode": "ep1", "subject": "m1",
+def _obs(
+    site: str,
+    seq: int,
+    *,
+    gateway: str | None = "gw1",
+    device: str = "wb-0001",
+    episode: str = "ep1",
+    subject: str = "m1",
+) -> tuple[str, bytes]:
+    """A wearable's observation on ``gateway``'s topic (the open topic with None)."""
+    body = {"v": 1, "device": device, "episode": episode, "subject": subject,
             "samples": [{"signal": "temperature_c", "value": 36.7, "t": datetime.now(tz=UTC).isoformat(), "seq": seq}]}  # fmt: skip
-    return Topics.observations(site, "ep1", "m1"), json.dumps(body).encode()
+    return Topics.observations(site, episode, subject, gateway=gateway), json.dumps(body).encode()
+
+
+def _entry(site: str, seq: int) -> tuple[str, bytes]:
+    """A typed-in thermometer reading on the entries' topic (the board's to write)."""
+    body = {"v": 1, "device": "manual-anna", "episode": "ep1", "subject": "m1",
+            "samples": [{"signal": "thermometer_c", "value": 37.0, "t": datetime.now(tz=UTC).isoformat(), "seq": seq,
+                         "q": ["manual"], "entered_by": "anna", "method": "rectal"}]}  # fmt: skip
+    return Topics.entries(site, "ep1", "m1"), json.dumps(body).encode()
 
 
 def test_anonymous_wrong_password_and_plain_tcp_are_refused(secured: Secured) -> None:
@@ -137,8 +154,8 @@ def _plain_tcp_gets_a_connack(port: int, user: str, password: str) -> bool:
 
 
 def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) -> None:
-    serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")), subscribe=Topics.observations_filter("s1"))
-    serve2 = Client(BrokerAddress.parse(secured.url("serve-s2")), subscribe=Topics.observations_filter("s2"))
+    serve1 = Client(BrokerAddress.parse(secured.url("serve-s1")), subscribe=Topics.observations_filters("s1"))
+    serve2 = Client(BrokerAddress.parse(secured.url("serve-s2")), subscribe=Topics.observations_filters("s2"))
     board1 = Client(BrokerAddress.parse(secured.url("board-s1")), subscribe=f"{Topics.ROOT}/#")
     spy = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")), subscribe="#")  # tries to read everything
     gateway = Client(BrokerAddress.parse(secured.url("gw-s1-gw1")))
@@ -156,11 +173,12 @@ def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) 
         # positive controls, sent after the forbidden ones: once they have arrived, so would have anything before them
         control_s2 = gw2.publish(*_obs("s2", 9))  # site s2's own gateway: serve2 must read this one
         assert control_s2.rc == mqtt.MQTT_ERR_SUCCESS
-        gateway.publish(Topics.observations("s1", "ep1", "m1"), _obs("s1", 10)[1])  # and serve1 this one
+        gateway.publish(*_obs("s1", 10))  # and serve1 this one
         wait_for(lambda: serve2.received, 60, what="the control observation of site s2 at serve-s2")
         wait_for(lambda: len(serve1.received) >= 2, 60, what="the control observation of site s1 at serve-s1")
         wait_for(lambda: Topics.alert_state("s1", "ep1") in {t for t, _ in board1.received}, 60, what="alert state")
-        assert [t for t, _ in serve1.received] == [Topics.observations("s1", "ep1", "m1")] * 2  # only the gateway's own
+        own_topic = Topics.observations("s1", "ep1", "m1", gateway="gw1")
+        assert [t for t, _ in serve1.received] == [own_topic] * 2  # only the gateway's own
         assert [json.loads(p)["samples"][0]["seq"] for _, p in serve1.received] == [
             1,
             10,
@@ -171,7 +189,7 @@ def test_a_gateway_writes_only_its_own_site_and_reads_nothing(secured: Secured) 
         assert spy.received == []  # a gateway reads nothing, not even its own site (the controls above came later)
         board_topics = {t for t, _ in board1.received}
         assert Topics.alert_state("s1", "ep1") in board_topics  # the board reads its site's alerts ...
-        assert Topics.observations("s1", "ep1", "m1") not in board_topics  # ... never the raw observations
+        assert own_topic not in board_topics  # ... never the raw observations
     finally:
         for c in (serve1, serve2, board1, spy, gateway, gw2):
             c.close()
@@ -255,9 +273,9 @@ def test_a_refused_publish_is_never_taken_for_delivered(secured: Secured, tmp_pa
     from kraamwacht.waiting import wait_for
 
     board = BrokerAddress.parse(secured.url("board-s1"))
-    publish(board, [_obs("s1", 1)])  # its own site: accepted
+    publish(board, [_entry("s1", 1)])  # its own site: accepted
     with pytest.raises(PublishError, match=r"refused .*Not authorized"):
-        publish(board, [_obs("s2", 2)])  # another site's observations: refused, and said
+        publish(board, [_entry("s2", 2)])  # another site's readings: refused, and said
     spool = Spool(tmp_path / "spool.db")
     now = datetime.now(tz=UTC)
     for site in ("s1", "s2"):  # the second is not this gateway's to write
@@ -307,10 +325,10 @@ def test_a_packet_over_the_contracts_size_is_refused_at_the_broker(secured: Secu
 
     assert f"max_packet_size {MAX_PACKET_BYTES}" in (secured.folder / "mosquitto.conf").read_text()
     board = BrokerAddress.parse(secured.url("board-s1"))
-    topic = Topics.observations("s1", "ep1", "m1")
+    topic = Topics.entries("s1", "ep1", "m1")
     with pytest.raises(PublishError):  # the broker closes the connection: the publisher is told, not fooled
         publish(board, [(topic, b"x" * (MAX_PACKET_BYTES + 1))], timeout_s=10)
-    publish(board, [_obs("s1", 5)])  # and a normal reading still goes
+    publish(board, [_entry("s1", 5)])  # and a normal reading still goes
 
 
 def _handshake(secured: Secured, *, version: ssl.TLSVersion, server_hostname: str) -> str:
@@ -422,3 +440,95 @@ def test_the_board_over_https_with_the_deployments_ca_and_its_feed_over_tls(secu
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(20)
+
+
+def _status_until(watcher: Client, until: object) -> dict:
+    """serve's newest status as ``watcher`` received it, once ``until(status)`` holds (published every 5 s)."""
+
+    def newest() -> dict | None:
+        status = json.loads(watcher.received[-1][1]) if watcher.received else None
+        return status if status is not None and until(status) else None  # type: ignore[operator]
+
+    return wait_for(newest, 120, what="serve's status to show it", interval_s=0.5)
+
+
+def test_a_gateway_or_the_board_forging_a_wearable_is_refused_and_counted(secured: Secured, tmp_path: Path) -> None:
+    """Per-gateway write rights: the ACL keeps every account on its own topics, and serve, with the
+    pairings, takes a wearable's data only from the gateway it is paired to, for its wearer."""
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.pairings import PairingRegistry
+    from kraamwacht.publish import PublishError, publish
+    from kraamwacht.service._mqtt import status_topic
+
+    board_db = tmp_path / "board" / "episodes.db"
+    episodes = EpisodeRegistry(board_db)
+    now = datetime.now(tz=UTC)
+    for ep, mother in (("ep1", "m1"), ("ep2", "m2")):
+        episodes.add(ep, site="s1", mother=mother, newborn=f"b-{mother}", birth_at=now - timedelta(hours=30),
+                     ga_weeks=39, language="nl", label="")  # fmt: skip
+    pairings = PairingRegistry(board_db)
+    pairings.pair("wb-0001", site="s1", episode="ep1", subject="m1", gateway="gw1")
+    pairings.pair("wb-0002", site="s1", episode="ep2", subject="m2", gateway="gw2")
+    db = tmp_path / "k.db"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", secured.url("serve-s1"), "--site", "s1",
+         "--store", f"sqlite:///{db}", "--state-dir", str(tmp_path / "serve"), "--episodes", str(board_db),
+         "--require-pairing"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=(tmp_path / "serve.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    gw1 = BrokerAddress.parse(secured.url("gw-s1-gw1"))
+    gw2 = BrokerAddress.parse(secured.url("gw-s1-gw2"))
+    board = BrokerAddress.parse(secured.url("board-s1"))
+    watcher = Client(board, subscribe=status_topic("s1"))  # the board's account reads serve's status
+    try:
+        _status_until(watcher, lambda st: st.get("state") == "online")
+        # refused at the broker, and the publisher is told (MQTT 5 reason code)
+        for who, (topic, payload) in (
+            (gw2, _obs("s1", 1)),  # gw2 on gw1's topic
+            (gw2, _obs("s1", 2, gateway=None)),  # the open topic: nobody's in a secured deployment
+            (board, _obs("s1", 3)),  # the board on a gateway's topic
+            (board, _obs("s1", 4, gateway=None)),
+        ):
+            with pytest.raises(PublishError, match=r"Not authorized"):
+                publish(who, [(topic, payload)])
+        # taken by the broker (the account's own topics), refused by serve
+        publish(gw2, [_obs("s1", 5, gateway="gw2")])  # gw1's wearable from gw2: not paired to it
+        publish(gw2, [_obs("s1", 6, gateway="gw2", device="wb-0002", episode="ep1", subject="m1")])  # wrong mother
+        publish(gw2, [_obs("s1", 7, gateway="gw2", device="wb-0099", episode="ep2", subject="m2")])  # paired to nobody
+        wearable_on_entries = json.loads(_obs("s1", 8)[1])
+        publish(board, [(Topics.entries("s1", "ep1", "m1"), json.dumps(wearable_on_entries).encode())])
+        # the controls, sent last: each gateway's own wearable, and a typed-in reading
+        publish(gw1, [_obs("s1", 10, gateway="gw1")])
+        publish(gw2, [_obs("s1", 11, gateway="gw2", device="wb-0002", episode="ep2", subject="m2")])
+        publish(board, [_entry("s1", 12)])
+        status = _status_until(watcher, lambda st: st.get("stored", 0) >= 3)
+    finally:
+        watcher.close()
+        serve.terminate()
+        serve.wait(30)
+    assert status["pairing_required"] is True
+    assert status["rejected"] == {"not_paired": 3, "not_an_entry": 1}, status["rejected"]
+    with sqlite3.connect(db) as conn:
+        stored = sorted(conn.execute("SELECT device, seq FROM observations").fetchall())
+    assert [(d, q) for d, q in stored if not d.startswith("manual")] == [("wb-0001", 10), ("wb-0002", 11)]
+    assert len(stored) == 3  # the controls, and nothing forged
+
+
+def test_the_doctor_reports_an_acl_that_lets_a_gateway_write_beyond_its_own(secured: Secured, tmp_path: Path) -> None:
+    acl = secured.folder / "acl"
+    loose = tmp_path / "loose.acl"
+    loose.write_text(acl.read_text().replace(
+        Topics.gateway_observations_filter("s1", "gw2"), Topics.gateway_observations_filter("s1")))  # fmt: skip
+
+    def doctor(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kraamwacht.cli", "doctor", "--broker", secured.url("board-s1"), "--site", "s1",
+             "--wait-s", "1", "--broker-acl", str(path)],
+            env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    good, bad = doctor(acl), doctor(loose)
+    assert "broker ACL: each gateway writes only its own" in good.stdout, good.stdout
+    assert "broker ACL: accounts may write wearable data of a gateway not theirs: gw-s1-gw2" in bad.stdout, bad.stdout
+    assert "gw-s1-gw1" not in bad.stdout.split("broker ACL")[1].split("\n")[0]  # gw1 is still confined
+    assert bad.returncode == 1

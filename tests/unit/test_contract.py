@@ -118,7 +118,36 @@ def test_clock_skew_within_tolerance_is_accepted() -> None:
 
 def test_topics_are_versioned_and_refuse_bad_ids() -> None:
     assert TOPIC == "kraamwacht/v1/site1/ep1/m1/obs"
-    assert Topics.parse_observations(TOPIC) == ("site1", "ep1", "m1")
+    assert Topics.parse_observations(TOPIC) == ("site1", "ep1", "m1", "open", None)
+    gateway_topic = Topics.observations("site1", "ep1", "m1", gateway="gw2")
+    assert gateway_topic == "kraamwacht/v1/site1/ep1/m1/obs/gw2"
+    assert Topics.parse_observations(gateway_topic) == ("site1", "ep1", "m1", "gateway", "gw2")
+    assert Topics.parse_observations(Topics.entries("site1", "ep1", "m1")) == ("site1", "ep1", "m1", "entry", None)
     assert Topics.parse_observations("kraamwacht/v1/site1/alerts/ep1") is None
+    assert Topics.parse_observations("kraamwacht/v1/site1/ep1/m1/entry/gw2") is None
+    assert Topics.parse_observations(Topics.gateway_status("site1", "gw2")) is None
     with pytest.raises(ValueError, match="pseudonymous"):
         Topics.observations("site1", "ep/1", "m1")
+    with pytest.raises(ValueError, match="pseudonymous"):
+        Topics.observations("site1", "ep1", "m1", gateway="gw/2")
+
+
+def test_every_observation_topic_is_in_the_filters_and_nothing_else_of_the_site() -> None:
+    import paho.mqtt.client as mqtt
+
+    filters = Topics.observations_filters("site1")
+    for topic in (TOPIC, Topics.observations("site1", "ep1", "m1", gateway="g"), Topics.entries("site1", "ep1", "m1")):
+        assert sum(mqtt.topic_matches_sub(f, topic) for f in filters) == 1, topic
+    for other in (Topics.alert_state("site1", "ep1"), Topics.gateway_status("site1", "g"),
+                  Topics.device_status("site1", "g", "wb1"), Topics.baseline("site1", "ep1", "m1")):  # fmt: skip
+        assert not any(mqtt.topic_matches_sub(f, other) for f in filters), other
+
+
+def test_the_entries_topic_carries_only_typed_in_readings() -> None:
+    entry = sample(signal="thermometer_c", value=37.9, method="rectal", q=["manual"], entered_by="kv-12")
+    topic = Topics.entries("site1", "ep1", "m1")
+    obs, rej = parse_observation_message(message(entry), topic=topic, receive_time=NOW)
+    assert (len(obs), rej) == (1, [])  # the control: a typed-in reading
+    for forged in (sample(), sample(q=["manual"]), sample(entered_by="kv-12")):  # a wearable's, half dressed up
+        obs, rej = parse_observation_message(message(entry, forged), topic=topic, receive_time=NOW)
+        assert (obs, [r.reason for r in rej]) == ([], [RejectReason.NOT_AN_ENTRY]), forged
