@@ -42,11 +42,17 @@ class Episode:
     risk_factors: tuple[str, ...] = ()
     standard: str = "aap2022"  # the bilirubin standard this episode is judged by
     twins: tuple[str, ...] = ()  # the other newborns of a multiple birth (pseudonymous ids)
+    # a twin born at another time than the first born: (newborn, birth time); the others share birth_at
+    twin_births: tuple[tuple[str, datetime], ...] = ()
 
     @property
     def newborns(self) -> tuple[str, ...]:
-        """Every newborn of the episode: one, or twins (triplets): each judged with the same birth and gestation."""
+        """Every newborn of the episode: one, or twins (triplets): each with her own birth time and risk factors."""
         return (self.newborn, *self.twins)
+
+    def birth_of(self, newborn: str) -> datetime:
+        """This newborn's birth time: her own where one was entered, the episode's (the first born's) otherwise."""
+        return dict(self.twin_births).get(newborn, self.birth_at)
 
     @property
     def baby(self) -> Baby:
@@ -63,15 +69,18 @@ class Episode:
         return tuple(dict.fromkeys(out))
 
     def baby_of(self, newborn: str) -> Baby:
-        """One newborn as the jaundice thresholds need her: twins share birth and gestation, not risk factors."""
-        return Baby(self.birth_at, self.ga_weeks, tuple(RiskFactor(r) for r in self.risk_factors_of(newborn)), False)
+        """One newborn as the jaundice thresholds need her: her birth time and risk factors; twins share gestation."""
+        factors = tuple(RiskFactor(r) for r in self.risk_factors_of(newborn))
+        return Baby(self.birth_of(newborn), self.ga_weeks, factors, False)
 
     @property
     def bilirubin_standard(self) -> Standard:
         return Standard(self.standard)
 
-    def newborn_age_h(self, at: datetime) -> float:
-        return (at - self.birth_at).total_seconds() / 3600.0
+    def newborn_age_h(self, at: datetime, newborn: str | None = None) -> float:
+        """Hours since birth of ``newborn`` (the first born without one)."""
+        born = self.birth_at if newborn is None else self.birth_of(newborn)
+        return (at - born).total_seconds() / 3600.0
 
 
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,19}")
@@ -86,11 +95,13 @@ class EpisodeRegistry:
             "CREATE TABLE IF NOT EXISTS episodes (episode TEXT PRIMARY KEY, site TEXT NOT NULL, mother TEXT NOT NULL,"
             " newborn TEXT NOT NULL, birth_at TEXT NOT NULL, ga_weeks REAL NOT NULL, mother_code TEXT NOT NULL UNIQUE,"
             " language TEXT NOT NULL, label TEXT NOT NULL, ended_at TEXT,"
-            " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022', twins TEXT NOT NULL DEFAULT '')"
+            " risk_factors TEXT NOT NULL DEFAULT '', standard TEXT NOT NULL DEFAULT 'aap2022', twins TEXT NOT NULL DEFAULT '',"
+            " twin_births TEXT NOT NULL DEFAULT '')"
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY, phone TEXT NOT NULL)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(episodes)")}
-        for column, default in (("risk_factors", "''"), ("standard", "'aap2022'"), ("twins", "''")):  # older registries
+        older = (("risk_factors", "''"), ("standard", "'aap2022'"), ("twins", "''"), ("twin_births", "''"))
+        for column, default in older:  # registries written before these columns
             if column not in columns:
                 self._db.execute(f"ALTER TABLE episodes ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
         self._lock = threading.Lock()
@@ -109,8 +120,13 @@ class EpisodeRegistry:
         risk_factors: tuple[str, ...] = (),
         standard: str = "aap2022",
         twins: tuple[str, ...] = (),
+        twin_births: dict[str, datetime] | None = None,
     ) -> Episode:
-        """A new care episode; ``twins`` are the other newborns of a multiple birth (born at ``birth_at`` too)."""
+        """A new care episode; ``twins`` are the other newborns of a multiple birth.
+
+        A twin is born at ``birth_at`` too unless ``twin_births`` gives her own time (not before the
+        first born's, not in the future): her age, and so her bilirubin thresholds, count from it.
+        """
         ids = [("episode", episode), ("site", site), ("mother", mother), ("newborn", newborn)]
         for name, value in [*ids, *(("newborn", t) for t in twins)]:
             if not is_pseudo_id(value):
@@ -127,14 +143,16 @@ class EpisodeRegistry:
         if birth_at > clock.utcnow():
             raise InvalidValueError("birth time is in the future")
         factors, standard = _checked(risk_factors, standard, (newborn, *twins))
+        births = _checked_births(twin_births or {}, birth_at, twins)
         item = Episode(episode, site, mother, newborn, birth_at.astimezone(UTC), ga_weeks, secrets.token_urlsafe(9),
-                       language, label[:40], None, factors, standard, tuple(twins))  # fmt: skip
+                       language, label[:40], None, factors, standard, tuple(twins), births)  # fmt: skip
         with self._lock:
             self._db.execute(
                 "INSERT INTO episodes (episode, site, mother, newborn, birth_at, ga_weeks, mother_code, language,"
-                " label, ended_at, risk_factors, standard, twins) VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?)",
+                " label, ended_at, risk_factors, standard, twins, twin_births) VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,?)",
                 (item.episode, item.site, item.mother, item.newborn, format_time(item.birth_at), item.ga_weeks,
-                 item.mother_code, item.language, item.label, ",".join(factors), standard, ",".join(item.twins)),
+                 item.mother_code, item.language, item.label, ",".join(factors), standard, ",".join(item.twins),
+                 ",".join(f"{who}={format_time(at)}" for who, at in births)),
             )  # fmt: skip
         return item
 
@@ -155,7 +173,7 @@ class EpisodeRegistry:
 
     def _rows(self, where: str = "", args: tuple[object, ...] = ()) -> list[Episode]:
         columns = "episode, site, mother, newborn, birth_at, ga_weeks, mother_code, language, label, ended_at,"
-        columns += " risk_factors, standard, twins"
+        columns += " risk_factors, standard, twins, twin_births"
         with self._lock:
             rows = self._db.execute(f"SELECT {columns} FROM episodes {where} ORDER BY episode", args).fetchall()
         return [
@@ -173,6 +191,7 @@ class EpisodeRegistry:
                 tuple(f for f in r[10].split(",") if f),
                 r[11],
                 tuple(t for t in r[12].split(",") if t),
+                tuple((who, parse_time(at)) for who, _, at in (b.partition("=") for b in r[13].split(",") if b)),
             )
             for r in rows
         ]
@@ -229,6 +248,22 @@ class EpisodeRegistry:
                 (format_time(at or clock.utcnow()), episode),
             )
         return cursor.rowcount == 1
+
+
+def _checked_births(
+    births: dict[str, datetime], first: datetime, twins: tuple[str, ...]
+) -> tuple[tuple[str, datetime], ...]:
+    """Twins' own birth times, checked: a twin of this episode, with a time zone, after the first born, not to come."""
+    out = []
+    for who, at in births.items():
+        if who not in twins:
+            raise InvalidValueError(f"birth time for {who!r}: not one of the twins ({', '.join(twins) or 'none'})")
+        if at.tzinfo is None:
+            raise InvalidValueError(f"birth time of {who} needs a time zone")
+        if at < first or at > clock.utcnow():
+            raise InvalidValueError(f"birth time of {who} lies before the first born's or in the future")
+        out.append((who, at.astimezone(UTC)))
+    return tuple(out)
 
 
 def _checked(risk_factors: tuple[str, ...], standard: str, newborns: tuple[str, ...]) -> tuple[tuple[str, ...], str]:

@@ -124,12 +124,13 @@ def build_bundle(record: EpisodeRecord, *, include_staff: bool = False, generate
         (mother_ref, {"resourceType": "Patient", "meta": {"profile": [NL_CORE + "nl-core-Patient"]},
                       "identifier": [{"system": system, "value": e.mother}], "gender": "female"}),
     ]  # fmt: skip
-    for baby, baby_ref in baby_refs.items():  # twins: a Patient each, born at the episode's birth time
+    for baby, baby_ref in baby_refs.items():  # twins: a Patient each, with her own birth time
+        born = e.birth_of(baby)
         resources.append(
             (baby_ref, {"resourceType": "Patient", "meta": {"profile": [NL_CORE + "nl-core-Patient"]},
                         "identifier": [{"system": system, "value": baby}],
-                        "birthDate": e.birth_at.date().isoformat(),
-                        "_birthDate": {"extension": [{"url": BIRTH_TIME, "valueDateTime": format_time(e.birth_at)}]},
+                        "birthDate": born.date().isoformat(),
+                        "_birthDate": {"extension": [{"url": BIRTH_TIME, "valueDateTime": format_time(born)}]},
                         "extension": [{"url": GA_EXTENSION, "valueDecimal": e.ga_weeks}]})
         )  # fmt: skip
     device_refs: dict[str, str] = {}

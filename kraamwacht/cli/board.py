@@ -126,16 +126,26 @@ def episode_add(
     label: Annotated[str, typer.Option(help="What the board calls the family (no name), e.g. 'kamer 3'.")] = "",
     risk_factor: Annotated[list[str], typer.Option(help=_RISK_HELP)] = [],  # noqa: B006 - typer needs a literal
     standard: Annotated[str, typer.Option(help="Bilirubin standard: aap2022 or nice-cg98.")] = "aap2022",
+    twin_birth: Annotated[
+        list[str], typer.Option(help="NEWBORN=TIME: a twin born later than the first (her age counts from it); repeat.")
+    ] = [],  # noqa: B006 - typer needs a literal
     board_dir: BoardDir = DEFAULT_DIR,
 ) -> None:
     """Start a care episode; prints the mother's page code."""
     from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.errors import InvalidValueError
 
     try:
+        births = {}
+        for given in twin_birth:
+            who, sep, at = given.partition("=")
+            if not sep:
+                raise InvalidValueError(f"--twin-birth {given!r}: write NEWBORN=TIME")
+            births[who] = parse_time(at, what=f"--twin-birth {who}")
         item = EpisodeRegistry(board_dir / "episodes.db").add(
             episode, site=site, mother=mother, newborn=newborn[0], birth_at=parse_time(birth, what="--birth"),
             ga_weeks=ga_weeks, language=language, label=label, risk_factors=tuple(risk_factor), standard=standard,
-            twins=tuple(newborn[1:]),
+            twins=tuple(newborn[1:]), twin_births=births,
         )  # fmt: skip
     except (KraamwachtError, sqlite3.IntegrityError) as exc:  # IntegrityError: the episode or its code exists
         typer.echo(f"error: {exc}", err=True)
@@ -171,6 +181,7 @@ def episode_list(board_dir: BoardDir = DEFAULT_DIR) -> None:
         typer.echo(
             f"{e.episode}\t{e.site}\t{e.mother}\t{','.join(e.newborns)}\t{e.birth_at.isoformat()}\t{e.ga_weeks}\t{e.label}"
             f"\t{','.join(e.risk_factors) or '-'}\t{e.standard}"
+            + "".join(f"\t{who} born {at.isoformat()}" for who, at in e.twin_births)
         )
 
 

@@ -51,7 +51,7 @@ def check_bili_entry(
     """Validate a typed-in reading and assess it; a ``ValueError`` says what is wrong (nothing is stored)."""
     if entry.measured_at > now + timedelta(minutes=5):
         raise InvalidValueError("het meetmoment ligt in de toekomst")
-    if entry.measured_at < episode.birth_at:
+    if entry.measured_at < episode.birth_of(newborn or episode.newborn):
         raise InvalidValueError("het meetmoment ligt vóór de geboorte")
     umol, hint = check_units(entry.value, entry.unit)
     if hint:
@@ -255,8 +255,8 @@ def _bili(episode: Episode, *, user: User, store: Any, broker: str, site: str, n
     earlier = _readings(store, newborn)
     risks = ", ".join(episode.risk_factors_of(newborn)) or _("geen")
     st.caption(
-        f"Geboren {episode.birth_at:%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
-        f"leeftijd nu {fmt_number(episode.newborn_age_h(now))} uur. Risicofactoren: {risks}. "
+        f"Geboren {episode.birth_of(newborn):%d-%m-%Y %H:%M} UTC, zwangerschapsduur {fmt_number(episode.ga_weeks)} weken; "
+        f"leeftijd nu {fmt_number(episode.newborn_age_h(now, newborn))} uur. Risicofactoren: {risks}. "
         f"Grenzen: {episode.bilirubin_standard.citation} (zie docs/jaundice.md)."
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -119,3 +119,42 @@ def test_a_registry_from_before_twins_is_migrated_in_place(tmp_path: Path) -> No
     registry.add("ep9", site="site1", mother="m9", newborn="b9", twins=("b9b",),
                  birth_at=datetime(2026, 11, 21, tzinfo=UTC), ga_weeks=37.0)  # fmt: skip
     assert registry.get("ep9").newborns == ("b9", "b9b")  # type: ignore[union-attr]
+
+
+def test_a_twin_born_later_keeps_her_own_birth_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    board = ["--board-dir", str(tmp_path)]
+    added = episode("add", "ep4", "--mother", "m4", "--newborn", "b4a", "--newborn", "b4b", "--birth",
+                    "2026-11-20T03:00:00Z", "--twin-birth", "b4b=2026-11-20T03:40:00+00:00", "--ga-weeks", "37", *board)  # fmt: skip
+    assert added.exit_code == 0, added.output
+    item = EpisodeRegistry(tmp_path / "episodes.db").get("ep4")
+    assert item is not None
+    assert item.birth_of("b4a") == datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    assert item.birth_of("b4b") == datetime(2026, 11, 20, 3, 40, tzinfo=UTC)  # her age counts from her own birth
+    assert item.baby_of("b4b").born_at == datetime(2026, 11, 20, 3, 40, tzinfo=UTC)
+    assert "b4b born 2026-11-20T03:40:00+00:00" in episode("list", *board).output
+    for wrong, said in (("b9=2026-11-20T03:40:00Z", "not one of the twins"), ("b4b", "NEWBORN=TIME")):
+        refused = episode("add", "ep5", "--mother", "m5", "--newborn", "b4a", "--newborn", "b4b", "--birth",
+                          "2026-11-20T03:00:00Z", "--twin-birth", wrong, "--ga-weeks", "37", *board)  # fmt: skip
+        assert refused.exit_code == 2
+        assert said in refused.output
+
+
+def test_the_office_pairs_a_wearable_to_a_gateway_and_a_wearer(tmp_path: Path) -> None:
+    from kraamwacht.pairings import PairingRegistry
+
+    board = ["--board-dir", str(tmp_path)]
+    assert episode("add", "ep6", "--mother", "m6", "--newborn", "b6", "--birth", "2026-11-20T03:00:00Z",
+                   "--ga-weeks", "39", "--site", "s1", *board).exit_code == 0  # fmt: skip
+    paired = episode("pair", "ep6", "--device", "wb-0006", "--subject", "m6", "--gateway", "gw3", *board)
+    assert paired.exit_code == 0, paired.output
+    assert "wb-0006: ep6/m6 through gateway gw3 (s1)" in paired.output
+    stranger = episode("pair", "ep6", "--device", "wb-0007", "--subject", "m9", "--gateway", "gw3", *board)
+    assert stranger.exit_code == 2  # not a person of this episode
+    assert "not in episode ep6" in stranger.output
+    assert "wb-0006\ts1\tep6\tm6\tgw3\t" in episode("pairings", *board).output
+    ended = episode("end", "ep6", *board)
+    assert "1 wearable(s) unpaired" in ended.output  # her wearable is nobody's once her care ended
+    assert PairingRegistry(tmp_path / "episodes.db").all() == []
+    assert episode("unpair", "wb-0006", *board).exit_code == 2  # already gone: said

@@ -16,7 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from kraamwacht.cli import app
-from kraamwacht.contract import BilirubinMethod, ThermometerMethod, manual_bilirubin_message, spot_check_messages
+from kraamwacht.contract import (
+    BilirubinMethod,
+    ThermometerMethod,
+    format_time,
+    manual_bilirubin_message,
+    spot_check_messages,
+)
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.handover import validate_bundle
@@ -196,7 +202,7 @@ def test_twins_are_handed_over_as_a_patient_each_with_their_own_readings(tmp_pat
     now = datetime.now(tz=UTC)
     registry = EpisodeRegistry(tmp_path / "board" / "episodes.db")
     registry.add("ep5", site="s1", mother="m5", newborn="b5a", twins=("b5b",), birth_at=now - timedelta(hours=50),
-                 ga_weeks=36.0)  # fmt: skip
+                 ga_weeks=36.0, twin_births={"b5b": now - timedelta(hours=49)})  # fmt: skip
     store, events = SqliteStore(tmp_path / "k.db"), EventLog(tmp_path / "events.db")
     core = IngestCore(site="s1", store=store, events=events, episode_of=registry.get)
     for subject, value, hours in (("b5a", 180.0, 4), ("b5b", 240.0, 3), ("b5b", 250.0, 1)):
@@ -210,6 +216,9 @@ def test_twins_are_handed_over_as_a_patient_each_with_their_own_readings(tmp_pat
     patients = {e["fullUrl"]: e["resource"]["identifier"][0]["value"] for e in bundle["entry"]
                 if e["resource"]["resourceType"] == "Patient"}  # fmt: skip
     assert sorted(patients.values()) == ["b5a", "b5b", "m5"]
+    born = {r["identifier"][0]["value"]: r["_birthDate"]["extension"][0]["valueDateTime"]
+            for r in resources(bundle, "Patient") if "_birthDate" in r}  # fmt: skip
+    assert born == {"b5a": format_time(now - timedelta(hours=50)), "b5b": format_time(now - timedelta(hours=49))}
     serum = [(patients[r["subject"]["reference"]], r["valueQuantity"]["value"]) for r in resources(bundle, "Observation")
              if r["code"]["coding"][0]["code"] == "14631-6"]  # fmt: skip
     assert sorted(serum) == [("b5a", 180.0), ("b5b", 240.0), ("b5b", 250.0)]  # each baby her own readings

@@ -207,6 +207,50 @@ def test_a_twin_is_judged_with_her_own_risk_factors(tmp_path: Path) -> None:
     assert [e.level.value for e in later.events if ":jaundice:" in e.alert_id] == ["urgent"]
 
 
+def test_a_twin_born_later_is_judged_at_her_own_age(tmp_path: Path) -> None:
+    """Twins born 6 h apart, the same serum value for both 36 h after the first birth: the AAP line
+    rises with age, so a value between the first born's line (36 h) and the second's (30 h) is
+    urgent for the second twin only."""
+    import pytest
+
+    from kraamwacht.episodes import EpisodeRegistry
+    from kraamwacht.errors import InvalidValueError
+    from kraamwacht.jaundice import thresholds
+
+    now = datetime.now(tz=UTC)
+    first_born, second_born = now - timedelta(hours=36), now - timedelta(hours=30)
+    registry = EpisodeRegistry(tmp_path / "episodes.db")
+    registry.add("ep1", site="s1", mother="m1", newborn="b1a", twins=("b1b",), birth_at=first_born, ga_weeks=39.0,
+                 twin_births={"b1b": second_born})  # fmt: skip
+    item = registry.get("ep1")
+    assert item is not None
+    assert (item.birth_of("b1a"), item.birth_of("b1b")) == (first_born, second_born)
+    assert round(item.newborn_age_h(now, "b1b"), 6) == 30.0
+    with pytest.raises(InvalidValueError, match="not one of the twins"):
+        registry.add("ep2", site="s1", mother="m2", newborn="b2a", birth_at=first_born, ga_weeks=39.0,
+                     twin_births={"b2b": second_born})  # fmt: skip
+    with pytest.raises(InvalidValueError, match="before the first born"):
+        registry.add("ep3", site="s1", mother="m3", newborn="b3a", twins=("b3b",), birth_at=second_born,
+                     ga_weeks=39.0, twin_births={"b3b": first_born})  # fmt: skip
+    at = now - timedelta(minutes=1)
+    older = thresholds(36.0, ga_weeks=39.0, risk_factors=False).phototherapy_umol_l
+    younger = thresholds(30.0, ga_weeks=39.0, risk_factors=False).phototherapy_umol_l
+    assert younger < older - 10  # room for a value between the two lines
+    value = round((older + younger) / 2)
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"),
+                      episode_of=registry.get)  # fmt: skip
+
+    def serum(subject: str, seq: int) -> RawMessage:
+        body = {"v": 1, "device": "manual-anna", "episode": "ep1", "subject": subject,
+                "samples": [{"signal": "bilirubin_umol_l", "value": value, "t": at.isoformat(), "seq": seq,
+                             "q": ["manual"], "method": "tsb", "entered_by": "anna"}]}  # fmt: skip
+        return RawMessage(Topics.entries("s1", "ep1", subject), json.dumps(body).encode(), now)
+
+    assert [e for e in core.handle([serum("b1a", 1)]).events if ":jaundice:" in e.alert_id] == []  # below her line
+    (raised,) = [e for e in core.handle([serum("b1b", 2)]).events if ":jaundice:" in e.alert_id]
+    assert (raised.subject, raised.level.value, raised.rule) == ("b1b", "urgent", "bili_phototherapy")
+
+
 def test_a_crash_before_publishing_loses_no_jaundice_alert_and_no_stale_data_watch(tmp_path: Path) -> None:
     """Stored, then killed before the broker had the events: a restart derives them again from the store."""
     from kraamwacht.episodes import EpisodeRegistry
