@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from kraamwacht.recordings import Recording, dataset_subjects, read_streams
+from kraamwacht.datasets import Location, dataset_subjects
+from kraamwacht.recordings import Recording, read_streams
 from kraamwacht.replay import ReplayResult, SweepRow, grid_settings, raised_alarms, replay
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.signal.evaluate import Alarm, Label, evaluate
@@ -26,9 +26,12 @@ __all__ = ["DatasetBlocks", "open_client", "replay_on_cluster", "sweep_on_cluste
 
 
 class DatasetBlocks:
-    """A Parquet dataset partitioned by subject, read block by block *on the workers* (never whole here)."""
+    """A Parquet dataset partitioned by subject, read block by block *on the workers* (never whole here).
 
-    def __init__(self, path: Path, *, skip_bad: bool = False) -> None:
+    ``path`` is a folder every worker can reach (a shared disk) or an object store's URL.
+    """
+
+    def __init__(self, path: Location, *, skip_bad: bool = False) -> None:
         self.path, self.skip_bad = path, skip_bad
         self.subjects = dataset_subjects(path)
         self.rows = 0  # what the workers read: rows, and bad rows skipped by reason (--skip-bad)
@@ -38,13 +41,17 @@ class DatasetBlocks:
         return _runs(self.subjects, n)
 
 
-def _read_block(path: Path, subjects: list[str], skip_bad: bool) -> dict[str, Recording]:
+def _read_block(path: Location, subjects: list[str], skip_bad: bool) -> dict[str, Recording]:
     """On a worker: its block's partitions of the dataset."""
     return read_streams(path, subjects=subjects, skip_bad=skip_bad).recordings
 
 
 def _replay_partitions(
-    path: Path, block: list[str], skip_bad: bool, cfg: DetectorConfig, subjects: Mapping[str, Mapping[str, str]] | None
+    path: Location,
+    block: list[str],
+    skip_bad: bool,
+    cfg: DetectorConfig,
+    subjects: Mapping[str, Mapping[str, str]] | None,
 ) -> tuple[ReplayResult, int, Counter[str]]:
     """On a worker: read its block's partitions and replay them; what it read comes back with the alerts."""
     read = read_streams(path, subjects=block, skip_bad=skip_bad)

@@ -21,7 +21,7 @@ class InvalidValueError(KraamwachtError, ValueError):
 class InputFileError(KraamwachtError):
     """A researcher's input file cannot be used; ``line`` is 1-based (None: the whole file)."""
 
-    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
         super().__init__(path, line, reason)
         self.path = path
         self.line = line

@@ -31,13 +31,13 @@ from kraamwacht.contract import (
     parse_time,
     range_problem,
 )
+from kraamwacht.datasets import Location, dataset_subjects, ensure_empty_dataset, is_dataset, is_url
 from kraamwacht.errors import InputFileError
 from kraamwacht.signal.evaluate import Alarm, Coverage, Label
 
 __all__ = [
     "Recording",
     "StreamReadResult",
-    "dataset_subjects",
     "read_alerts",
     "read_coverage",
     "read_labels",
@@ -75,7 +75,7 @@ CHUNK_ROWS = 1_000_000
 
 
 def read_streams(
-    path: Path,
+    path: Location,
     *,
     skip_bad: bool = False,
     chunk_rows: int = CHUNK_ROWS,
@@ -84,21 +84,22 @@ def read_streams(
 ) -> StreamReadResult:
     """Read a stream file (``.csv``, ``.csv.gz``, ``.parquet`` or a handover bundle ``.json``) into per-subject arrays.
 
-    A folder is a Parquet dataset partitioned by subject (``subject=<id>/...``, as ``export`` writes
-    it); ``subjects`` then reads only those partitions (a worker reads its own block).
+    A folder, or an fsspec URL (``s3://bucket/cohort``, :mod:`kraamwacht.datasets`), is a Parquet
+    dataset partitioned by subject (``subject=<id>/...``, as ``export`` writes it); ``subjects``
+    then reads only those partitions (a worker reads its own block).
     CSV is read ``chunk_rows`` at a time and only float arrays are kept, so memory grows with the
     number of samples (16 bytes each), not with the size of the text.
     """
-    if not path.exists():
+    if not is_url(path) and not Path(path).exists():
         raise InputFileError(path, None, "file not found")
     parts: dict[tuple[str, str], list[tuple[FloatArray, FloatArray]]] = {}
     skipped: Counter[str] = Counter()
     rows = 0
     bad_lines: list[int] = []
-    if path.is_dir():
+    if is_dataset(path):
         chunks: Iterable[pd.DataFrame] = [_parquet_frame(path, subjects=subjects)]
         first_line = 1
-    elif path.suffix == ".parquet":
+    elif (path := Path(path)).suffix == ".parquet":
         chunks = [_parquet_frame(path)]
         first_line = 1  # Parquet rows are reported 1-based
     elif path.suffix == ".json":  # a FHIR handover bundle (kraamwacht handover): its single readings
@@ -197,16 +198,14 @@ def _bundle_frame(path: Path) -> pd.DataFrame:
     return frame.astype(str)
 
 
-def dataset_subjects(path: Path) -> list[str]:
-    """The subjects of a Parquet dataset partitioned by subject: its ``subject=<id>`` folders, sorted."""
-    return sorted(p.name.split("=", 1)[1] for p in path.iterdir() if p.is_dir() and p.name.startswith("subject="))
-
-
-def _parquet_frame(path: Path, *, subjects: Sequence[str] | None = None) -> pd.DataFrame:
-    if path.is_dir() and not dataset_subjects(path):
+def _parquet_frame(path: Location, *, subjects: Sequence[str] | None = None) -> pd.DataFrame:
+    if is_dataset(path) and not dataset_subjects(path):
         raise InputFileError(path, None, "not a stream dataset: no subject=<id> folders (kraamwacht export --out DIR)")
     filters = [("subject", "in", list(subjects))] if subjects is not None else None
-    frame = pd.read_parquet(path, filters=filters)
+    try:
+        frame = pd.read_parquet(path, filters=filters)
+    except OSError as exc:  # an object store that refuses or cannot be reached, a damaged file
+        raise InputFileError(path, None, f"cannot read the Parquet data: {exc}") from None
     if "subject" in frame.columns:  # a partition key comes back as a category
         frame["subject"] = frame["subject"].astype(str)
     missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
@@ -313,9 +312,9 @@ def _row_reasons(
     return reasons
 
 
-def write_streams(path: Path, chunks: Iterable[tuple[str, str, FloatArray, FloatArray]]) -> int:
+def write_streams(path: Location, chunks: Iterable[tuple[str, str, FloatArray, FloatArray]]) -> int:
     """Write ``(subject, signal, t_s, values)`` chunks as one stream file (CSV, or Parquet by suffix), or as
-    a Parquet dataset partitioned by subject when ``path`` has no suffix (a folder).
+    a Parquet dataset partitioned by subject when ``path`` has no suffix (a folder) or is a URL.
 
     A ``thermometer_c:<method>`` key is written as ``thermometer_c`` with its method in the
     ``method`` column (present only when some reading has one).
@@ -338,12 +337,14 @@ def write_streams(path: Path, chunks: Iterable[tuple[str, str, FloatArray, Float
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(STREAM_COLUMNS))
     if METHOD_COLUMN in frame.columns and not (frame[METHOD_COLUMN] != "").any():
         frame = frame.drop(columns=[METHOD_COLUMN])
-    if path.suffix == ".parquet":
+    if is_url(path) or Path(path).suffix == "":  # a dataset partitioned by subject, for workers to read in parallel
+        ensure_empty_dataset(path)
+        try:
+            frame.to_parquet(path, index=False, partition_cols=["subject"])
+        except OSError as exc:
+            raise InputFileError(path, None, f"cannot write the dataset: {exc}") from None
+    elif Path(path).suffix == ".parquet":
         frame.to_parquet(path, index=False)
-    elif path.suffix == "":  # a folder: a Parquet dataset partitioned by subject, for workers to read in parallel
-        if path.exists() and any(path.iterdir()):
-            raise InputFileError(path, None, "the dataset folder is not empty")
-        frame.to_parquet(path, index=False, partition_cols=["subject"])
     else:
         frame.to_csv(path, index=False, float_format="%.6g")
     return len(frame)

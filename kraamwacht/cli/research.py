@@ -60,10 +60,10 @@ def _store_recordings(store_url: str, start: str | None, end: str | None, episod
 
 def export(
     out: Annotated[
-        Path,
+        str,
         typer.Option(
-            help="Stream file to write: .csv or .parquet (the replay format), or a new folder: a Parquet "
-            "dataset partitioned by subject, which Dask workers read in parallel."
+            help="Stream file to write: .csv or .parquet (the replay format), or a new folder or an object "
+            "store URL (s3://bucket/cohort): a Parquet dataset partitioned by subject, which Dask workers read in parallel."
         ),
     ],
     store: Annotated[
@@ -74,6 +74,7 @@ def export(
     episode: Annotated[str | None, typer.Option(help="Only this care episode.")] = None,
 ) -> None:
     """Write what was recorded live as a replay stream file (pseudonymous ids only)."""
+    from kraamwacht.datasets import parse_location
     from kraamwacht.recordings import write_streams
 
     try:
@@ -82,7 +83,7 @@ def export(
         fail(exc)
     chunks = ((subject, signal, t, v) for subject, series in recordings.items() for signal, (t, v) in series.items())
     try:
-        n = write_streams(out, chunks)
+        n = write_streams(parse_location(out), chunks)
     except KraamwachtError as exc:
         fail(exc)
     OUT.print(f"{n} samples of {len(recordings)} subjects → {out}")
@@ -91,7 +92,10 @@ def export(
 def replay(
     out: Annotated[Path, typer.Option(help="Alerts file to write (JSON lines).")],
     streams: Annotated[
-        Path | None, typer.Argument(help="Stream file: CSV or Parquet with time,subject,signal,value.")
+        str | None,
+        typer.Argument(
+            help="Stream file: CSV or Parquet with time,subject,signal,value; or a dataset (folder or s3://... URL)."
+        ),
     ] = None,
     store: Annotated[str | None, typer.Option(help="Replay straight from a store instead of a file.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="With --store: from this time.")] = None,
@@ -106,6 +110,7 @@ def replay(
 
     With --workers or --scheduler blocks of subjects run on Dask; the alerts are the same.
     """
+    from kraamwacht.datasets import is_dataset, parse_location
     from kraamwacht.recordings import (
         StreamReadResult,
         coverage_path,
@@ -124,12 +129,13 @@ def replay(
         subject_rows = read_subjects(subjects) if subjects else None
         on_cluster = bool(workers or scheduler)
         dataset = None
-        if streams is not None and streams.is_dir() and on_cluster:
+        source = parse_location(streams) if streams is not None else None
+        if source is not None and is_dataset(source) and on_cluster:
             from kraamwacht.distributed import DatasetBlocks
 
-            dataset = DatasetBlocks(streams, skip_bad=skip_bad)  # the workers read its partitions, not this process
-        elif streams is not None:
-            data = read_streams(streams, skip_bad=skip_bad, progress=progress("read"))
+            dataset = DatasetBlocks(source, skip_bad=skip_bad)  # the workers read its partitions, not this process
+        elif source is not None:
+            data = read_streams(source, skip_bad=skip_bad, progress=progress("read"))
         else:
             recordings = _store_recordings(store, start, end, None)  # type: ignore[arg-type]
             rows = sum(t.size for series in recordings.values() for t, _ in series.values())
@@ -277,7 +283,9 @@ def _unlabelled(alarms: list, coverage: dict, chosen: frozenset[str] | None, *, 
 
 
 def sweep(
-    streams: Annotated[Path, typer.Argument(help="Stream file (CSV or Parquet).")],
+    streams: Annotated[
+        str, typer.Argument(help="Stream file (CSV or Parquet), or a dataset (folder or s3://... URL).")
+    ],
     labels: Annotated[Path, typer.Option(help="CSV subject,febrile,onset,reference.")],
     grid: Annotated[list[str], typer.Option(help="A parameter and its values, e.g. rise.k_c=0.3,0.4,0.5 (repeat).")],
     out_dir: Annotated[Path, typer.Option(help="Folder for sweep.csv and sweep.png.")],
@@ -291,6 +299,7 @@ def sweep(
 
     With --workers or --scheduler the settings × blocks of subjects run on Dask; the table is the same.
     """
+    from kraamwacht.datasets import is_dataset, parse_location
     from kraamwacht.plots import plot_sweep
     from kraamwacht.recordings import read_labels, read_streams
     from kraamwacht.replay import parse_grid, write_sweep_table
@@ -298,6 +307,7 @@ def sweep(
     from kraamwacht.settings import load_detector_config
 
     chosen = _parse_rules(rules)
+    location = parse_location(streams)
     try:
         base = load_detector_config(config)
         parsed = parse_grid(grid, base)
@@ -306,13 +316,13 @@ def sweep(
             from kraamwacht.distributed import DatasetBlocks, open_client, sweep_on_cluster
 
             # a partitioned dataset is read by the workers, block by block; a file once, here
-            source = DatasetBlocks(streams, skip_bad=skip_bad) if streams.is_dir() else read_streams(
-                streams, skip_bad=skip_bad).recordings  # fmt: skip
+            source = DatasetBlocks(location, skip_bad=skip_bad) if is_dataset(location) else read_streams(
+                location, skip_bad=skip_bad).recordings  # fmt: skip
             with open_client(workers=workers, scheduler=scheduler) as client:
                 rows = sweep_on_cluster(client, source, label_rows, base, parsed, rules=chosen,
                                         progress=progress("pieces"))  # fmt: skip
         else:
-            data = read_streams(streams, skip_bad=skip_bad)
+            data = read_streams(location, skip_bad=skip_bad)
             rows = run_sweep(data.recordings, label_rows, base, parsed, rules=chosen, progress=progress("sweep"))
     except KraamwachtError as exc:
         fail(exc)
