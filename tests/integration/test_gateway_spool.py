@@ -14,6 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from kraamwacht.contract import Topics
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.publish import BrokerAddress
@@ -31,7 +32,7 @@ class Counter:
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id="counter", clean_session=False, protocol=mqtt.MQTTv311
         )
-        self.client.on_connect = lambda c, *_: c.subscribe("kraamwacht/v1/s1/+/+/obs", qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe(Topics.gateway_observations_filter("s1"), qos=1)
         self.client.on_message = lambda _c, _u, m: self.seen.extend(
             (json.loads(m.payload)["device"], s["seq"]) for s in json.loads(m.payload)["samples"]
         )

@@ -70,7 +70,7 @@ def test_a_rectal_reading_of_38_3_is_an_urgent_alert_in_serve(mosquitto: str, tm
     [(["--value", "50"], "outside the plausible range 25–45"), (["--value", "38", "--method", "armpit"], "armpit")],
 )
 def test_a_bad_reading_is_refused_and_nothing_is_sent(mosquitto: str, args: list[str], words: str) -> None:
-    broker = Broker(mosquitto, f"{Topics.ROOT}/{SITE}/+/+/obs")
+    broker = Broker(mosquitto, Topics.entries_filter(SITE))  # where typed-in readings go
     result = enter(mosquitto, *args)
     assert result.exit_code == 2
     assert words in result.output
