@@ -206,8 +206,6 @@ def _parquet_frame(path: Location, *, subjects: Sequence[str] | None = None) -> 
         frame = pd.read_parquet(path, filters=filters)
     except OSError as exc:  # an object store that refuses or cannot be reached, a damaged file
         raise InputFileError(path, None, f"cannot read the Parquet data: {exc}") from None
-    if "subject" in frame.columns:  # a partition key comes back as a category
-        frame["subject"] = frame["subject"].astype(str)
     missing = [c for c in STREAM_COLUMNS if c not in frame.columns]
     if missing:
         raise InputFileError(path, None, f"missing columns {missing}; expected {','.join(STREAM_COLUMNS)}")
@@ -215,8 +213,14 @@ def _parquet_frame(path: Location, *, subjects: Sequence[str] | None = None) -> 
     if pd.api.types.is_datetime64_any_dtype(frame["time"]):
         if frame["time"].dt.tz is None:
             raise InputFileError(path, None, "time column has no time zone; store UTC timestamps")
-        frame["time"] = frame["time"].dt.tz_convert("UTC").map(lambda t: t.isoformat())
-    frame = frame.astype({"time": str, "subject": str, "signal": str, "value": str})
+    else:
+        frame["time"] = frame["time"].astype(str)
+    # typed columns stay typed (timestamps, numbers): turning 10⁸ of them into text and back was most of a read
+    if not isinstance(frame["subject"].dtype, pd.CategoricalDtype):  # a partition key: a category, kept so
+        frame["subject"] = frame["subject"].astype(str)
+    frame["signal"] = frame["signal"].astype(str)
+    if not pd.api.types.is_numeric_dtype(frame["value"]):
+        frame["value"] = frame["value"].astype(str)
     if METHOD_COLUMN in frame.columns:
         frame[METHOD_COLUMN] = frame[METHOD_COLUMN].fillna("").astype(str)
     return frame
@@ -263,9 +267,12 @@ def _line_from_message(text: str) -> int | None:
 
 
 def _parse_columns(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
-    time_text = frame["time"].astype(str)
-    has_zone = time_text.str.contains(_TIME_WITH_ZONE, regex=True).to_numpy()
-    parsed = pd.to_datetime(time_text.where(has_zone, None), utc=True, format="ISO8601", errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(frame["time"]):  # Parquet timestamps (UTC, checked on reading)
+        parsed = frame["time"]
+    else:  # text: ISO 8601, and only with a zone
+        time_text = frame["time"].astype(str)
+        has_zone = time_text.str.contains(_TIME_WITH_ZONE, regex=True).to_numpy()
+        parsed = pd.to_datetime(time_text.where(has_zone, None), utc=True, format="ISO8601", errors="coerce")
     # seconds since the epoch whatever resolution pandas chose; NaT becomes NaN
     times = ((parsed - _EPOCH) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
     values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64)
@@ -300,13 +307,13 @@ def _row_reasons(
         elif row["signal"] not in known:
             reasons[index] = f"unknown signal {row['signal'][:40]!r}"
         elif np.isnan(times[index]):
-            reasons[index] = f"time {row['time'][:40]!r} is not ISO 8601 with Z or an offset"
+            reasons[index] = f"time {str(row['time'])[:40]!r} is not ISO 8601 with Z or an offset"
         elif METHOD_COLUMN in frame.columns and bool(_bad_method(frame.iloc[[index]])[0]):
             reasons[index] = (
                 f"method {row[METHOD_COLUMN][:20]!r}: only thermometer_c takes one, of {', '.join(sorted(_METHODS))}"
             )
         elif not np.isfinite(values[index]):
-            reasons[index] = f"value {row['value'][:40]!r} is not a finite number"
+            reasons[index] = f"value {str(row['value'])[:40]!r} is not a finite number"
         else:
             reasons[index] = range_problem(Signal(row["signal"]), float(values[index])) or "out of range"
     return reasons
@@ -322,11 +329,10 @@ def write_streams(path: Location, chunks: Iterable[tuple[str, str, FloatArray, F
     frames = []
     for subject, key, t_s, values in chunks:
         signal, _, method = key.partition(":")
-        stamps = np.datetime_as_string(np.round(np.asarray(t_s) * 1000).astype("datetime64[ms]"), unit="ms")
         frames.append(
             pd.DataFrame(
                 {
-                    "time": np.char.add(stamps, "Z"),
+                    "time": np.round(np.asarray(t_s) * 1000).astype("datetime64[ms]"),
                     "subject": subject,
                     "signal": signal,
                     "value": values,
@@ -337,6 +343,12 @@ def write_streams(path: Location, chunks: Iterable[tuple[str, str, FloatArray, F
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(STREAM_COLUMNS))
     if METHOD_COLUMN in frame.columns and not (frame[METHOD_COLUMN] != "").any():
         frame = frame.drop(columns=[METHOD_COLUMN])
+    if not len(frame):
+        pass
+    elif is_url(path) or Path(path).suffix in (".parquet", ""):
+        frame["time"] = pd.to_datetime(frame["time"]).dt.tz_localize("UTC")  # Parquet keeps UTC timestamps, in ms
+    else:  # text: ISO 8601 in ms with Z
+        frame["time"] = np.char.add(np.datetime_as_string(frame["time"].to_numpy(), unit="ms"), "Z")
     if is_url(path) or Path(path).suffix == "":  # a dataset partitioned by subject, for workers to read in parallel
         ensure_empty_dataset(path)
         try:
