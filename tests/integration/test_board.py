@@ -325,10 +325,19 @@ def _run_research(page) -> None:
 
 
 def _settled(page) -> None:
-    """Wait until Streamlit has finished its rerun (its status widget says it is running meanwhile)."""
+    """Wait until Streamlit has finished its rerun (its status widget says it is running meanwhile).
+
+    Streamlit shows that widget only a moment after a rerun starts, so "hidden" right after an upload
+    can still be before its rerun: settled is hidden, and still hidden a second later.
+    """
     from playwright.sync_api import expect
 
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_be_hidden(timeout=120_000)
+    status = page.locator('[data-testid="stStatusWidget"]')
+    for _ in range(120):
+        expect(status).to_be_hidden(timeout=120_000)
+        page.wait_for_timeout(1000)
+        if status.count() == 0 or not status.first.is_visible():
+            return
 
 
 OVERFLOW_JS = """() => {
