@@ -343,19 +343,19 @@ def write_streams(path: Location, chunks: Iterable[tuple[str, str, FloatArray, F
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(STREAM_COLUMNS))
     if METHOD_COLUMN in frame.columns and not (frame[METHOD_COLUMN] != "").any():
         frame = frame.drop(columns=[METHOD_COLUMN])
-    if not len(frame):
-        pass
-    elif is_url(path) or Path(path).suffix in (".parquet", ""):
+    dataset = is_url(path) or Path(path).suffix == ""  # partitioned by subject, for workers to read in parallel
+    parquet = dataset or Path(path).suffix == ".parquet"
+    if len(frame) and parquet:
         frame["time"] = pd.to_datetime(frame["time"]).dt.tz_localize("UTC")  # Parquet keeps UTC timestamps, in ms
-    else:  # text: ISO 8601 in ms with Z
+    elif len(frame):  # text: ISO 8601 in ms with Z
         frame["time"] = np.char.add(np.datetime_as_string(frame["time"].to_numpy(), unit="ms"), "Z")
-    if is_url(path) or Path(path).suffix == "":  # a dataset partitioned by subject, for workers to read in parallel
+    if dataset:
         ensure_empty_dataset(path)
         try:
             frame.to_parquet(path, index=False, partition_cols=["subject"])
         except OSError as exc:
             raise InputFileError(path, None, f"cannot write the dataset: {exc}") from None
-    elif Path(path).suffix == ".parquet":
+    elif parquet:
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False, float_format="%.6g")

@@ -250,9 +250,9 @@ class IngestCore:
     def _unpaired(self, topic: str, device: str) -> Rejection | None:
         """Why this gateway may not send this wearable's data (``kraamwacht.pairings``), or None."""
         where = Topics.parse_observations(topic)
-        if where is None or (self.pairing_of is None and not self.require_pairing):
+        if where is None or self.pairing_of is None:  # no registry: no pairing can be required (__init__)
             return None
-        pairing = self.pairing_of(device) if self.pairing_of is not None else None
+        pairing = self.pairing_of(device) if where.source == "gateway" else None  # only a gateway's needs it
         return sender_problem(where, device, pairing, required=self.require_pairing)
 
     def _unverified_entry(self, payload: bytes, observations: list[Observation]) -> Rejection | None:

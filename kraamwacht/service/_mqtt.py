@@ -86,11 +86,11 @@ class ServiceOptions:
 
 class Service:
     def __init__(self, options: ServiceOptions, cfg: DetectorConfig | None = None) -> None:
+        if options.require_pairing and options.episodes_path is None:  # before anything is opened
+            raise InvalidValueError("--require-pairing needs --episodes (the registry that holds the pairings)")
         self.options = options
         self.store = SqliteStore(options.store_path, outbox=options.forward_url is not None)
         self.event_log = EventLog(options.state_dir / "events.db")
-        if options.require_pairing and options.episodes_path is None:
-            raise InvalidValueError("--require-pairing needs --episodes (the registry that holds the pairings)")
         registry = EpisodeRegistry(options.episodes_path) if options.episodes_path else None
         pairings = PairingRegistry(options.episodes_path) if options.episodes_path else None
         self.core = IngestCore(
