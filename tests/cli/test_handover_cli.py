@@ -230,3 +230,18 @@ def test_twins_are_handed_over_as_a_patient_each_with_their_own_readings(tmp_pat
     text = subprocess.run(["pdftotext", str(tmp_path / "ep5.pdf"), "-"], capture_output=True, text=True, check=True)
     assert "b5a:" in text.stdout
     assert "b5b:" in text.stdout
+
+
+def test_the_readmes_example_bundle_is_valid_fhir_r4() -> None:
+    """The README shows a small bundle; it must be what a receiver would accept, not a sketch."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Handing an episode over (FHIR R4)") :]
+    bundle = json.loads(section[section.index("```json") + 7 : section.index("```", section.index("```json") + 7)])
+    validate_bundle(bundle)  # fhir.resources' R4B models
+    validator = jsonschema.Draft6Validator(json.loads(schema_path().read_text()))
+    assert list(validator.iter_errors(bundle)) == []
+    ((patient,),) = [[e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]]
+    assert patient["identifier"][0]["value"] == "m-117"  # pseudonymous: an id, no name
+    assert "name" not in patient
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    assert observation["subject"]["reference"] == bundle["entry"][0]["fullUrl"]
