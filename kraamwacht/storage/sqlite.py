@@ -1,6 +1,6 @@
 """The embedded store: one SQLite file in WAL mode, for a single machine with no server.
 
-``(device, stream, seq)`` is the primary key (the sample identity of ``docs/contract.md``), so a
+``(device, stream, seq)`` is a unique key (the sample identity of ``docs/contract.md``), so a
 sample redelivered after a reconnect or a restart is counted as a duplicate and not stored twice,
 across restarts of the service; a sample with a stored identity but other content (signal, value,
 device time, subject) is a *conflict*, never dropped silently: :class:`WriteResult` marks it and
@@ -24,8 +24,7 @@ from kraamwacht.storage._base import Series, StoreError, WriteResult
 
 __all__ = ["SqliteStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS observations (
+_COLUMNS = """
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
     episode TEXT NOT NULL,
@@ -39,11 +38,23 @@ CREATE TABLE IF NOT EXISTS observations (
     method TEXT,
     site TEXT,
     entered_by TEXT,
-    stream TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (device, stream, seq)
-) WITHOUT ROWID;
+    stream TEXT NOT NULL DEFAULT ''
+"""
+
+# Version 3. Rows are appended in arrival order (a rowid table) and found through two indexes: the
+# identity and the subject's time line. A batch of live homes touches one page per home in each
+# B-tree it writes, and that is the cost of a commit (measured in docs/benchmarks.md); version 2
+# kept the rows themselves ordered by device and had a third index by episode, which only the
+# retention and the list of subjects used: they now use the small ``subjects`` table.
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS observations ({_COLUMNS});
+CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations (device, stream, seq);
 CREATE INDEX IF NOT EXISTS observations_by_subject ON observations (subject, signal, device_time);
-CREATE INDEX IF NOT EXISTS observations_by_episode ON observations (episode, device_time);
+CREATE TABLE IF NOT EXISTS subjects (
+    episode TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    PRIMARY KEY (episode, subject)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     device TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -51,25 +62,22 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (device, stream, seq)
 );
 """
+_VERSION = 3
+_NAMES = [line.split()[0] for line in _COLUMNS.strip().splitlines()]
 
-_MIGRATE_TO_STREAMS = (
-    """
-ALTER TABLE observations RENAME TO observations_before_streams;
-ALTER TABLE outbox RENAME TO outbox_before_streams;
+# version 1 (no streams: identity (device, seq)) and version 2 (rows ordered by identity, an index
+# by episode) are moved into version 3 in one transaction, every row kept
+_MIGRATE = """
+ALTER TABLE observations RENAME TO observations_before;
 DROP INDEX IF EXISTS observations_by_subject;
 DROP INDEX IF EXISTS observations_by_episode;
 """
-    + _SCHEMA
-    + """
-INSERT INTO observations SELECT *, '' FROM observations_before_streams;
-INSERT INTO outbox (device, seq, stream) SELECT device, seq, '' FROM outbox_before_streams ORDER BY rowid;
-DROP TABLE observations_before_streams;
-DROP TABLE outbox_before_streams;
-"""
-)
 
 # what makes a redelivery the same sample: everything the device said (receive time is serve's own)
 _SAME_CONTENT = ("episode", "subject", "signal", "value", "device_time")
+
+_CACHE_KIB = 64 * 1024
+_CHECKPOINT_PAGES = 10_000  # 40 MB of WAL; SQLite's default is 1,000
 
 
 class SqliteStore:
@@ -82,15 +90,45 @@ class SqliteStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(observations)")}
-            if columns and "stream" not in columns:  # a store from before sample streams: one transaction
-                self._db.executescript(f"BEGIN; {_MIGRATE_TO_STREAMS} COMMIT;")
-            self._db.executescript(_SCHEMA)
+            # the pages a batch of homes touches stay in memory between commits, and the WAL is copied
+            # back less often (a page changed by many commits is copied once): docs/benchmarks.md
+            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+            self._open_schema()
             # the identities of the batch being written, joined with the store (see _classify)
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_keys (device TEXT, stream TEXT, seq INTEGER)")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+
+    def _open_schema(self) -> None:
+        """Create version 3, or move an older store into it with every row (one transaction)."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(observations)")]
+        if version >= _VERSION:
+            return  # a reader beside a running serve writes nothing here (it would wait for serve's lock)
+        if not columns:
+            self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={_VERSION}; COMMIT;")
+            return
+        stream = "stream" if "stream" in columns else "''"  # version 1 numbered samples per device only
+        outbox = [row[1] for row in self._db.execute("PRAGMA table_info(outbox)")]
+        old_outbox = bool(outbox) and "stream" not in outbox  # version 2's outbox stays as it is
+        self._db.executescript(
+            "BEGIN;"
+            + _MIGRATE
+            + ("ALTER TABLE outbox RENAME TO outbox_before;" if old_outbox else "")
+            + _SCHEMA
+            + f"INSERT INTO observations SELECT {', '.join(_NAMES[:-1])}, {stream} FROM observations_before"
+            " ORDER BY receive_time;"
+            "INSERT OR IGNORE INTO subjects SELECT DISTINCT episode, subject FROM observations;"
+            + (
+                "INSERT INTO outbox (device, seq, stream) SELECT device, seq, '' FROM outbox_before ORDER BY rowid;"
+                " DROP TABLE outbox_before;"
+                if old_outbox
+                else ""
+            )
+            + f"DROP TABLE observations_before; PRAGMA user_version={_VERSION}; COMMIT;"
+        )
 
     def write(self, observations: Sequence[Observation]) -> WriteResult:
         rows = [
@@ -119,6 +157,10 @@ class SqliteStore:
                 self._db.executemany(
                     "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [row for row, new in zip(rows, fresh, strict=True) if new],
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO subjects VALUES (?, ?)",
+                    {(row[2], row[3]) for row, new in zip(rows, fresh, strict=True) if new},
                 )
                 if self.outbox:  # in the same transaction: stored means queued for forwarding
                     self._db.executemany(
@@ -157,6 +199,8 @@ class SqliteStore:
                 " ON o.device = k.device AND o.stream = k.stream AND o.seq = k.seq"
             )
         }
+        if not existing and len(set(keys)) == len(keys):  # the common batch: all new, nothing repeated
+            return [True] * len(rows), [False] * len(rows)
         fresh, conflicts = [], []
         for key, row in zip(keys, rows, strict=True):
             content = (row[2], row[3], row[4], row[5], row[7])  # as _SAME_CONTENT
@@ -269,7 +313,7 @@ class SqliteStore:
             ).fetchall()
 
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
-        sql = "SELECT DISTINCT episode, subject FROM observations"
+        sql = "SELECT episode, subject FROM subjects"
         args: list[object] = []
         if episode is not None:
             sql += " WHERE episode = ?"
@@ -313,9 +357,19 @@ class SqliteStore:
 
     def delete_episode(self, episode: str, *, before: datetime) -> None:
         with self._lock:
+            self._db.execute("BEGIN")
+            # through the subject index: the episode's subjects are few, the rows of all episodes many
             self._db.execute(
-                "DELETE FROM observations WHERE episode = ? AND device_time < ?", (episode, before.timestamp())
+                "DELETE FROM observations WHERE subject IN (SELECT subject FROM subjects WHERE episode = ?)"
+                " AND episode = ? AND device_time < ?",
+                (episode, episode, before.timestamp()),
             )
+            self._db.execute(
+                "DELETE FROM subjects WHERE episode = ? AND NOT EXISTS (SELECT 1 FROM observations o"
+                " WHERE o.subject = subjects.subject AND o.episode = subjects.episode)",
+                (episode,),
+            )
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

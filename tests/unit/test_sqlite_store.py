@@ -96,6 +96,45 @@ def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) 
     assert store.write(observations(3, stream="gw-new")).stored == 3
 
 
+def test_a_version_2_store_is_moved_to_version_3_with_every_row(tmp_path: Path) -> None:
+    """Version 2 kept rows ordered by identity with an index by episode; version 3 appends rows."""
+    import sqlite3
+
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE observations (device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL,"
+        " subject TEXT NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
+        " device_time REAL NOT NULL, receive_time REAL NOT NULL, quality TEXT NOT NULL DEFAULT '', method TEXT,"
+        " site TEXT, entered_by TEXT, stream TEXT NOT NULL DEFAULT '', PRIMARY KEY (device, stream, seq)) WITHOUT ROWID;"
+        "CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);"
+        "CREATE INDEX observations_by_episode ON observations (episode, device_time);"
+        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL DEFAULT '',"
+        " UNIQUE (device, stream, seq));"
+    )
+    rows = observations(6, stream="gw-a") + observations(4, episode="ep2", subject="m2", device="wb2", stream="gw-a")
+    db.executemany(
+        "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(o.device, o.seq, o.episode, o.subject, o.signal.value, o.value, o.unit, o.device_time.timestamp(),
+          o.receive_time.timestamp(), "", None, None, None, o.stream) for o in rows],
+    )  # fmt: skip
+    db.execute("INSERT INTO outbox VALUES ('wb2', 3, 'gw-a')")
+    db.commit()
+    db.close()
+    store = SqliteStore(path, outbox=True)
+    assert store.count() == 10
+    assert store.subjects() == [("ep1", "m1"), ("ep2", "m2")]
+    assert [(o.device, o.stream, o.seq) for o in store.pending(10)] == [("wb2", "gw-a", 3)]
+    assert store.write(rows).duplicates == 10  # the identities still deduplicate
+    assert sum(t.size for t, _v in store.read(subject="m2").values()) == 4
+    indexes = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "observations_by_episode" not in indexes
+    assert "observations_identity" in indexes
+    assert store._db.execute("PRAGMA user_version").fetchone() == (3,)
+    store.close()
+    assert SqliteStore(path).count() == 10  # opened again: nothing moved twice
+
+
 def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     SqliteStore(path).write(observations(20))
@@ -111,6 +150,8 @@ def test_retention_deletes_an_episode_before_a_time(tmp_path: Path) -> None:
     assert store.count() == 30
     assert store.read(subject="m1")["temperature_c"][0][0] == (T0 + timedelta(seconds=10)).timestamp()
     assert store.read(subject="m2")["temperature_c"][0].size == 10
+    store.delete_episode("ep2", before=T0 + timedelta(days=1))  # all of it: the subject goes from the list too
+    assert store.subjects() == [("ep1", "m1")]
 
 
 def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
