@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from kraamwacht.contract._ids import topic_id
@@ -117,12 +118,18 @@ class Topics:
     @classmethod
     def parse_observations(cls, topic: str) -> ObservationTopic | None:
         """Site, episode, subject and source of an observation topic, or None if it is not one."""
-        parts = topic.split("/")
-        if len(parts) not in (6, 7) or "/".join(parts[:2]) != cls.ROOT:
-            return None
-        site, episode, subject = parts[2:5]
-        if len(parts) == 7:
-            return ObservationTopic(site, episode, subject, "gateway", parts[6]) if parts[5] == "obs" else None
-        if parts[5] in ("obs", "entry"):
-            return ObservationTopic(site, episode, subject, "open" if parts[5] == "obs" else "entry")
+        return _parse_observations(topic)
+
+
+@lru_cache(maxsize=2**16)
+def _parse_observations(topic: str) -> ObservationTopic | None:
+    """Cached: a home sends on the same topic every second, and serve asks twice per message."""
+    parts = topic.split("/")
+    if len(parts) not in (6, 7) or "/".join(parts[:2]) != Topics.ROOT:
         return None
+    site, episode, subject = parts[2:5]
+    if len(parts) == 7:
+        return ObservationTopic(site, episode, subject, "gateway", parts[6]) if parts[5] == "obs" else None
+    if parts[5] in ("obs", "entry"):
+        return ObservationTopic(site, episode, subject, "open" if parts[5] == "obs" else "entry")
+    return None
