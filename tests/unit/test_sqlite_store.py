@@ -69,26 +69,36 @@ def test_a_taken_identity_with_other_content_is_a_conflict_never_a_silent_duplic
     assert (result.fresh, result.conflicts) == ((True, True, False, False), (False, False, True, True))
 
 
-def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) -> None:
+_OLD_COLUMNS = (
+    "device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL, subject TEXT NOT NULL, signal TEXT NOT NULL,"
+    " value REAL NOT NULL, unit TEXT NOT NULL, device_time REAL NOT NULL, receive_time REAL NOT NULL,"
+    " quality TEXT NOT NULL DEFAULT '', method TEXT, site TEXT, entered_by TEXT"
+)
+
+
+def _old_store(path: Path, schema: str, rows: list, outbox: tuple, *, streams: bool) -> None:
+    """A store as an earlier version of kraamwacht wrote it (``streams``: version 2, else version 1)."""
     import sqlite3
 
-    path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.executescript(
-        "CREATE TABLE observations (device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL,"
-        " subject TEXT NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
-        " device_time REAL NOT NULL, receive_time REAL NOT NULL, quality TEXT NOT NULL DEFAULT '', method TEXT,"
-        " site TEXT, entered_by TEXT, PRIMARY KEY (device, seq)) WITHOUT ROWID;"
-        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, UNIQUE (device, seq));"
-    )
+    db.executescript(schema)
     db.executemany(
-        "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO observations VALUES ({','.join('?' * (14 if streams else 13))})",
         [(o.device, o.seq, o.episode, o.subject, o.signal.value, o.value, o.unit, o.device_time.timestamp(),
-          o.receive_time.timestamp(), "", None, None, None) for o in observations(7)],
+          o.receive_time.timestamp(), "", None, None, None, *((o.stream,) if streams else ())) for o in rows],
     )  # fmt: skip
-    db.execute("INSERT INTO outbox VALUES ('wb1', 6)")
+    db.execute(f"INSERT INTO outbox VALUES ({','.join('?' * len(outbox))})", outbox)
     db.commit()
     db.close()
+
+
+def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    schema = (
+        f"CREATE TABLE observations ({_OLD_COLUMNS}, PRIMARY KEY (device, seq)) WITHOUT ROWID;"
+        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, UNIQUE (device, seq));"
+    )
+    _old_store(path, schema, observations(7), ("wb1", 6), streams=False)
     store = SqliteStore(path, outbox=True)
     assert store.count() == 7
     assert [(o.device, o.stream, o.seq) for o in store.pending(10)] == [("wb1", "", 6)]
@@ -98,29 +108,17 @@ def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) 
 
 def test_a_version_2_store_is_moved_to_version_3_with_every_row(tmp_path: Path) -> None:
     """Version 2 kept rows ordered by identity with an index by episode; version 3 appends rows."""
-    import sqlite3
-
     path = tmp_path / "v2.db"
-    db = sqlite3.connect(path)
-    db.executescript(
-        "CREATE TABLE observations (device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL,"
-        " subject TEXT NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
-        " device_time REAL NOT NULL, receive_time REAL NOT NULL, quality TEXT NOT NULL DEFAULT '', method TEXT,"
-        " site TEXT, entered_by TEXT, stream TEXT NOT NULL DEFAULT '', PRIMARY KEY (device, stream, seq)) WITHOUT ROWID;"
+    schema = (
+        f"CREATE TABLE observations ({_OLD_COLUMNS}, stream TEXT NOT NULL DEFAULT '',"
+        " PRIMARY KEY (device, stream, seq)) WITHOUT ROWID;"
         "CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);"
         "CREATE INDEX observations_by_episode ON observations (episode, device_time);"
         "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL DEFAULT '',"
         " UNIQUE (device, stream, seq));"
     )
     rows = observations(6, stream="gw-a") + observations(4, episode="ep2", subject="m2", device="wb2", stream="gw-a")
-    db.executemany(
-        "INSERT INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(o.device, o.seq, o.episode, o.subject, o.signal.value, o.value, o.unit, o.device_time.timestamp(),
-          o.receive_time.timestamp(), "", None, None, None, o.stream) for o in rows],
-    )  # fmt: skip
-    db.execute("INSERT INTO outbox VALUES ('wb2', 3, 'gw-a')")
-    db.commit()
-    db.close()
+    _old_store(path, schema, rows, ("wb2", 3, "gw-a"), streams=True)
     store = SqliteStore(path, outbox=True)
     assert store.count() == 10
     assert store.subjects() == [("ep1", "m1"), ("ep2", "m2")]
