@@ -99,7 +99,7 @@ def parse_observation_message(
     except UnicodeDecodeError as exc:
         return [], [Rejection(RejectReason.NOT_UTF8, f"payload is not UTF-8: {exc.reason} at byte {exc.start}")]
     try:
-        raw = json.loads(text, parse_constant=_reject_constant)
+        raw = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         return [], [Rejection(RejectReason.NOT_JSON, f"payload is not JSON: {str(exc)[:120]}")]
     if isinstance(raw, dict) and raw.get("v") not in (None, CONTRACT_VERSION):
@@ -281,3 +281,7 @@ def _schema_detail(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     return f"{where}: {first['msg']}"[:200]
+
+
+# one decoder for every message: json.loads with an option builds a new one per call
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
