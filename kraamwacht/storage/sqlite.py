@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,9 +105,9 @@ class SqliteStore:
     def _open_schema(self) -> None:
         """Create version 3, or move an older store into it with every row (one transaction)."""
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        columns = [row[1] for row in self._db.execute("PRAGMA table_info(observations)")]
         if version >= _VERSION:
             return  # a reader beside a running serve writes nothing here (it would wait for serve's lock)
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(observations)")]
         if not columns:
             self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={_VERSION}; COMMIT;")
             return
@@ -152,25 +153,19 @@ class SqliteStore:
         ]
         with self._lock:
             try:
-                self._db.execute("BEGIN")
-                fresh, conflicts = self._classify(rows)
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [row for row, new in zip(rows, fresh, strict=True) if new],
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO subjects VALUES (?, ?)",
-                    {(row[2], row[3]) for row, new in zip(rows, fresh, strict=True) if new},
-                )
-                if self.outbox:  # in the same transaction: stored means queued for forwarding
+                with self._transaction():
+                    fresh, conflicts = self._classify(rows)
+                    new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
                     self._db.executemany(
-                        "INSERT OR IGNORE INTO outbox (device, seq, stream) VALUES (?, ?, ?)",
-                        [(row[0], row[1], row[13]) for row, new in zip(rows, fresh, strict=True) if new],
+                        "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", new_rows
                     )
-                self._db.execute("COMMIT")
+                    self._db.executemany("INSERT OR IGNORE INTO subjects VALUES (?, ?)", {r[2:4] for r in new_rows})
+                    if self.outbox:  # in the same transaction: stored means queued for forwarding
+                        self._db.executemany(
+                            "INSERT OR IGNORE INTO outbox (device, seq, stream) VALUES (?, ?, ?)",
+                            [(row[0], row[1], row[13]) for row in new_rows],
+                        )
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
                 raise StoreError(f"writing to {self.path} failed: {exc}") from exc
         stored = sum(fresh)
         conflicting = sum(conflicts)
@@ -180,6 +175,18 @@ class SqliteStore:
             fresh=tuple(fresh),
             conflicts=tuple(conflicts),
         )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One transaction: committed when the block ends, rolled back if it raises (the caller holds the lock)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _classify(self, rows: list[tuple]) -> tuple[list[bool], list[bool]]:
         """Per row: new (not stored yet, nor earlier in the batch), and conflicting (identity taken, content other).
@@ -338,13 +345,11 @@ class SqliteStore:
 
     def mark_forwarded(self, observations: Sequence[Observation]) -> None:
         """The downstream store has these: they leave the outbox."""
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, self._transaction():
             self._db.executemany(
                 "DELETE FROM outbox WHERE device = ? AND stream = ? AND seq = ?",
                 [(o.device, o.stream, o.seq) for o in observations],
             )
-            self._db.execute("COMMIT")
 
     def backlog(self) -> int:
         """Samples still to be forwarded."""
@@ -356,8 +361,7 @@ class SqliteStore:
             return int(self._db.execute("SELECT count(*) FROM observations").fetchone()[0])
 
     def delete_episode(self, episode: str, *, before: datetime) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
+        with self._lock, self._transaction():
             # through the subject index: the episode's subjects are few, the rows of all episodes many
             self._db.execute(
                 "DELETE FROM observations WHERE subject IN (SELECT subject FROM subjects WHERE episode = ?)"
@@ -369,7 +373,6 @@ class SqliteStore:
                 " WHERE o.subject = subjects.subject AND o.episode = subjects.episode)",
                 (episode,),
             )
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
