@@ -40,6 +40,7 @@ from kraamwacht.service._eventlog import EventLog
 from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._inbox import Inbox
 from kraamwacht.service._notify import Notifier
+from kraamwacht.service._paho import ReadAheadClient
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.staffkeys import StaffKeys
 from kraamwacht.storage import open_store
@@ -117,7 +118,7 @@ class Service:
         v5 = options.mqtt_version == "5"
         self._v5 = v5
         client_id = options.client_id or f"kraamwacht-serve-{options.site}"
-        self.client = mqtt.Client(
+        self.client = ReadAheadClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -131,7 +132,7 @@ class Service:
         self.client.on_disconnect = lambda *_args: self._connected.clear()
         # everything serve publishes goes out on a second connection, so that waiting for its
         # PUBACKs never depends on the reading thread, which may be waiting for room in the inbox
-        self.out = mqtt.Client(
+        self.out = ReadAheadClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"{client_id}-out",
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
