@@ -15,7 +15,8 @@ acknowledges. The rate is samples / (last one received or stored − first publi
    temperature and a heart rate, 1 Hz), each with 31 minutes of fever already stored, so that
    every home's fever alert falls due about a minute into the run (spread over a minute by the
    wearables' clocks). Latency = alert received − publication of the message whose sample
-   closed the decisive epoch (the alert's time + the 120 s reorder grace).
+   closed the decisive epoch (the alert's time + the 120 s reorder grace). The largest case is
+   run again with its homes spread over ``--latency-sites`` sites, a serve process each.
 
 On this 2-core machine publisher, broker and serve (or the subscriber) share the cores. Needs
 Debian's mosquitto. Run: ``python benchmarks/bench_serve.py`` (about 15 minutes).
@@ -72,9 +73,14 @@ def _z(t_s: float) -> str:
     return datetime.fromtimestamp(t_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def message(home: int, samples: list[dict]) -> Message:
+def message(home: int, samples: list[dict], site: str = SITE) -> Message:
     body = {"v": 1, "device": f"wb{home}", "episode": f"ep{home}", "subject": f"m{home}", "samples": samples}
-    return Topics.observations(SITE, f"ep{home}", f"m{home}"), json.dumps(body).encode(), len(samples)
+    return Topics.observations(site, f"ep{home}", f"m{home}"), json.dumps(body).encode(), len(samples)
+
+
+def site_of(home: int, sites: int) -> str:
+    """The site (care organisation) a home belongs to when the homes are spread over ``sites``."""
+    return SITE if sites == 1 else f"{SITE}{home % sites}"
 
 
 def vitals(t_s: float, seq: int, temp_c: float, hr_bpm: float) -> list[dict]:
@@ -146,21 +152,21 @@ def raw_rate(port: int, messages: list[Message]) -> float:
     return sum(n for _t, _p, n in messages) / (count[1] - start)
 
 
-def start_serve(port: int, folder: Path) -> subprocess.Popen:
+def start_serve(port: int, folder: Path, site: str = SITE) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", f"mqtt://127.0.0.1:{port}", "--site", SITE,
+        [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", f"mqtt://127.0.0.1:{port}", "--site", site,
          "--store", f"sqlite:///{folder / 'k.db'}", "--state-dir", str(folder / "state")],
         env=env, stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"),
     )  # fmt: skip
 
 
-def wait_online(port: int, timeout_s: float = 60) -> None:
+def wait_online(port: int, timeout_s: float = 60, site: str = SITE) -> None:
     """Until serve says it is online (retained status), so that no message waits for its start-up."""
     online = threading.Event()
-    watcher = client(port, "status-watcher")
+    watcher = client(port, f"status-watcher-{site}")
     watcher.on_message = lambda _c, _u, m: online.set() if b'"online"' in m.payload else None
-    watcher.subscribe(status_topic(SITE), qos=1)
+    watcher.subscribe(status_topic(site), qos=1)
     if not online.wait(timeout_s):
         raise RuntimeError("serve did not come online")
     watcher.disconnect()
@@ -220,35 +226,42 @@ def stored_vitals(
     return rows
 
 
-def seed_history(db: Path, homes: int, t0: float) -> None:
+def seed_history(db: Path, homes: Sequence[int], t0: float) -> None:
     """31 minutes of fever before the run, one sample a minute (the store serve rebuilds each home from)."""
     store = SqliteStore(db)
     times = [t0 - 31 * 60 + 60 * j for j in range(31)]
-    store.write([row for h in range(homes) for row in stored_vitals(h, times, [38.0] * 31, [80.0] * 31)])
+    store.write([row for h in homes for row in stored_vitals(h, times, [38.0] * 31, [80.0] * 31)])
     store.close()
 
 
-def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, float]:
+def latency(port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1) -> dict[str, float]:
     """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
 
     Every home has 31 minutes of fever in the store (one sample a minute) and sends 38.0 °C live,
     so its fever alert is raised when the sample that closes its 30th fever epoch arrives, about a
     minute into the run. Home ``h``'s clock runs ``h % 60`` seconds behind, as wearables' clocks
-    do, so the homes' alerts fall due over a minute instead of all in the same second.
+    do, so the homes' alerts fall due over a minute instead of all in the same second. With
+    ``sites`` > 1 the homes belong to that many sites (care organisations), each with a serve of
+    its own on the same broker: the partitioning by site of docs/scaling.md.
     """
     folder.mkdir()
     t0 = datetime.now(tz=UTC).timestamp() // 60 * 60 + 60  # the minute the live data starts
-    seed_history(folder / "k.db", homes, t0)
+    names = sorted({site_of(h, sites) for h in range(homes)})
+    for name in names:
+        (folder / name).mkdir()
+        seed_history(folder / name / "k.db", [h for h in range(homes) if site_of(h, sites) == name], t0)
     plan = [
-        [message(h, vitals(t0 + k - h % 60, 1000 + 2 * k, 38.0, 80.0)) for h in range(homes)] for k in range(seconds)
+        [message(h, vitals(t0 + k - h % 60, 1000 + 2 * k, 38.0, 80.0), site_of(h, sites)) for h in range(homes)]
+        for k in range(seconds)
     ]
-    serve = start_serve(port, folder)
+    servers = [start_serve(port, folder / name, name) for name in names]
     alerts: list[tuple[float, dict]] = []
     try:
-        wait_online(port)
+        for name in names:
+            wait_online(port, site=name)
         watcher = client(port, "alert-watcher")
         watcher.on_message = lambda _c, _u, m: alerts.append((time.perf_counter(), json.loads(m.payload)))
-        watcher.subscribe(Topics.alert_events(SITE), qos=1)
+        watcher.subscribe([(Topics.alert_events(name), 1) for name in names])
         pub = client(port, "load-publisher")
         time.sleep(max(0.0, t0 - datetime.now(tz=UTC).timestamp()))  # device time = wall time (minus h % 60)
         sent = np.zeros((seconds, homes))  # when message k of home h was handed to paho
@@ -264,8 +277,10 @@ def latency(port: int, folder: Path, homes: int, seconds: int) -> dict[str, floa
         pub.disconnect()
         watcher.disconnect()
     finally:
-        serve.terminate()
-        serve.wait(300)
+        for serve in servers:
+            serve.terminate()
+        for serve in servers:
+            serve.wait(300)
     lat = []
     for received_at, event in alerts:
         if event["event"] != "raised" or event["rule"] != "fever":
@@ -351,6 +366,9 @@ def main() -> None:
     parser.add_argument("--flush-messages", type=int, default=5, help="messages of 1,000 samples per gateway")
     parser.add_argument("--latency-homes", type=int, nargs="+", default=[1000, 2000, 3600])
     parser.add_argument("--latency-seconds", type=int, default=125)
+    parser.add_argument(
+        "--latency-sites", type=int, nargs="*", default=[2, 4], help="the largest case again, over this many sites"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
@@ -362,19 +380,22 @@ def main() -> None:
         costs = flush_costs(spool_flush(args.flush_homes // 4, args.flush_messages), folder / "costs")
         print("flush costs (us/sample)", costs, flush=True)
         lats = {}
-        for homes in args.latency_homes:  # each on a broker of its own
-            (folder / f"latency{homes}").mkdir()
-            broker, port = start_mosquitto(folder / f"latency{homes}")
+        cases = [(homes, 1) for homes in args.latency_homes]
+        cases += [(max(args.latency_homes), sites) for sites in args.latency_sites]
+        for homes, sites in cases:  # each on a broker of its own
+            name = f"latency{homes}x{sites}"
+            (folder / name).mkdir()
+            broker, port = start_mosquitto(folder / name)
             try:
-                lats[homes] = latency(port, folder / f"latency{homes}" / "serve", homes, args.latency_seconds)
-                print(homes, lats[homes], flush=True)
+                lats[homes, sites] = latency(port, folder / name / "serve", homes, args.latency_seconds, sites=sites)
+                print(homes, sites, lats[homes, sites], flush=True)
             finally:
                 broker.stop()
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     latency_rows = "\n".join(
-        f"| {homes:,} | {lat['offered_msg_s']:,.0f} | {lat['alerts']:,.0f} of {homes:,} | {lat['p50_ms']:,.0f} ms"
-        f" | **{lat['p99_ms']:,.0f} ms** | {lat['max_ms']:,.0f} ms |"
-        for homes, lat in lats.items()
+        f"| {homes:,} | {'one serve' if sites == 1 else f'{sites} sites, a serve each'} | {lat['offered_msg_s']:,.0f}"
+        f" | {lat['alerts']:,.0f} of {homes:,} | {lat['p50_ms']:,.0f} ms | **{lat['p99_ms']:,.0f} ms** | {lat['max_ms']:,.0f} ms |"
+        for (homes, sites), lat in lats.items()
     )
     budget_us = 1e6 / flush[0]  # what the bare subscriber spends on a sample
     steps = {
@@ -395,6 +416,8 @@ unacknowledged), first to a bare paho subscriber that only counts them, then to 
 acknowledges), each case on a fresh broker. On this 2-core machine publisher, broker and serve
 share the cores; for live messages the publisher is the limit of both runs, so a ratio near 1
 says serve keeps pace with it, and the latency table below shows where serve's own limit lies.
+serve reads with its read-ahead client and the bare subscriber with paho's own, which spends
+more of the shared cores per message (`benchmarks/bench_paho_read.py`): serve can come out above 1.
 
 | case | bare paho subscriber | serve | serve / bare |
 |---|---|---|---|
@@ -406,9 +429,11 @@ Sample → alert latency, from the publication of the message whose sample close
 epoch to the alert at a subscriber: homes offered 1 message a second each in real time (1 Hz
 temperature and heart rate), each with 31 minutes of fever stored before the run so that its
 alert falls due within it ({args.latency_seconds} s), the wearables' clocks spread over a minute.
+"N sites, a serve each": the same homes spread over N sites (care organisations), each site with
+a serve process of its own on the same broker and this same machine (docs/scaling.md).
 
-| homes | messages/s offered | fever alerts received | p50 | p99 | max |
-|---|---|---|---|---|---|
+| homes | serve | messages/s offered | fever alerts received | p50 | p99 | max |
+|---|---|---|---|---|---|---|
 {latency_rows}
 
 Where a spool flush's time goes: each step measured in one process without a broker
