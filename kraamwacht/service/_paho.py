@@ -14,7 +14,6 @@ websocket connections are left as they are.
 from __future__ import annotations
 
 import socket
-import ssl
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -58,7 +57,7 @@ class ReadAheadClient(mqtt.Client):
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
-        if type(sock) is socket.socket and not isinstance(sock, ssl.SSLSocket):
+        if type(sock) is socket.socket:  # exactly: a TLS socket is a subclass and buffers on its own
             return ReadAheadSocket(sock)
         return sock
 

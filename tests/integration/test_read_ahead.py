@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -55,7 +54,7 @@ def _closed(sock: socket.socket) -> bool:
         return False
 
 
-def test_a_burst_arrives_whole_and_in_order_without_waiting_for_more_traffic(mosquitto: str, tmp_path: Path) -> None:
+def test_a_burst_arrives_whole_and_in_order_without_waiting_for_more_traffic(mosquitto: str) -> None:
     """As serve subscribes (QoS 1, acknowledged by hand). The keepalive is long: a message stuck in
     the buffer until the next packet would wait for a ping that comes only after the deadline."""
     received: list[int] = []
