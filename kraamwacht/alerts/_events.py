@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from kraamwacht.alerts._rules import RULES, render
 from kraamwacht.contract import AlertEvent, AlertEventKind
@@ -88,11 +88,16 @@ class AlertMonitor:
         return self.core.has_open_epochs
 
     @property
+    def epochs_closed(self) -> int:
+        """Epochs closed so far: whether an update produced a new :attr:`last_frame`."""
+        return self.core.epochs_closed
+
+    @property
     def last_frame(self) -> EpochFrame | None:
         """The per-epoch series of the last run of closed epochs (baseline, core estimate, ...)."""
         return self.core.last_frame
 
-    def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[AlertEvent]:
+    def update(self, samples: Mapping[str, tuple[ArrayLike, ArrayLike]]) -> list[AlertEvent]:
         """Add samples that arrived together; the alert events they made final."""
         return alert_events(self.core.update(samples))
 

@@ -374,10 +374,10 @@ class IngestCore:
                 self._rebuild_one(episode, subject, now=now, before=datetime.fromtimestamp(first, tz=UTC))
             self._last_sample[(episode, subject)] = now
             monitor = self._monitor(episode, subject)
-            late_before = monitor.late_samples
-            arrays = {s: (np.array(t), np.array(v)) for s, (t, v) in signals.items()}
-            events = self._unseen(episode, monitor.update(arrays))
-            self.baselines.take((episode, subject), monitor.last_frame)
+            late_before, closed_before = monitor.late_samples, monitor.epochs_closed
+            events = self._unseen(episode, monitor.update(signals))  # plain lists: a live batch has one or two
+            if monitor.epochs_closed != closed_before:  # a new frame; the last one was taken when it was made
+                self.baselines.take((episode, subject), monitor.last_frame)
             self.counters.late_for_detection += monitor.late_samples - late_before
             for event in events:
                 self.book.on_event(episode, event, now=now)

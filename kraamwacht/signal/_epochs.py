@@ -20,6 +20,13 @@ __all__ = ["EpochAccumulator", "EpochBins", "bin_samples", "epoch_index", "epoch
 QUANTUM_PER_UNIT = 100.0
 
 
+def _floats(x: ArrayLike) -> list[float]:
+    """Plain floats; a list (a live batch's one or two samples) without a round trip through numpy."""
+    if isinstance(x, list):
+        return [float(v) for v in x]
+    return np.asarray(x, dtype=np.float64).tolist()  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, slots=True)
 class EpochBins:
     """Sums (in 1/100 units) and sample counts per epoch for epochs ``start .. start+n-1``."""
@@ -127,8 +134,7 @@ class EpochAccumulator:
     _pending_v: dict[str, array[float]] = field(default_factory=dict)
 
     def add(self, signal: str, t_s: ArrayLike, value: ArrayLike) -> None:
-        times = np.asarray(t_s, dtype=np.float64).tolist()
-        values = np.asarray(value, dtype=np.float64).tolist()
+        times, values = _floats(t_s), _floats(value)
         edge = self.next_epoch * float(self.epoch_s) if self.next_epoch is not None else -math.inf
         keep_t: list[float] = []
         keep_v: list[float] = []

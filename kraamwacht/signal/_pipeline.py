@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from kraamwacht.contract import Severity
 from kraamwacht.signal._circadian import circadian_offset_c
@@ -591,8 +591,8 @@ def thermometer_key(method: str | None) -> str:
 
 
 def core_scale(
-    samples: Mapping[str, tuple[FloatArray, FloatArray]], cfg: DetectorConfig
-) -> dict[str, tuple[FloatArray, FloatArray]]:
+    samples: Mapping[str, tuple[ArrayLike, ArrayLike]], cfg: DetectorConfig
+) -> dict[str, tuple[ArrayLike, ArrayLike]]:
     """The detector's inputs with every thermometer reading on the core scale.
 
     Thermometer readings come as ``thermometer_c`` (taken by the configured default method,
@@ -600,7 +600,7 @@ def core_scale(
     ``axillary``, ``rectal``); each gets its method's offset to core and all are merged into one
     ``thermometer_c`` series. Other signals pass through.
     """
-    out: dict[str, tuple[FloatArray, FloatArray]] = {}
+    out: dict[str, tuple[ArrayLike, ArrayLike]] = {}
     times: list[FloatArray] = []
     values: list[FloatArray] = []
     for key, (t_s, value) in samples.items():
@@ -647,16 +647,16 @@ def detect(
         The alert transitions and the per-epoch series behind them.
     """
     cfg = cfg or DetectorConfig()
-    samples = core_scale(samples, cfg)
+    scaled = core_scale(samples, cfg)
     epoch_s = cfg.epoch.epoch_s
     arrays: dict[str, tuple[FloatArray, FloatArray]] = {}
     first: int | None = None
     last: int | None = None
     n_samples = n_ignored = 0
     for signal in SIGNALS:
-        t_s, value = samples.get(signal, (np.zeros(0), np.zeros(0)))
-        t_s = np.asarray(t_s, dtype=np.float64)
-        value = np.asarray(value, dtype=np.float64)
+        given_t, given_v = scaled.get(signal, (np.zeros(0), np.zeros(0)))
+        t_s = np.asarray(given_t, dtype=np.float64)
+        value = np.asarray(given_v, dtype=np.float64)
         arrays[signal] = (t_s, value)
         if t_s.size == 0:
             continue
@@ -720,7 +720,7 @@ class SubjectMonitor:
         """Whether samples wait in epochs not yet closed (a flush would close them)."""
         return self._accumulator.pending
 
-    def update(self, samples: Mapping[str, tuple[FloatArray, FloatArray]]) -> list[RuleTransition]:
+    def update(self, samples: Mapping[str, tuple[ArrayLike, ArrayLike]]) -> list[RuleTransition]:
         """Add samples ``{signal: (t_s, value)}`` that arrived together; return the rule transitions they made final.
 
         Signals other than temperature and heart rate are ignored.

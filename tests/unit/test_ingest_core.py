@@ -329,3 +329,22 @@ def test_a_crash_before_publishing_loses_no_low_battery_alert_and_a_recharge_res
     again.handle([battery(95.0, 2, 10)])  # recharged, and killed before the "resolved" was published
     after = core().rebuild(now=now, hours=72)
     assert [(e.alert_id, e.event.value) for e in after] == [(low.alert_id, "resolved")]
+
+
+def test_a_baseline_is_published_once_per_new_point_not_with_every_message(tmp_path: Path) -> None:
+    """A wearable's message a second closes an epoch once a minute, and a point of the board's baseline
+    (one per 10 minutes) once in ten: each point goes out once, not again with every later message."""
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
+    now = datetime.now(tz=UTC)
+    t0 = (now - timedelta(hours=1)).timestamp() // 600 * 600
+    published = []
+    for k in range(35 * 60):
+        at = datetime.fromtimestamp(t0 + k, tz=UTC).isoformat()
+        body = {"v": 1, "device": "wb9", "episode": "ep9", "subject": "m9",
+                "samples": [{"signal": "temperature_c", "value": 36.5, "t": at, "seq": 2 * k},
+                            {"signal": "heart_rate_bpm", "value": 75.0, "t": at, "seq": 2 * k + 1}]}  # fmt: skip
+        out = core.handle([RawMessage(Topics.observations("s1", "ep9", "m9"), json.dumps(body).encode(), now)])
+        published += [message for key, message in out.baselines.items() if key == ("ep9", "m9")]
+    assert len(published) >= 3, "no baseline points were published"
+    assert len(published) == len(published[-1].t_s)  # one message per new point
+    assert [len(m.t_s) for m in published] == list(range(1, len(published) + 1))
