@@ -58,13 +58,22 @@ class Inbox(Generic[T]):
 
     def get(self, timeout: float | None = None) -> T | None:
         """The oldest item, waiting up to ``timeout`` seconds; None if none came."""
+        items = self.take(1, timeout)
+        return items[0] if items else None
+
+    def take(self, max_items: int, timeout: float | None = None) -> list[T]:
+        """Up to ``max_items`` of the oldest items in one hold of the lock (serve's batch), waiting up
+        to ``timeout`` seconds for the first; empty if none came."""
         with self._changed:
             if not self._items and not self._changed.wait_for(lambda: bool(self._items), timeout):
-                return None
-            item, size = self._items.popleft()
-            self._bytes -= size
+                return []
+            out = []
+            for _ in range(min(max_items, len(self._items))):
+                item, size = self._items.popleft()
+                self._bytes -= size
+                out.append(item)
             self._changed.notify_all()
-            return item
+            return out
 
     def get_nowait(self) -> T | None:
         """The oldest item, or None at once."""

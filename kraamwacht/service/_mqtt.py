@@ -215,13 +215,7 @@ class Service:
             self.event_log.close()
 
     def _take_batch(self) -> list[tuple[str, bytes, int, int, datetime]]:
-        first = self._inbox.get(timeout=self.options.batch_wait_s)
-        if first is None:
-            return []
-        batch = [first]
-        while len(batch) < self.options.batch_max and (item := self._inbox.get_nowait()) is not None:
-            batch.append(item)
-        return batch
+        return self._inbox.take(self.options.batch_max, timeout=self.options.batch_wait_s)
 
     def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:
         commands_topic = Topics.commands(self.options.site)
@@ -249,8 +243,9 @@ class Service:
             if not self._deliver(output, results, stop):
                 return  # unacknowledged: redelivered after the restart, events republished by rebuild
             results = []
+        self.client.ack_all(mid for _topic, _payload, mid, qos, _at in batch if qos == 1)
         for _topic, _payload, mid, qos, _at in batch:
-            if qos > 0:
+            if qos == 2:  # serve subscribes with QoS 1; a broker never sends more, but paho would accept it
                 self.client.ack(mid, qos)
 
     def _deliver(

@@ -60,3 +60,18 @@ def test_closing_releases_a_producer_waiting_for_room_and_refuses_later_items() 
     assert result == [False]  # not taken: never acknowledged, so the broker keeps it
     assert inbox.put(3, 1) is False
     assert [inbox.get_nowait(), inbox.get_nowait()] == [1, None]
+
+
+def test_take_returns_a_batch_in_order_and_frees_its_room() -> None:
+    inbox: Inbox[int] = Inbox(max_messages=5, max_bytes=10**9)
+    assert inbox.take(3, timeout=0.01) == []  # nothing came
+    for i in range(5):
+        inbox.put(i, 10)
+    waiting = threading.Thread(target=inbox.put, args=(5, 10), daemon=True)
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive()  # full: waits
+    assert inbox.take(3) == [0, 1, 2]
+    waiting.join(30)
+    assert not waiting.is_alive()  # the batch's room was given back
+    assert (inbox.take(10), inbox.bytes) == ([3, 4, 5], 0)
