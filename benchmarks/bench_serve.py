@@ -16,10 +16,12 @@ acknowledges. The rate is samples / (last one received or stored − first publi
    every home's fever alert falls due about a minute into the run (spread over a minute by the
    wearables' clocks). Latency = alert received − publication of the message whose sample
    closed the decisive epoch (the alert's time + the 120 s reorder grace). The largest case is
-   run again with its homes spread over ``--latency-sites`` sites, a serve process each.
+   run again with its homes spread over ``--latency-sites`` sites, a serve process each. Every
+   case runs with each of ``--latency-arrivals``: "burst" (every home's message of a second at
+   its start) and "spread" (each home at its own moment of the second, as independent wearables).
 
 On this 2-core machine publisher, broker and serve (or the subscriber) share the cores. Needs
-Debian's mosquitto. Run: ``python benchmarks/bench_serve.py`` (about 15 minutes).
+Debian's mosquitto. Run: ``python benchmarks/bench_serve.py`` (about 35 minutes).
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ def _z(t_s: float) -> str:
 def message(home: int, samples: list[dict], site: str = SITE) -> Message:
     body = {"v": 1, "device": f"wb{home}", "episode": f"ep{home}", "subject": f"m{home}", "samples": samples}
     return Topics.observations(site, f"ep{home}", f"m{home}"), json.dumps(body).encode(), len(samples)
+
+
+ARRIVALS = ("burst", "spread")
+SLICES_PER_S = 50  # a spread second is published in slices of 20 ms
 
 
 def site_of(home: int, sites: int) -> str:
@@ -161,6 +167,12 @@ def start_serve(port: int, folder: Path, site: str = SITE) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_online(port: int, timeout_s: float = 60, site: str = SITE) -> None:
     """Until serve says it is online (retained status), so that no message waits for its start-up."""
     online = threading.Event()
@@ -234,7 +246,9 @@ def seed_history(db: Path, homes: Sequence[int], t0: float) -> None:
     store.close()
 
 
-def latency(port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1) -> dict[str, float]:
+def latency(
+    port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1, arrival: str = "burst"
+) -> dict[str, float]:
     """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
 
     Every home has 31 minutes of fever in the store (one sample a minute) and sends 38.0 °C live,
@@ -243,7 +257,14 @@ def latency(port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1
     do, so the homes' alerts fall due over a minute instead of all in the same second. With
     ``sites`` > 1 the homes belong to that many sites (care organisations), each with a serve of
     its own on the same broker: the partitioning by site of docs/scaling.md.
+
+    ``arrival``: "burst" publishes every home's message of a second at the start of that second,
+    as if all wearables ticked together (the worst case); "spread" gives home ``h`` a phase of
+    ``h / homes`` of a second, as independent wearables' clocks have, and publishes in 50 slices
+    of a second.
     """
+    if arrival not in ARRIVALS:
+        raise ValueError(f"arrival {arrival!r}: one of {', '.join(ARRIVALS)}")
     folder.mkdir()
     t0 = datetime.now(tz=UTC).timestamp() // 60 * 60 + 60  # the minute the live data starts
     names = sorted({site_of(h, sites) for h in range(homes)})
@@ -266,16 +287,20 @@ def latency(port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1
         time.sleep(max(0.0, t0 - datetime.now(tz=UTC).timestamp()))  # device time = wall time (minus h % 60)
         sent = np.zeros((seconds, homes))  # when message k of home h was handed to paho
         start = time.perf_counter()
+        slices = SLICES_PER_S if arrival == "spread" else 1
+        bounds = [homes * j // slices for j in range(slices + 1)]  # home h's phase: h / homes of a second
         for k, second in enumerate(plan):
-            tick = start + k
-            for h, (topic, payload, _n) in enumerate(second):
-                pub.publish(topic, payload, qos=1)
-                sent[k, h] = time.perf_counter()
-            time.sleep(max(0.0, tick + 1 - time.perf_counter()))
+            for j in range(slices):
+                time.sleep(max(0.0, start + k + j / slices - time.perf_counter()))
+                for h in range(bounds[j], bounds[j + 1]):
+                    pub.publish(second[h][0], second[h][1], qos=1)
+                    sent[k, h] = time.perf_counter()
+        time.sleep(max(0.0, start + seconds - time.perf_counter()))
         offered = homes * seconds / (time.perf_counter() - start)
         time.sleep(10)
         pub.disconnect()
         watcher.disconnect()
+        cpu_s = sum(cpu_seconds(serve.pid) for serve in servers)
     finally:
         for serve in servers:
             serve.terminate()
@@ -292,6 +317,7 @@ def latency(port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1
     values = np.array(lat)
     return {
         "offered_msg_s": offered,
+        "serve_cpu_us_per_msg": cpu_s / (homes * seconds) * 1e6,
         "alerts": float(values.size),
         "p50_ms": float(np.percentile(values, 50) * 1000) if values.size else float("nan"),
         "p99_ms": float(np.percentile(values, 99) * 1000) if values.size else float("nan"),
@@ -369,6 +395,9 @@ def main() -> None:
     parser.add_argument(
         "--latency-sites", type=int, nargs="*", default=[2, 4], help="the largest case again, over this many sites"
     )
+    parser.add_argument(
+        "--latency-arrivals", nargs="+", choices=ARRIVALS, default=list(ARRIVALS), help="each latency case with each"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
@@ -382,20 +411,24 @@ def main() -> None:
         lats = {}
         cases = [(homes, 1) for homes in args.latency_homes]
         cases += [(max(args.latency_homes), sites) for sites in args.latency_sites]
-        for homes, sites in cases:  # each on a broker of its own
-            name = f"latency{homes}x{sites}"
-            (folder / name).mkdir()
-            broker, port = start_mosquitto(folder / name)
-            try:
-                lats[homes, sites] = latency(port, folder / name / "serve", homes, args.latency_seconds, sites=sites)
-                print(homes, sites, lats[homes, sites], flush=True)
-            finally:
-                broker.stop()
+        for arrival in args.latency_arrivals:
+            for homes, sites in cases:  # each on a broker of its own
+                name = f"latency{homes}x{sites}{arrival}"
+                (folder / name).mkdir()
+                broker, port = start_mosquitto(folder / name)
+                try:
+                    lats[homes, sites, arrival] = latency(
+                        port, folder / name / "serve", homes, args.latency_seconds, sites=sites, arrival=arrival
+                    )
+                    print(homes, sites, arrival, lats[homes, sites, arrival], flush=True)
+                finally:
+                    broker.stop()
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     latency_rows = "\n".join(
-        f"| {homes:,} | {'one serve' if sites == 1 else f'{sites} sites, a serve each'} | {lat['offered_msg_s']:,.0f}"
+        f"| {homes:,} | {'one serve' if sites == 1 else f'{sites} sites, a serve each'} | {arrival}"
+        f" | {lat['offered_msg_s']:,.0f} | {lat['serve_cpu_us_per_msg']:,.0f} µs"
         f" | {lat['alerts']:,.0f} of {homes:,} | {lat['p50_ms']:,.0f} ms | **{lat['p99_ms']:,.0f} ms** | {lat['max_ms']:,.0f} ms |"
-        for (homes, sites), lat in lats.items()
+        for (homes, sites, arrival), lat in lats.items()
     )
     budget_us = 1e6 / flush[0]  # what the bare subscriber spends on a sample
     steps = {
@@ -431,9 +464,14 @@ temperature and heart rate), each with 31 minutes of fever stored before the run
 alert falls due within it ({args.latency_seconds} s), the wearables' clocks spread over a minute.
 "N sites, a serve each": the same homes spread over N sites (care organisations), each site with
 a serve process of its own on the same broker and this same machine (docs/scaling.md).
+Arrival "spread": each home's message comes at its own moment of the second (home h at h/N of it,
+published in slices of 20 ms), as independent wearables send; "burst": every home's message of a
+second is published at its start, as if all wearables ticked together (a harder case than real
+homes make). serve CPU: the CPU time of the serve processes from start to end of the case
+(start-up and rebuild included), per message offered.
 
-| homes | serve | messages/s offered | fever alerts received | p50 | p99 | max |
-|---|---|---|---|---|---|---|
+| homes | serve | arrival | messages/s offered | serve CPU per message | fever alerts received | p50 | p99 | max |
+|---|---|---|---|---|---|---|---|---|
 {latency_rows}
 
 Where a spool flush's time goes: each step measured in one process without a broker
