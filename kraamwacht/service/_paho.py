@@ -8,7 +8,8 @@ is served from up to 64 KiB read at once. The wrapper tells paho what it holds t
 bytes are buffered, paho's loop does not wait in ``select`` and reads them at once, so no
 message is held back until the next one arrives; and :meth:`ReadAheadClient.loop_read` reads
 the buffered packets in one turn of paho's loop instead of one ``select`` each. TLS and
-websocket connections are left as they are.
+websocket connections are left as they are. :meth:`ReadAheadClient.ack_all` acknowledges a
+batch in one write.
 """
 
 from __future__ import annotations
