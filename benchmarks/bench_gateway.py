@@ -29,19 +29,13 @@ import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_serve import start_mosquitto  # noqa: E402
+from benchmarks.bench_serve import cpu_seconds, start_mosquitto  # noqa: E402
 from kraamwacht.contract import Topics  # noqa: E402
 from kraamwacht.firmware_sim.control import control as simulator_control  # noqa: E402
 from kraamwacht.gateway.registry import Registry  # noqa: E402
 from kraamwacht.waiting import free_port, wait_for_port  # noqa: E402
 
 SITE = "bench"
-TICK_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK_S  # utime + stime
 
 
 def control(port: int, command: str) -> str:
@@ -97,11 +91,11 @@ def run(n: int, seconds: float, folder: Path, broker_port: int) -> dict[str, flo
         time.sleep(5)  # settle: the first readings and the subscribe bursts are behind us
         with lock:
             samples0 = counted["samples"]
-        gw0, sim0, t0 = cpu_s(gateway.pid), cpu_s(sim.pid), time.monotonic()
+        gw0, sim0, t0 = cpu_seconds(gateway.pid), cpu_seconds(sim.pid), time.monotonic()
         time.sleep(seconds)
         with lock:
             samples1 = counted["samples"]
-        gw1, sim1, t1 = cpu_s(gateway.pid), cpu_s(sim.pid), time.monotonic()
+        gw1, sim1, t1 = cpu_seconds(gateway.pid), cpu_seconds(sim.pid), time.monotonic()
         stats = json.loads(control(ctl, "stats"))
     finally:
         gateway.terminate()
