@@ -63,7 +63,10 @@ def load() -> list[Patient]:
     patients = []
     for label in labels.itertuples():
         series = data.recordings.get(label.subject, {})
-        if not series:
+        number = int(str(label.subject).lstrip("p"))
+        if not series:  # nothing recorded (or nothing valid): no raise, but her days and her sepsis count
+            empty = np.zeros(0)
+            patients.append(Patient(number, bool(label.septic), np.nan, float(label.hours), 0.0, empty, empty, {}))
             continue
         t_min = min(float(t.min()) for t, _ in series.values())
         t_max = max(float(t.max()) for t, _ in series.values())
@@ -76,7 +79,6 @@ def load() -> list[Patient]:
             values[((t - t0) // HOUR_S).astype(int)] = v
             hourly[signal] = values
         onset = (pd.Timestamp(label.onset).timestamp() - t0) / HOUR_S if label.septic else np.nan
-        number = int(str(label.subject).lstrip("p"))
         patients.append(
             Patient(
                 number,
@@ -92,12 +94,14 @@ def load() -> list[Patient]:
     return patients
 
 
-def score(patients: list[Patient], raises_h: dict[int, np.ndarray], *, tuning: bool) -> tuple[float, float]:
-    """(sensitivity, false alarms per patient-day) on one half."""
+def score(patients: list[Patient], raises_h: dict[int, np.ndarray], *, tuning: bool | None) -> tuple[float, float]:
+    """(sensitivity, false alarms per patient-day) on one half (``tuning`` True or False) or all (None),
+    by the data set's rule (its README): found = a raise in [onset − 12 h, onset + 3 h]; false = raises
+    in never-septic patients and raises before onset − 12 h."""
     found = septic = false = 0
     days = 0.0
     for p in patients:
-        if p.tuning != tuning:
+        if tuning is not None and p.tuning != tuning:
             continue
         r = raises_h[p.number]
         days += p.hours / 24.0
@@ -126,8 +130,9 @@ def threshold_rule(patients: list[Patient], hr_bpm: float, temp_c: float, period
     }
 
 
-def kraamwacht(patients: list[Patient]) -> dict[int, np.ndarray]:
-    cfg = DetectorConfig()
+def kraamwacht(patients: list[Patient], cfg: DetectorConfig | None = None) -> dict[int, np.ndarray]:
+    """Hours (after each patient's time zero) of kraamwacht's clinical raises."""
+    cfg = cfg or DetectorConfig()
     out = {}
     for p in patients:
         events = detect_alerts(p.series, cfg, subject=f"p{p.number}").events
