@@ -53,6 +53,7 @@ from kraamwacht.testing import Mosquitto  # noqa: E402
 
 SITE = "bench"
 GRACE_S = 120
+LIVE_SEQ = 10_000  # the live messages' sequence numbers start above the seeded history's
 Message = tuple[str, bytes, int]  # topic, payload, samples
 
 
@@ -239,10 +240,19 @@ def stored_vitals(
 
 
 def seed_history(db: Path, homes: Sequence[int], t0: float) -> None:
-    """31 minutes of fever before the run, one sample a minute (the store serve rebuilds each home from)."""
+    """31 minutes of fever before the run (the store serve rebuilds each home from): one sample a
+    minute, then the last 10 minutes at 1 Hz, as a wearable sends.
+
+    The dense minutes matter to the store's cost, not to the detectors: with them each home's
+    newest rows fill index pages of their own, as after any stretch of live data, and a live
+    message dirties about four pages at its commit; with a sample a minute only, homes share
+    pages and it dirtied one and a half (docs/benchmarks.md, "A serve that has been running").
+    """
     store = SqliteStore(db)
-    times = [t0 - 31 * 60 + 60 * j for j in range(31)]
-    store.write([row for h in homes for row in stored_vitals(h, times, [38.0] * 31, [80.0] * 31)])
+    times = [t0 - 31 * 60 + 60 * j for j in range(21)] + [t0 - 659 + j for j in range(600)]
+    rows = len(times)
+    for h in homes:
+        store.write(stored_vitals(h, times, [38.0] * rows, [80.0] * rows))
     store.close()
 
 
@@ -251,7 +261,7 @@ def latency(
 ) -> dict[str, float]:
     """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
 
-    Every home has 31 minutes of fever in the store (one sample a minute) and sends 38.0 °C live,
+    Every home has 31 minutes of fever in the store (:func:`seed_history`) and sends 38.0 °C live,
     so its fever alert is raised when the sample that closes its 30th fever epoch arrives, about a
     minute into the run. Home ``h``'s clock runs ``h % 60`` seconds behind, as wearables' clocks
     do, so the homes' alerts fall due over a minute instead of all in the same second. With
@@ -272,7 +282,7 @@ def latency(
         (folder / name).mkdir()
         seed_history(folder / name / "k.db", [h for h in range(homes) if site_of(h, sites) == name], t0)
     plan = [
-        [message(h, vitals(t0 + k - h % 60, 1000 + 2 * k, 38.0, 80.0), site_of(h, sites)) for h in range(homes)]
+        [message(h, vitals(t0 + k - h % 60, LIVE_SEQ + 2 * k, 38.0, 80.0), site_of(h, sites)) for h in range(homes)]
         for k in range(seconds)
     ]
     servers = [start_serve(port, folder / name, name) for name in names]
@@ -461,7 +471,8 @@ more of the shared cores per message (`benchmarks/bench_paho_read.py`): serve ca
 Sample → alert latency, from the publication of the message whose sample closed the decisive
 epoch to the alert at a subscriber: homes offered 1 message a second each in real time (1 Hz
 temperature and heart rate), each with 31 minutes of fever stored before the run so that its
-alert falls due within it ({args.latency_seconds} s), the wearables' clocks spread over a minute.
+alert falls due within it ({args.latency_seconds} s; a sample a minute, the last 10 minutes at 1 Hz
+as a running serve's store has them), the wearables' clocks spread over a minute.
 "N sites, a serve each": the same homes spread over N sites (care organisations), each site with
 a serve process of its own on the same broker and this same machine (docs/scaling.md).
 Arrival "spread": each home's message comes at its own moment of the second (home h at h/N of it,

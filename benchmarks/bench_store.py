@@ -1,6 +1,6 @@
 """The embedded store's layout under live homes: version 3 against version 2, in the same process.
 
-    python benchmarks/bench_store.py [--homes 3600] [--seconds 120] [--batch 2000]
+    python benchmarks/bench_store.py [--homes 3600] [--seconds 120] [--batch 2000] [--history-s 600]
 
 Live homes send one message a second with a temperature and a heart rate; serve commits them in
 batches (up to 2,000 messages). Each home's rows land on its own pages of every B-tree the layout
@@ -13,6 +13,10 @@ measures what that costs per message for:
 
 Version 3 is timed through ``SqliteStore.write`` itself (duplicate check included); version 2 by
 the same statements on its layout (without the duplicate check, so its figure is a lower bound).
+
+Then a store that has been running (``--history-s`` of 1 Hz rows per home stored first): each
+home's newest rows now fill pages of their own in both indexes, which a fresh store's first
+minutes do not show; the case gives the CPU and the WAL bytes a live message costs, per page size.
 """
 
 from __future__ import annotations
@@ -40,12 +44,12 @@ CREATE INDEX observations_by_episode ON observations (episode, device_time);
 """
 
 
-def batches(homes: int, seconds: int, batch: int) -> list[list[Observation]]:
-    """Second by second, every home's two samples, cut into serve's batches of ``batch`` messages."""
+def batches(homes: int, seconds: int, batch: int, *, first_s: int = 0) -> list[list[Observation]]:
+    """Second by second from ``first_s``, every home's two samples, cut into serve's batches of ``batch`` messages."""
     t0 = datetime.now(tz=UTC).timestamp() // 60 * 60 - 86400
     out: list[list[Observation]] = []
     current: list[Observation] = []
-    for s in range(seconds):
+    for s in range(first_s, first_s + seconds):
         when = datetime.fromtimestamp(t0 + s, tz=UTC)
         for h in range(homes):
             for k, (signal, value) in enumerate(((Signal.TEMPERATURE_C, 36.6), (Signal.HEART_RATE_BPM, 78.0))):
@@ -89,11 +93,45 @@ def version_3(path: Path, work: list[list[Observation]]) -> float:
     return elapsed
 
 
+def running(path: Path, homes: int, history_s: int, seconds: int, batch: int, page_bytes: int) -> tuple[float, float]:
+    """A store that has been running: every home with ``history_s`` of 1 Hz rows already stored, then
+    live seconds in serve's batches. (µs per message, WAL bytes written per message); no checkpoint
+    runs while it is measured, so the WAL's size is what the commits wrote."""
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA page_size={page_bytes}")  # takes effect before the first table is created
+    db.execute("VACUUM")
+    db.close()
+    store = SqliteStore(path)
+    for part in batches(homes, history_s, batch, first_s=-history_s):
+        store.write(part)
+    store.close()
+    store = SqliteStore(path)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store._db.execute("PRAGMA wal_autocheckpoint=0")
+    work = batches(homes, seconds, batch)
+    start = time.process_time()
+    for part in work:
+        store.write(part)
+    cpu_s = time.process_time() - start
+    wal_bytes = path.with_name(path.name + "-wal").stat().st_size
+    store.close()
+    return cpu_s / (homes * seconds) * 1e6, wal_bytes / (homes * seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--homes", type=int, default=3600)
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--batch", type=int, default=2000, help="messages per commit (serve's batch_max)")
+    parser.add_argument(
+        "--history-s", type=int, default=600, help="1 Hz rows per home before the running case (0: skip it)"
+    )
+    parser.add_argument("--running-homes", type=int, default=600)
+    parser.add_argument("--running-seconds", type=int, default=30)
+    parser.add_argument(
+        "--running-batch", type=int, default=100, help="messages per commit, as serve's when it keeps up"
+    )
+    parser.add_argument("--page-bytes", type=int, nargs="+", default=[4096, 1024], help="SQLite page sizes to compare")
     args = parser.parse_args()
     work = batches(args.homes, args.seconds, args.batch)
     messages = args.homes * args.seconds
@@ -104,6 +142,15 @@ def main() -> None:
     print(f"| version 2 (rows by identity, 3 trees) | {old / messages * 1e6:.1f} µs per message |")
     print(f"| version 3 (SqliteStore.write)         | {new / messages * 1e6:.1f} µs per message |")
     print(f"| version 2 / version 3                 | {old / new:.2f} × |")
+    if args.history_s:
+        print(f"a store that has been running: {args.running_homes} homes with {args.history_s} s of 1 Hz rows each,")
+        print(f"then {args.running_seconds} s live in batches of {args.running_batch} messages (version 3):")
+        print("| page size | CPU per message | WAL written per message |")
+        for page_bytes in args.page_bytes:
+            with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+                us, wal = running(Path(tmp) / "run.db", args.running_homes, args.history_s, args.running_seconds,
+                                  args.running_batch, page_bytes)  # fmt: skip
+            print(f"| {page_bytes:,} B | {us:.1f} µs | {wal / 1e3:.1f} kB |")
 
 
 if __name__ == "__main__":
