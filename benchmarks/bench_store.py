@@ -1,4 +1,4 @@
-"""The embedded store's layout under live homes: version 3 against version 2, in the same process.
+"""The embedded store's layout under live homes: the current version (4) against version 2, in the same process.
 
     python benchmarks/bench_store.py [--homes 3600] [--seconds 120] [--batch 2000] [--history-s 600]
 
@@ -8,15 +8,17 @@ keeps ordered by device or subject, so a commit writes about one page per home p
 measures what that costs per message for:
 
 * version 2: rows ordered by identity (``WITHOUT ROWID``), indexes by subject and by episode;
-* version 3 as ``SqliteStore`` writes it: rows appended (rowid), a unique identity index, an index
-  by subject, the small subjects table, a 64 MB page cache and checkpoints every 10,000 pages.
+* the current version as ``SqliteStore`` writes it: rows appended (rowid), a unique identity index,
+  each subject's time line (by time, then signal), an index of the sparse signals, the small
+  subjects table, a 64 MB page cache and checkpoints every 10,000 pages.
 
-Version 3 is timed through ``SqliteStore.write`` itself (duplicate check included); version 2 by
+The current version is timed through ``SqliteStore.write`` itself (duplicate check included); version 2 by
 the same statements on its layout (without the duplicate check, so its figure is a lower bound).
 
 Then a store that has been running (``--history-s`` of 1 Hz rows per home stored first): each
 home's newest rows now fill pages of their own in both indexes, which a fresh store's first
-minutes do not show; the case gives the CPU and the WAL bytes a live message costs, per page size.
+minutes do not show; the case gives the CPU and the WAL bytes a live message costs, per page size,
+and what the store's reads cost per subject on such a store.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def version_2(path: Path, work: list[list[Observation]]) -> float:
     return elapsed
 
 
-def version_3(path: Path, work: list[list[Observation]]) -> float:
+def current(path: Path, work: list[list[Observation]]) -> float:
     store = SqliteStore(path)
     start = time.perf_counter()
     for batch in work:
@@ -118,6 +120,29 @@ def running(path: Path, homes: int, history_s: int, seconds: int, batch: int, pa
     return cpu_s / (homes * seconds) * 1e6, wal_bytes / (homes * seconds)
 
 
+def reads(path: Path, homes: int, history_s: int) -> dict[str, float]:
+    """Milliseconds per subject of the store's reads (rebuild, board, handover) after ``history_s`` of 1 Hz rows."""
+    store = SqliteStore(path)
+    for part in batches(homes, history_s, 2000, first_s=-history_s):
+        store.write(part)
+    end_s = batches(1, 1, 1)[0][0].device_time.timestamp()  # where the history ends
+    cases = {
+        "all signals": lambda s: store.read(subject=s),
+        "one signal": lambda s: store.read(subject=s, signals=["temperature_c"]),
+        "newest value": lambda s: store.latest(s, "temperature_c", since_s=0),
+        "newest thermometer reading": lambda s: store.latest(s, "thermometer_c", since_s=0),
+        "mean over 10 minutes": lambda s: store.mean(s, "heart_rate_bpm", start_s=end_s - 600, end_s=end_s),
+    }
+    out = {}
+    for name, read in cases.items():
+        start = time.perf_counter()
+        for h in range(homes):
+            read(f"m{h}")
+        out[name] = (time.perf_counter() - start) / homes * 1e3
+    store.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--homes", type=int, default=3600)
@@ -131,26 +156,33 @@ def main() -> None:
     parser.add_argument(
         "--running-batch", type=int, default=100, help="messages per commit, as serve's when it keeps up"
     )
+    parser.add_argument("--read-homes", type=int, default=200)
+    parser.add_argument("--read-history-s", type=int, default=1800)
     parser.add_argument("--page-bytes", type=int, nargs="+", default=[4096, 1024], help="SQLite page sizes to compare")
     args = parser.parse_args()
     work = batches(args.homes, args.seconds, args.batch)
     messages = args.homes * args.seconds
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         old = version_2(Path(tmp) / "v2.db", work)
-        new = version_3(Path(tmp) / "v3.db", work)
+        new = current(Path(tmp) / "current.db", work)
     print(f"{args.homes} homes × {args.seconds} s, {args.batch} messages per commit:")
     print(f"| version 2 (rows by identity, 3 trees) | {old / messages * 1e6:.1f} µs per message |")
-    print(f"| version 3 (SqliteStore.write)         | {new / messages * 1e6:.1f} µs per message |")
-    print(f"| version 2 / version 3                 | {old / new:.2f} × |")
+    print(f"| current (SqliteStore.write)           | {new / messages * 1e6:.1f} µs per message |")
+    print(f"| version 2 / current                   | {old / new:.2f} × |")
     if args.history_s:
         print(f"a store that has been running: {args.running_homes} homes with {args.history_s} s of 1 Hz rows each,")
-        print(f"then {args.running_seconds} s live in batches of {args.running_batch} messages (version 3):")
+        print(f"then {args.running_seconds} s live in batches of {args.running_batch} messages (SqliteStore.write):")
         print("| page size | CPU per message | WAL written per message |")
         for page_bytes in args.page_bytes:
             with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
                 us, wal = running(Path(tmp) / "run.db", args.running_homes, args.history_s, args.running_seconds,
                                   args.running_batch, page_bytes)  # fmt: skip
             print(f"| {page_bytes:,} B | {us:.1f} µs | {wal / 1e3:.1f} kB |")
+        with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+            timed = reads(Path(tmp) / "reads.db", args.read_homes, args.read_history_s)
+        print(f"reads: {args.read_homes} homes with {args.read_history_s} s of 1 Hz rows each, ms per subject:")
+        for name, ms in timed.items():
+            print(f"| {name} | {ms:.3f} ms |")
 
 
 if __name__ == "__main__":

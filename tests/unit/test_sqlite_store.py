@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kraamwacht.contract import Observation, Signal
 from kraamwacht.storage import open_store
-from kraamwacht.storage.sqlite import SqliteStore
+from kraamwacht.storage.sqlite import SqliteStore, _sparse_term
 from tests.storage_data import T0, bilirubin, observations
 
 
@@ -106,8 +107,8 @@ def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) 
     assert store.write(observations(3, stream="gw-new")).stored == 3
 
 
-def test_a_version_2_store_is_moved_to_version_3_with_every_row(tmp_path: Path) -> None:
-    """Version 2 kept rows ordered by identity with an index by episode; version 3 appends rows."""
+def test_a_version_2_store_is_moved_to_the_current_version_with_every_row(tmp_path: Path) -> None:
+    """Version 2 kept rows ordered by identity with an index by episode; versions 3 and 4 append rows."""
     path = tmp_path / "v2.db"
     schema = (
         f"CREATE TABLE observations ({_OLD_COLUMNS}, stream TEXT NOT NULL DEFAULT '',"
@@ -128,9 +129,64 @@ def test_a_version_2_store_is_moved_to_version_3_with_every_row(tmp_path: Path) 
     indexes = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "observations_by_episode" not in indexes
     assert "observations_identity" in indexes
-    assert store._db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert store._db.execute("PRAGMA user_version").fetchone() == (4,)
     store.close()
     assert SqliteStore(path).count() == 10  # opened again: nothing moved twice
+
+
+def _version_3_store(path: Path, rows: list) -> None:
+    """A store as version 3 wrote it: the same table, one time line ordered by signal first."""
+    import sqlite3
+
+    _old_store(
+        path,
+        f"CREATE TABLE observations ({_OLD_COLUMNS}, stream TEXT NOT NULL DEFAULT '');"
+        "CREATE UNIQUE INDEX observations_identity ON observations (device, stream, seq);"
+        "CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);"
+        "CREATE TABLE subjects (episode TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (episode, subject))"
+        " WITHOUT ROWID;"
+        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL DEFAULT '',"
+        " UNIQUE (device, stream, seq));",
+        rows,
+        ("wb1", 2, ""),
+        streams=True,
+    )
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO subjects VALUES ('ep1', 'm1')")
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+
+
+def test_a_version_3_store_gets_the_time_line_by_time_and_the_sparse_signals_index(tmp_path: Path) -> None:
+    """Version 4 orders each subject's time line by time (a wearable's two signals of a second on one
+    page) and keeps an index by signal for the sparse ones; a sparse query must use that index, or
+    finding a thermometer reading walks every wearable sample of the subject."""
+    path = tmp_path / "v3.db"
+    wearable = observations(6)
+    reading = Observation(episode="ep1", subject="m1", device="kv1", signal=Signal.THERMOMETER_C, value=37.2,
+                          unit="Cel", device_time=T0 + timedelta(seconds=3), receive_time=T0, seq=1)  # fmt: skip
+    _version_3_store(path, [*wearable, reading])
+    store = SqliteStore(path, outbox=True)
+    assert store._db.execute("PRAGMA user_version").fetchone() == (4,)
+    indexes = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"observations_identity", "observations_timeline", "observations_sparse"} <= indexes
+    assert "observations_by_subject" not in indexes
+    assert store.count() == 7
+    assert store.write([*wearable, reading]).duplicates == 7
+    assert store.latest("m1", "thermometer_c", since_s=0) == (reading.device_time.timestamp(), 37.2)
+    assert [v for _t, v, _m in store.with_method("m1", "thermometer_c")] == [37.2]
+    series = store.read(subject="m1")
+    assert list(series) == sorted(series)  # signals in name order, each in time order
+    assert series["thermometer_c"][1].tolist() == [37.2]
+
+    def plan(sql: str, *args: object) -> str:
+        return " ".join(row[-1] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+
+    sparse = f"SELECT value FROM observations WHERE subject = ? AND signal = ?{_sparse_term('thermometer_c')}"
+    assert "observations_sparse" in plan(sparse, "m1", "thermometer_c")
+    dense = f"SELECT value FROM observations WHERE subject = ? AND signal = ?{_sparse_term('temperature_c')}"
+    assert "observations_timeline" in plan(dense, "m1", "temperature_c")
 
 
 def test_deduplication_survives_a_restart(tmp_path: Path) -> None:
