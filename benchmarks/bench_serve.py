@@ -245,8 +245,9 @@ def seed_history(db: Path, homes: Sequence[int], t0: float) -> None:
 
     The dense minutes matter to the store's cost, not to the detectors: with them each home's
     newest rows fill index pages of their own, as after any stretch of live data, and a live
-    message dirties about four pages at its commit; with a sample a minute only, homes share
-    pages and it dirtied one and a half (docs/benchmarks.md, "A serve that has been running").
+    message dirties about three pages at its commit (four with version 3 of the store's layout);
+    with a sample a minute only, homes share pages and it dirtied one and a half
+    (docs/benchmarks.md, "A serve that has been running").
     """
     store = SqliteStore(db)
     times = [t0 - 31 * 60 + 60 * j for j in range(21)] + [t0 - 659 + j for j in range(600)]

@@ -46,7 +46,7 @@ _COLUMNS = """
 # each subject's time line. A batch of live homes touches one page per home in each B-tree it
 # writes, and that is the cost of a commit (docs/benchmarks.md). The time line is ordered by time
 # before signal, so a wearable's temperature and heart rate of one second share a page (version 3
-# ordered by signal first: two pages per home, 4.0 pages written per live message against 2.6);
+# ordered by signal first: two pages per home, 4.0 pages written per live message against 2.8);
 # the sparse signals (typed-in readings, battery) have an index of their own, by signal, so that
 # finding a subject's thermometer readings does not walk her every wearable sample. A query uses it
 # by repeating its condition, ``_SPARSE`` (SQLite's rule for partial indexes). Version 2 kept the
