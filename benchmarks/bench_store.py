@@ -95,6 +95,12 @@ def current(path: Path, work: list[list[Observation]]) -> float:
     return elapsed
 
 
+def seed(store: SqliteStore, homes: int, history_s: int, batch: int) -> None:
+    """``history_s`` of 1 Hz rows per home, ending where :func:`batches`' live seconds begin."""
+    for part in batches(homes, history_s, batch, first_s=-history_s):
+        store.write(part)
+
+
 def running(path: Path, homes: int, history_s: int, seconds: int, batch: int, page_bytes: int) -> tuple[float, float]:
     """A store that has been running: every home with ``history_s`` of 1 Hz rows already stored, then
     live seconds in serve's batches. (µs per message, WAL bytes written per message); no checkpoint
@@ -104,10 +110,7 @@ def running(path: Path, homes: int, history_s: int, seconds: int, batch: int, pa
     db.execute("VACUUM")
     db.close()
     store = SqliteStore(path)
-    for part in batches(homes, history_s, batch, first_s=-history_s):
-        store.write(part)
-    store.close()
-    store = SqliteStore(path)
+    seed(store, homes, history_s, batch)
     store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store._db.execute("PRAGMA wal_autocheckpoint=0")
     work = batches(homes, seconds, batch)
@@ -123,8 +126,7 @@ def running(path: Path, homes: int, history_s: int, seconds: int, batch: int, pa
 def reads(path: Path, homes: int, history_s: int) -> dict[str, float]:
     """Milliseconds per subject of the store's reads (rebuild, board, handover) after ``history_s`` of 1 Hz rows."""
     store = SqliteStore(path)
-    for part in batches(homes, history_s, 2000, first_s=-history_s):
-        store.write(part)
+    seed(store, homes, history_s, 2000)
     end_s = batches(1, 1, 1)[0][0].device_time.timestamp()  # where the history ends
     cases = {
         "all signals": lambda s: store.read(subject=s),
