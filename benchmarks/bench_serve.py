@@ -10,7 +10,8 @@ acknowledges. The rate is samples / (last one received or stored − first publi
    heart-rate sample, ``--seconds`` of data; and ``--closing-homes`` for ``--closing-seconds``,
    long enough for the detectors' epochs to close (the first after 3 minutes of data);
 2. **spool flush**: ``--flush-homes`` gateways each sending its backlog in messages of 1,000
-   samples (a broker that was away for a while);
+   samples (a broker that was away for a while), once in version 1 of the message (an object per
+   sample) and once in version 2 (columns, as gateways now send a backlog);
 3. **latency**: ``--latency-homes`` homes offered one message a second each in real time (a
    temperature and a heart rate, 1 Hz), each with 31 minutes of fever already stored, so that
    every home's fever alert falls due about a minute into the run (spread over a minute by the
@@ -44,7 +45,14 @@ import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from kraamwacht.contract import SIGNAL_UNITS, Observation, Signal, Topics, parse_observation_message  # noqa: E402
+from kraamwacht.contract import (  # noqa: E402
+    SIGNAL_UNITS,
+    Observation,
+    Signal,
+    Topics,
+    columns_payload,
+    parse_message,
+)
 from kraamwacht.service._core import IngestCore, RawMessage  # noqa: E402
 from kraamwacht.service._eventlog import EventLog  # noqa: E402
 from kraamwacht.service._mqtt import status_topic  # noqa: E402
@@ -103,8 +111,11 @@ def live_homes(homes: int, seconds: int) -> list[Message]:
     return [message(h, vitals(first + s, 2 * s, 36.6, 78.0)) for s in range(seconds) for h in range(homes)]
 
 
-def spool_flush(homes: int, messages_per_home: int) -> list[Message]:
-    """Each gateway's backlog in messages of 1,000 samples (500 seconds of both signals)."""
+def spool_flush(homes: int, messages_per_home: int, *, columns: bool = False) -> list[Message]:
+    """Each gateway's backlog in messages of 1,000 samples (500 seconds of both signals).
+
+    ``columns``: as version 2 messages (a gateway's backlog since version 2), the same samples.
+    """
     first = (datetime.now(tz=UTC) - timedelta(days=3)).timestamp() // 60 * 60
     out = []
     for k in range(messages_per_home):
@@ -112,8 +123,20 @@ def spool_flush(homes: int, messages_per_home: int) -> list[Message]:
             samples = []
             for i in range(500):
                 samples += vitals(first + k * 500 + i, 1000 * k + 2 * i, 36.6, 78.0)
-            out.append(message(h, samples))
+            out.append(columns_message(h, samples) if columns else message(h, samples))
     return out
+
+
+def columns_message(home: int, samples: list[dict], site: str = SITE) -> Message:
+    """:func:`message`'s samples as a version 2 message (columns), as a gateway sends a backlog."""
+    payload = columns_payload(
+        device=f"wb{home}",
+        stream=None,
+        episode=f"ep{home}",
+        subject=f"m{home}",
+        samples=[(s["signal"], s["value"], datetime.fromisoformat(s["t"]), s["seq"], ()) for s in samples],
+    )
+    return Topics.observations(site, f"ep{home}", f"m{home}"), payload, len(samples)
 
 
 def publish_all(port: int, messages: list[Message], name: str, *, window: int = 2000) -> float:
@@ -194,8 +217,7 @@ def wait_stored(db: Path, last: tuple[str, int], total: int, timeout_s: float) -
     store = SqliteStore(db)
     try:
         while time.monotonic() < deadline:
-            row = store._db.execute("SELECT 1 FROM observations WHERE device = ? AND seq = ?", last).fetchone()
-            if row is not None:
+            if store.has(*last):
                 done = time.perf_counter()
                 stored = store.count()
                 if stored != total:
@@ -348,7 +370,7 @@ def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repea
     now = datetime.now(tz=UTC)
     total = sum(n for _t, _p, n in messages)
     raw = [RawMessage(t, p, now) for t, p, _n in messages]
-    parsed = [parse_observation_message(p, topic=t, receive_time=now)[0] for t, p, _n in messages]
+    parsed = [parse_message(p, topic=t, receive_time=now) for t, p, _n in messages]
 
     def best(step: Callable[[int], object]) -> float:
         times = []
@@ -362,7 +384,8 @@ def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repea
     def write(k: int) -> None:
         store = SqliteStore(folder / f"store{k}.db")
         for i in range(0, len(parsed), batch):
-            store.write([o for observations in parsed[i : i + batch] for o in observations])
+            part = parsed[i : i + batch]
+            store.write([o for p in part for o in p.observations], [c for p in part for c in p.columns])
         store.close()
 
     def core(k: int) -> None:
@@ -372,7 +395,7 @@ def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repea
 
     return {
         "json": best(lambda _k: [json.loads(p) for _t, p, _n in messages]),
-        "validate": best(lambda _k: [parse_observation_message(p, topic=t, receive_time=now) for t, p, _n in messages]),
+        "validate": best(lambda _k: [parse_message(p, topic=t, receive_time=now) for t, p, _n in messages]),
         "store": best(write),
         "core": best(core),
     }
@@ -417,8 +440,12 @@ def main() -> None:
         # long enough for every home's epochs to close (after 3 minutes): the detectors run too
         closing = side_by_side(folder, "closing", lambda: live_homes(args.closing_homes, args.closing_seconds))
         flush = side_by_side(folder, "flush", lambda: spool_flush(args.flush_homes, args.flush_messages))
+        flush2 = side_by_side(
+            folder, "flush2", lambda: spool_flush(args.flush_homes, args.flush_messages, columns=True)
+        )
         costs = flush_costs(spool_flush(args.flush_homes // 4, args.flush_messages), folder / "costs")
-        print("flush costs (us/sample)", costs, flush=True)
+        costs2 = flush_costs(spool_flush(args.flush_homes // 4, args.flush_messages, columns=True), folder / "costs2")
+        print("flush costs (us/sample)", costs, costs2, flush=True)
         lats = {}
         cases = [(homes, 1) for homes in args.latency_homes]
         cases += [(max(args.latency_homes), sites) for sites in args.latency_sites]
@@ -441,14 +468,22 @@ def main() -> None:
         f" | {lat['alerts']:,.0f} of {homes:,} | {lat['p50_ms']:,.0f} ms | **{lat['p99_ms']:,.0f} ms** | {lat['max_ms']:,.0f} ms |"
         for (homes, sites, arrival), lat in lats.items()
     )
-    budget_us = 1e6 / flush[0]  # what the bare subscriber spends on a sample
+    budgets_us = (1e6 / flush[0], 1e6 / flush2[0])  # what the bare subscriber spends on a sample
     steps = {
-        "JSON decoding of the samples (version 1: an object per sample)": costs["json"],
-        "+ the contract's validation (an `Observation` per sample)": costs["validate"],
-        "+ the store (a row per sample, in serve's batches of 20 messages)": costs["validate"] + costs["store"],
-        "serve's whole core (validate, deduplicate, store, detect, alert)": costs["core"],
+        "JSON decoding": "json",
+        "+ the contract's validation": "validate",
+        "+ the store (in serve's batches of 20 messages)": "store",
+        "serve's whole core (validate, deduplicate, store, detect, alert)": "core",
     }
-    cost_rows = "\n".join(f"| {name} | {us:.2f} µs | {budget_us / us:.3f} × |" for name, us in steps.items())
+
+    def cost(found: dict[str, float], step: str) -> float:
+        return found["validate"] + found["store"] if step == "store" else found[step]
+
+    cost_rows = "\n".join(
+        f"| {name} | {cost(costs, step):.2f} µs | {budgets_us[0] / cost(costs, step):.3f} ×"
+        f" | {cost(costs2, step):.2f} µs | {budgets_us[1] / cost(costs2, step):.3f} × |"
+        for name, step in steps.items()
+    )
     live_samples = args.homes * args.seconds * 2
     flush_samples = args.flush_homes * args.flush_messages * 1000
     text = f"""## Ingest service
@@ -467,7 +502,8 @@ more of the shared cores per message (`benchmarks/bench_paho_read.py`): serve ca
 |---|---|---|---|
 | live homes: {args.homes} wearables, 1 message/s each (temperature + heart rate), {args.seconds} s ({live_samples:,} samples) | {live[0] / 1e3:.1f} k samples/s | {live[1] / 1e3:.1f} k samples/s | **{live[1] / live[0]:.2f} ×** |
 | live homes, epochs closing: {args.closing_homes} wearables, {args.closing_seconds} s ({args.closing_homes * args.closing_seconds * 2:,} samples; the first epochs close after 3 minutes) | {closing[0] / 1e3:.1f} k samples/s | {closing[1] / 1e3:.1f} k samples/s | **{closing[1] / closing[0]:.2f} ×** |
-| spool flush: {args.flush_homes} gateways × {args.flush_messages} messages of 1,000 samples ({flush_samples:,} samples) | {flush[0] / 1e3:.1f} k samples/s | {flush[1] / 1e3:.1f} k samples/s | **{flush[1] / flush[0]:.2f} ×** |
+| spool flush, version 1 (an object per sample): {args.flush_homes} gateways × {args.flush_messages} messages of 1,000 samples ({flush_samples:,} samples) | {flush[0] / 1e3:.1f} k samples/s | {flush[1] / 1e3:.1f} k samples/s | **{flush[1] / flush[0]:.2f} ×** |
+| spool flush, version 2 (columns, as gateways send a backlog): the same samples | {flush2[0] / 1e3:.1f} k samples/s | {flush2[1] / 1e3:.1f} k samples/s | **{flush2[1] / flush2[0]:.2f} ×** |
 
 Sample → alert latency, from the publication of the message whose sample closed the decisive
 epoch to the alert at a subscriber: homes offered 1 message a second each in real time (1 Hz
@@ -489,10 +525,13 @@ homes make). serve CPU: the CPU time of the serve processes from start to end of
 Where a spool flush's time goes: each step measured in one process without a broker
 ({args.flush_homes // 4} gateways × {args.flush_messages} messages of 1,000 samples), as µs per
 sample and the ceiling that step alone puts on serve against the bare subscriber's
-{budget_us:.2f} µs per sample (0.3 × allows {budget_us / 0.3:.2f} µs):
+{budgets_us[0]:.2f} µs per sample of version 1 and {budgets_us[1]:.2f} µs of version 2 (0.3 × allows
+{budgets_us[0] / 0.3:.2f} and {budgets_us[1] / 0.3:.2f} µs). Version 1 validates an `Observation` per
+sample and stores a row per sample; version 2 checks each column in one pass and stores it as a
+segment (one row of arrays per column).
 
-| step | per sample | ceiling (× bare) |
-|---|---|---|
+| step | version 1, per sample | ceiling (× bare) | version 2, per sample | ceiling (× bare) |
+|---|---|---|---|---|
 {cost_rows}
 """
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"

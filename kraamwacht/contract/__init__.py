@@ -7,10 +7,19 @@ Validation never raises on bad input (see :func:`parse_observation_message`).
 One job per module: ``_ids`` (identifiers), ``_time`` (times on the wire), ``_signals`` (what is
 measured and its ranges), ``_models`` (observations, episodes), ``_alerts`` (severity, alert events,
 commands), ``_topics`` (the topic layout), ``_validate`` (message validation), ``_manual``
-(typed-in readings).
+(typed-in readings), ``_columns`` (version 2 of the observation message: a wearable's samples as
+columns).
 """
 
 from kraamwacht.contract._alerts import AlertEvent, AlertEventKind, CommandMessage, Severity
+from kraamwacht.contract._columns import (
+    COLUMN_SIGNALS,
+    QUALITY_BITS,
+    ColumnsMessage,
+    SampleColumn,
+    columns_payload,
+    flags_of,
+)
 from kraamwacht.contract._derived import BaselineMessage, PolicyMessage
 from kraamwacht.contract._ids import ID_PATTERN, PseudoId, is_pseudo_id, topic_id
 from kraamwacht.contract._manual import (
@@ -43,20 +52,26 @@ from kraamwacht.contract._topics import CONTRACT_VERSION, ObservationTopic, Topi
 from kraamwacht.contract._validate import (
     FUTURE_TOLERANCE,
     MAX_MESSAGE_BYTES,
+    MESSAGE_VERSIONS,
     PAST_LIMIT,
+    ParsedMessage,
     Rejection,
     RejectReason,
+    parse_message,
     parse_observation_message,
     validate_value,
 )
 
 __all__ = [
+    "COLUMN_SIGNALS",
     "CONTRACT_VERSION",
     "FUTURE_TOLERANCE",
     "ID_PATTERN",
     "MAX_MESSAGE_BYTES",
     "MAX_SAMPLES_PER_MESSAGE",
+    "MESSAGE_VERSIONS",
     "PAST_LIMIT",
+    "QUALITY_BITS",
     "SIGNAL_RANGES",
     "SIGNAL_UNITS",
     "AlertEvent",
@@ -64,29 +79,35 @@ __all__ = [
     "BaselineMessage",
     "BilirubinMethod",
     "CareEpisode",
+    "ColumnsMessage",
     "CommandMessage",
     "Observation",
     "ObservationMessage",
     "ObservationTopic",
+    "ParsedMessage",
     "PolicyMessage",
     "PseudoId",
     "QualityFlag",
     "RejectReason",
     "Rejection",
     "Role",
+    "SampleColumn",
     "SampleIn",
     "Severity",
     "Signal",
     "Subject",
     "ThermometerMethod",
     "Topics",
+    "columns_payload",
     "entry_signed_bytes",
+    "flags_of",
     "format_time",
     "format_timestamp",
     "is_pseudo_id",
     "manual_bilirubin_message",
     "manual_message",
     "out_of_range",
+    "parse_message",
     "parse_observation_message",
     "parse_time",
     "range_problem",

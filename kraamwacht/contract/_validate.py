@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, ValidationError
 
+from kraamwacht.contract._columns import ColumnsMessage, SampleColumn, column_arrays
 from kraamwacht.contract._ids import PseudoId
 from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn, Signature
 from kraamwacht.contract._signals import (
@@ -25,18 +27,22 @@ from kraamwacht.contract._signals import (
     QualityFlag,
     Signal,
     ThermometerMethod,
+    out_of_range,
     range_problem,
 )
 from kraamwacht.contract._time import format_time
-from kraamwacht.contract._topics import CONTRACT_VERSION, Topics
+from kraamwacht.contract._topics import Topics
 from kraamwacht.errors import InvalidValueError
 
 __all__ = [
     "FUTURE_TOLERANCE",
     "MAX_MESSAGE_BYTES",
+    "MESSAGE_VERSIONS",
     "PAST_LIMIT",
+    "ParsedMessage",
     "RejectReason",
     "Rejection",
+    "parse_message",
     "parse_observation_message",
     "validate_value",
 ]
@@ -44,6 +50,8 @@ __all__ = [
 MAX_MESSAGE_BYTES = 256 * 1024
 FUTURE_TOLERANCE = timedelta(minutes=5)
 PAST_LIMIT = timedelta(days=31)
+# a message's layout (its "v"): 1 an object per sample, 2 a wearable's samples as columns (kraamwacht.contract._columns)
+MESSAGE_VERSIONS = (1, 2)
 
 
 class RejectReason(StrEnum):
@@ -84,39 +92,65 @@ def validate_value(signal: Signal, value: float) -> Rejection | None:
     return Rejection(reason, problem)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What one payload holds: version 1's observations or version 2's columns, and every refusal."""
+
+    observations: list[Observation]
+    columns: list[SampleColumn]
+    rejections: list[Rejection]
+
+
 def parse_observation_message(
     payload: bytes, *, topic: str | None, receive_time: datetime
 ) -> tuple[list[Observation], list[Rejection]]:
     """Validate one MQTT payload; return what is accepted and why anything was refused.
 
     A message-level fault (not JSON, wrong schema, wrong version, topic that contradicts the
-    payload) rejects the whole message; a sample-level fault rejects only that sample.
+    payload) rejects the whole message; a sample-level fault rejects only that sample. A version 2
+    message's columns come back as the observations version 1 would have given.
     """
+    parsed = parse_message(payload, topic=topic, receive_time=receive_time)
+    return parsed.observations + [o for c in parsed.columns for o in c.observations()], parsed.rejections
+
+
+def parse_message(payload: bytes, *, topic: str | None, receive_time: datetime) -> ParsedMessage:
+    """Validate one MQTT payload of either version, keeping version 2's columns as arrays (serve's path)."""
+
+    def refused(reason: RejectReason, detail: str) -> ParsedMessage:
+        return ParsedMessage([], [], [Rejection(reason, detail)])
+
     if len(payload) > MAX_MESSAGE_BYTES:
-        return [], [Rejection(RejectReason.MESSAGE_TOO_LARGE, f"{len(payload)} bytes > {MAX_MESSAGE_BYTES}")]
+        return refused(RejectReason.MESSAGE_TOO_LARGE, f"{len(payload)} bytes > {MAX_MESSAGE_BYTES}")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [], [Rejection(RejectReason.NOT_UTF8, f"payload is not UTF-8: {exc.reason} at byte {exc.start}")]
+        return refused(RejectReason.NOT_UTF8, f"payload is not UTF-8: {exc.reason} at byte {exc.start}")
     try:
         raw = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
-        return [], [Rejection(RejectReason.NOT_JSON, f"payload is not JSON: {str(exc)[:120]}")]
-    if isinstance(raw, dict) and raw.get("v") not in (None, CONTRACT_VERSION):
-        return [], [Rejection(RejectReason.UNSUPPORTED_VERSION, f"payload version {raw.get('v')!r}, expected 1")]
+        return refused(RejectReason.NOT_JSON, f"payload is not JSON: {str(exc)[:120]}")
+    if isinstance(raw, dict) and raw.get("v") not in (None, *MESSAGE_VERSIONS):
+        return refused(RejectReason.UNSUPPORTED_VERSION, f"payload version {raw.get('v')!r}, expected 1 or 2")
     # the envelope first; samples one by one below, so one bad sample does not sink its neighbours
     try:
-        message = _Envelope.model_validate(raw)
+        message = (_ColumnsEnvelope if isinstance(raw, dict) and raw.get("v") == 2 else _Envelope).model_validate(raw)
     except ValidationError as exc:
-        return [], [Rejection(RejectReason.SCHEMA, _schema_detail(exc))]
+        return refused(RejectReason.SCHEMA, _schema_detail(exc))
     if topic is not None:
         parsed = Topics.parse_observations(topic)
         if parsed is None or (parsed.episode, parsed.subject) != (message.episode, message.subject):
             detail = f"topic {topic[:120]!r} does not match the payload's episode/subject"
-            return [], [Rejection(RejectReason.TOPIC_MISMATCH, detail)]
-        if parsed.source == "entry" and (wrong := _not_entries(message.samples)):
+            return refused(RejectReason.TOPIC_MISMATCH, detail)
+        if parsed.source == "entry" and isinstance(message, _ColumnsEnvelope):
+            return refused(
+                RejectReason.NOT_AN_ENTRY, "a version 2 message carries a wearable's samples, not typed-in readings"
+            )
+        if parsed.source == "entry" and isinstance(message, _Envelope) and (wrong := _not_entries(message.samples)):
             detail = f"sample(s) {wrong[:10]} on the typed-in readings' topic lack entered_by or the manual flag"
-            return [], [Rejection(RejectReason.NOT_AN_ENTRY, detail)]
+            return refused(RejectReason.NOT_AN_ENTRY, detail)
+    if isinstance(message, _ColumnsEnvelope):
+        return _columns(message, receive_time)
     accepted: list[Observation] = []
     rejected: list[Rejection] = []
     shared = _Shared(message, receive_time)
@@ -127,7 +161,78 @@ def parse_observation_message(
             rejected.append(Rejection(result.reason, result.detail, index))
         else:
             accepted.append(result)
-    return accepted, rejected
+    return ParsedMessage(accepted, [], rejected)
+
+
+class _ColumnsEnvelope(ColumnsMessage):
+    """A version 2 message whose columns are not yet read."""
+
+
+def _columns(message: _ColumnsEnvelope, receive_time: datetime) -> ParsedMessage:
+    """A version 2 message's columns, each checked in one pass; a refused sample's index counts across the columns.
+
+    A column that is not lists of numbers of one length refuses the message (``schema``); a value
+    or a time that version 1 would refuse refuses that sample, with version 1's reason and words.
+    """
+    if sum(len(c["seq"]) for c in message.columns if type(c) is dict and type(c.get("seq")) is list) > (
+        MAX_SAMPLES_PER_MESSAGE
+    ):
+        return ParsedMessage(
+            [], [], [Rejection(RejectReason.SCHEMA, f"columns: more than {MAX_SAMPLES_PER_MESSAGE} samples")]
+        )
+    receive_time = receive_time.astimezone(UTC)
+    t0_s = message.t0.timestamp()
+    latest_s, oldest_s = (receive_time + FUTURE_TOLERANCE).timestamp(), (receive_time - PAST_LIMIT).timestamp()
+    columns: list[SampleColumn] = []
+    rejected: list[Rejection] = []
+    names: set[str] = set()
+    offset = 0
+    for k, raw in enumerate(message.columns):
+        arrays = column_arrays(raw, k)
+        if isinstance(arrays, str):
+            return ParsedMessage([], [], [Rejection(RejectReason.SCHEMA, arrays)])
+        name, seq, t_s, value, flags = arrays
+        if name in names:
+            return ParsedMessage([], [], [Rejection(RejectReason.SCHEMA, f"columns.{k}: a second column of {name}")])
+        names.add(name)
+        signal = Signal(name)
+        device_time_s = t0_s + t_s
+        refused = out_of_range(signal, value) | (device_time_s > latest_s) | (device_time_s < oldest_s)
+        for i in np.flatnonzero(refused).tolist():
+            rejected.append(_refused_sample(signal, float(value[i]), float(device_time_s[i]), receive_time, offset + i))
+        offset += len(seq)
+        column = SampleColumn(
+            message.episode,
+            message.subject,
+            message.device,
+            message.stream or "",
+            signal,
+            receive_time,
+            seq,
+            device_time_s,
+            value,
+            flags,
+        )
+        if not refused.all():
+            columns.append(column.take(~refused) if refused.any() else column)
+    return ParsedMessage([], columns, rejected)
+
+
+def _refused_sample(
+    signal: Signal, value: float, device_time_s: float, receive_time: datetime, index: int
+) -> Rejection:
+    """Why one sample of a column is refused, as version 1 says it for the same sample."""
+    problem = validate_value(signal, value)
+    if problem is not None:
+        return Rejection(problem.reason, problem.detail, index)
+    try:
+        when = format_time(datetime.fromtimestamp(device_time_s, tz=UTC))
+    except (OverflowError, OSError, ValueError):  # beyond the calendar: say it in seconds
+        when = f"{device_time_s:.0f} s after 1970"
+    if device_time_s > receive_time.timestamp():
+        ahead = device_time_s - receive_time.timestamp()
+        return Rejection(RejectReason.FUTURE_TIME, f"device time {when} is {ahead:.0f} s after receive time", index)
+    return Rejection(RejectReason.ANCIENT_TIME, f"device time {when} is more than {PAST_LIMIT.days} days old", index)
 
 
 class _Envelope(Model):
@@ -159,6 +264,7 @@ def _not_entries(samples: tuple[Any, ...]) -> list[int]:
 
 
 _MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
+_MAX_FLOAT_INT = 2**1023  # JSON allows any integer; float() refuses the ones beyond this with an exception
 
 
 class _Shared:
@@ -186,6 +292,8 @@ def _plain_sample(item: Any, shared: _Shared) -> Observation | None:
     value, t, seq = item["value"], item["t"], item["seq"]
     if signal is None or type(value) not in (float, int) or type(seq) is not int or type(t) is not str:
         return None
+    if type(value) is int and abs(value) > _MAX_FLOAT_INT:
+        return None  # beyond any float: the full validation says why
     value = float(value)
     if range_problem(signal, value) is not None or not 0 <= seq <= _MAX_SEQ or _PLAIN_TIME.fullmatch(t) is None:
         return None

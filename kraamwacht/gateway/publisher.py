@@ -84,7 +84,7 @@ class SpoolPublisher:
                     continue
                 if waiting < MAX_BATCH_SAMPLES:
                     stop.wait(self.batch_s)  # live: gather a second's readings into one message per device
-                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES, gateway=self.gateway)
+                batch = self.spool.next_messages(max_samples=MAX_BATCH_SAMPLES, gateway=self.gateway, columns=True)
                 sent = [(m, self.client.publish(m.topic, m.payload, qos=1)) for m in batch]
                 refused_now = False
                 for message, info in sent:

@@ -15,7 +15,7 @@ import base64
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -33,10 +33,11 @@ from kraamwacht.contract import (
     QualityFlag,
     Rejection,
     RejectReason,
+    SampleColumn,
     Signal,
     Topics,
     format_time,
-    parse_observation_message,
+    parse_message,
 )
 from kraamwacht.episodes import Episode
 from kraamwacht.jaundice import Reading, ThresholdError, assess
@@ -195,15 +196,30 @@ class IngestCore:
         dead: list[tuple[str, bytes]] = []
         accepted: list[Observation] = []
         origin: list[RawMessage] = []  # per accepted observation: the message it came in
+        columns: list[SampleColumn] = []  # version 2's samples, kept as arrays
+        column_origin: list[RawMessage] = []
+
+        def refuse(message: RawMessage, rejection: Rejection) -> None:
+            self.counters.rejected[rejection.reason.value] += 1
+            dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
+            _LOGGER.warning("rejected from %s: %s (%s)", message.topic, rejection.reason.value, rejection.detail)
+
         for message in batch:
             self.counters.messages += 1
             # the shell subscribes to this site's observation topics only
-            observations, rejections = parse_observation_message(
-                message.payload, topic=message.topic, receive_time=message.received_at
+            parsed = parse_message(message.payload, topic=message.topic, receive_time=message.received_at)
+            observations, rejections = parsed.observations, parsed.rejections
+            self.counters.samples += (
+                len(observations)
+                + sum(len(c) for c in parsed.columns)
+                + sum(1 for r in rejections if r.index is not None)
             )
-            self.counters.samples += len(observations) + sum(1 for r in rejections if r.index is not None)
-            if observations and (refused := self._unpaired(message.topic, observations[0].device)) is not None:
+            device = observations[0].device if observations else parsed.columns[0].device if parsed.columns else None
+            if device is not None and (refused := self._unpaired(message.topic, device)) is not None:
                 observations, rejections = [], [*rejections, refused]  # forged or misrouted: nothing of it is kept
+            elif parsed.columns:
+                columns += parsed.columns
+                column_origin += [message] * len(parsed.columns)
             if self.staff_keys is not None and any(o.entered_by is not None for o in observations):
                 unverified = self._unverified_entry(message.payload, observations)
                 if unverified is not None:  # a name serve cannot check never reaches the store or the alerts
@@ -211,38 +227,51 @@ class IngestCore:
             accepted += observations
             origin += [message] * len(observations)
             for rejection in rejections:
-                self.counters.rejected[rejection.reason.value] += 1
-                dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
-                _LOGGER.warning("rejected from %s: %s (%s)", message.topic, rejection.reason.value, rejection.detail)
+                refuse(message, rejection)
         events: list[AlertEvent] = []
-        if accepted:
-            result = self.store.write(accepted)
+        if accepted or columns:
+            result = self.store.write(accepted, columns)
             self.counters.stored += result.stored
             self.counters.duplicates += result.duplicates
-            for o, message, conflict in zip(accepted, origin, result.conflicts or [False] * len(accepted), strict=True):
-                if conflict:  # an identity already stored with other content: never dropped in silence
-                    rejection = Rejection(
-                        RejectReason.CONFLICTING_DUPLICATE,
-                        f"{o.device} stream {o.stream or '-'} seq {o.seq} is stored with other content",
-                        None,
-                    )
-                    self.counters.rejected[rejection.reason.value] += 1
-                    dead.append((Topics.dead_letter(self.site), _dead_letter(message, rejection)))
-                    _LOGGER.warning("conflicting duplicate from %s: %s", message.topic, rejection.detail)
+            conflicting = [
+                (o.device, o.stream, o.seq, message)
+                for o, message, conflict in zip(
+                    accepted, origin, result.conflicts or [False] * len(accepted), strict=True
+                )
+                if conflict
+            ] + [
+                (column.device, column.stream, seq, message)
+                for column, message, conflicts in zip(columns, column_origin, result.column_conflicts, strict=True)
+                for seq in column.seq[conflicts].tolist()
+            ]
+            # an identity stored with other content: never dropped in silence
+            for device, stream, seq, message in conflicting:
+                detail = f"{device} stream {stream or '-'} seq {seq} is stored with other content"
+                refuse(message, Rejection(RejectReason.CONFLICTING_DUPLICATE, detail, None))
             fresh = [o for o, new in zip(accepted, result.fresh, strict=True) if new]
-            self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh]
+            fresh_columns = [
+                column if new.all() else column.take(new)
+                for column, new in zip(columns, result.column_fresh, strict=True)
+                if new.any()
+            ]
+            self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh] + [
+                lag for c in fresh_columns for lag in (c.receive_time.timestamp() - c.device_time_s).tolist()
+            ]
             latest: dict[tuple[str, str], datetime] = {}
-            for o in accepted:
-                if QualityFlag.MANUAL in o.quality:
-                    continue  # a typed-in reading is not a device that can go quiet: no stale-data watch
-                key = (o.episode, o.subject)
-                latest[key] = max(latest.get(key, o.receive_time), o.receive_time)
-            for (episode, subject), received in latest.items():
-                events += self.book.on_data(episode, subject, received_at=received)
+            # a typed-in reading is not a device that can go quiet: no stale-data watch
+            received = [(o.episode, o.subject, o.receive_time) for o in accepted if QualityFlag.MANUAL not in o.quality]
+            for episode, subject, at in received + [(c.episode, c.subject, c.receive_time) for c in columns]:
+                latest[(episode, subject)] = max(latest.get((episode, subject), at), at)
+            for (episode, subject), at in latest.items():
+                events += self.book.on_data(episode, subject, received_at=at)
             for o in fresh:
                 if o.signal is Signal.BATTERY_PCT:
                     events += self.book.on_battery(o.episode, o.subject, o.device, o.value, at=o.receive_time)
-            events += self._detect(fresh, now=batch[-1].received_at)
+            for c in fresh_columns:
+                if c.signal is Signal.BATTERY_PCT:
+                    for pct in c.value.tolist():
+                        events += self.book.on_battery(c.episode, c.subject, c.device, pct, at=c.receive_time)
+            events += self._detect(_detector_inputs(fresh, fresh_columns), now=batch[-1].received_at)
             events += self._jaundice(fresh, now=batch[-1].received_at)
         now = batch[-1].received_at
         return Output(dead, events, self._states(events, now=now), self.baselines.changed(now=now))
@@ -357,16 +386,8 @@ class IngestCore:
         touched = {e.episode for e in events if e.episode}
         return {episode: self.alert_state(episode, now=now) for episode in touched}
 
-    def _detect(self, observations: Iterable[Observation], *, now: datetime) -> list[AlertEvent]:
-        groups: dict[tuple[str, str], dict[str, tuple[list[float], list[float]]]] = {}
-        for o in observations:
-            if o.signal.value not in DETECTED_SIGNALS:
-                continue
-            method = o.method.value if o.method else None
-            key = thermometer_key(method) if o.signal is Signal.THERMOMETER_C else o.signal.value
-            t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(key, ([], []))
-            t.append(o.device_time.timestamp())
-            v.append(o.value)
+    def _detect(self, groups: Mapping[tuple[str, str], Mapping[str, tuple]], *, now: datetime) -> list[AlertEvent]:
+        """Feed each subject's new samples ``{key: (t_s, value)}`` to her detectors (see :func:`_detector_inputs`)."""
         out: list[AlertEvent] = []
         for (episode, subject), signals in groups.items():
             if (episode, subject) not in self._monitors:
@@ -375,7 +396,7 @@ class IngestCore:
             self._last_sample[(episode, subject)] = now
             monitor = self._monitor(episode, subject)
             late_before, closed_before = monitor.late_samples, monitor.epochs_closed
-            events = self._unseen(episode, monitor.update(signals))  # plain lists: a live batch has one or two
+            events = self._unseen(episode, monitor.update(signals))
             if monitor.epochs_closed != closed_before:  # a new frame; the last one was taken when it was made
                 self.baselines.take((episode, subject), monitor.last_frame)
             self.counters.late_for_detection += monitor.late_samples - late_before
@@ -480,6 +501,33 @@ class IngestCore:
 
     def episodes(self) -> list[str]:
         return sorted({episode for episode, _ in self._monitors})
+
+
+def _detector_inputs(
+    observations: Iterable[Observation], columns: Iterable[SampleColumn]
+) -> dict[tuple[str, str], dict[str, tuple]]:
+    """New samples of the detected signals per subject, thermometer readings keyed by their method.
+
+    Plain lists for observations (a live batch has one or two per subject, where numpy would cost
+    more than the samples' whole handling), arrays joined in for columns. The detectors bin in whole
+    quanta, so the order of samples within one update does not change a result.
+    """
+    groups: dict[tuple[str, str], dict[str, tuple]] = {}
+    for o in observations:
+        if o.signal.value not in DETECTED_SIGNALS:
+            continue
+        method = o.method.value if o.method else None
+        key = thermometer_key(method) if o.signal is Signal.THERMOMETER_C else o.signal.value
+        t, v = groups.setdefault((o.episode, o.subject), {}).setdefault(key, ([], []))
+        t.append(o.device_time.timestamp())
+        v.append(o.value)
+    for c in columns:
+        if c.signal.value not in DETECTED_SIGNALS:
+            continue
+        signals = groups.setdefault((c.episode, c.subject), {})
+        t, v = signals.get(c.signal.value, ((), ()))
+        signals[c.signal.value] = (np.concatenate([t, c.device_time_s]), np.concatenate([v, c.value]))
+    return groups
 
 
 def _dead_letter(message: RawMessage, rejection: Rejection) -> bytes:

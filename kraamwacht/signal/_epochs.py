@@ -20,6 +20,9 @@ __all__ = ["EpochAccumulator", "EpochBins", "bin_samples", "epoch_index", "epoch
 QUANTUM_PER_UNIT = 100.0
 
 
+_ARRAY_MIN = 64  # from this many samples at once numpy costs less than a loop over them
+
+
 def _floats(x: ArrayLike) -> list[float]:
     """Plain floats; a list (a live batch's one or two samples) without a round trip through numpy."""
     if isinstance(x, list):
@@ -134,8 +137,11 @@ class EpochAccumulator:
     _pending_v: dict[str, array[float]] = field(default_factory=dict)
 
     def add(self, signal: str, t_s: ArrayLike, value: ArrayLike) -> None:
-        times, values = _floats(t_s), _floats(value)
         edge = self.next_epoch * float(self.epoch_s) if self.next_epoch is not None else -math.inf
+        if not isinstance(t_s, list) and np.size(t_s) >= _ARRAY_MIN:
+            self._add_array(signal, np.asarray(t_s, dtype=np.float64), np.asarray(value, dtype=np.float64), edge)
+            return
+        times, values = _floats(t_s), _floats(value)
         keep_t: list[float] = []
         keep_v: list[float] = []
         for t, v in zip(times, values, strict=True):
@@ -153,6 +159,21 @@ class EpochAccumulator:
         self.max_t_s = max(self.max_t_s, max(keep_t))
         if self.next_epoch is None:
             self.min_t_s = min(self.min_t_s, min(keep_t))
+
+    def _add_array(self, signal: str, times: NDArray[np.float64], values: NDArray[np.float64], edge: float) -> None:
+        """:meth:`add` for many samples at once (a backlog, a rebuild): the same samples kept, the same counts."""
+        valid = np.isfinite(times) & np.isfinite(values)
+        on_time = valid & (times >= edge)
+        self.invalid += int(np.count_nonzero(~valid))
+        self.late += int(np.count_nonzero(valid & ~on_time))
+        if not on_time.any():
+            return
+        kept_t, kept_v = times[on_time], values[on_time]
+        self._pending_t.setdefault(signal, array("d")).frombytes(kept_t.tobytes())
+        self._pending_v.setdefault(signal, array("d")).frombytes(kept_v.tobytes())
+        self.max_t_s = max(self.max_t_s, float(kept_t.max()))
+        if self.next_epoch is None:
+            self.min_t_s = min(self.min_t_s, float(kept_t.min()))
 
     @property
     def pending(self) -> bool:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 from numpy.typing import NDArray
 
-from kraamwacht.contract import Observation
+from kraamwacht.contract import Observation, SampleColumn
 from kraamwacht.errors import InvalidValueError, KraamwachtError
 
 __all__ = ["SampleStore", "StoreError", "WriteResult", "open_store"]
@@ -30,13 +30,18 @@ class WriteResult:
     duplicates: int  # already stored (device, stream, seq), same content: redelivery after a reconnect or restart
     fresh: tuple[bool, ...] = ()  # per written observation: newly stored (empty if the store cannot tell)
     conflicts: tuple[bool, ...] = ()  # per written observation: its identity is stored with other content
+    column_fresh: tuple[NDArray[np.bool_], ...] = ()  # per written column, per sample: newly stored
+    column_conflicts: tuple[NDArray[np.bool_], ...] = ()  # per written column, per sample: conflicting
 
 
 class SampleStore(Protocol):
     """What serve, replay/export and the dashboard need from storage."""
 
-    def write(self, observations: Sequence[Observation]) -> WriteResult:
-        """Store a batch; a sample already stored (same device, stream and sequence number) is not stored twice."""
+    def write(self, observations: Sequence[Observation], columns: Sequence[SampleColumn] = ()) -> WriteResult:
+        """Store a batch; a sample already stored (same device, stream and sequence number) is not stored twice.
+
+        ``columns``: version 2's samples as arrays (:class:`~kraamwacht.contract.SampleColumn`).
+        """
         ...
 
     def read(

@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from kraamwacht.contract import Observation
+from kraamwacht.contract import Observation, SampleColumn
 from kraamwacht.storage._base import Series, StoreError, WriteResult
 
 __all__ = ["MEASUREMENT", "InfluxStore", "to_line_protocol"]
@@ -88,7 +88,9 @@ class InfluxStore:
         return f"InfluxStore({self.base_url!r}, database={self.database!r}, api={self.api!r})"
 
     # --- writes ---------------------------------------------------------------------------------
-    def write(self, observations: Sequence[Observation]) -> WriteResult:
+    def write(self, observations: Sequence[Observation], columns: Sequence[SampleColumn] = ()) -> WriteResult:
+        """Points in line protocol; a column's samples become points like any other (InfluxDB stores columns)."""
+        observations = [*observations, *(o for column in columns for o in column.observations())]
         if not observations:
             return WriteResult(0, 0)
         lines = [to_line_protocol(o) for o in observations]

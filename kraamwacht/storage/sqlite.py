@@ -11,19 +11,22 @@ crash may lose the last batches (use ``synchronous=FULL`` via ``durable=True`` w
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
-from kraamwacht.contract import Observation, QualityFlag, Signal
+from kraamwacht.contract import QUALITY_BITS, SIGNAL_UNITS, Observation, QualityFlag, SampleColumn, Signal, flags_of
 from kraamwacht.storage._base import Series, StoreError, WriteResult
 
-__all__ = ["SqliteStore"]
+__all__ = ["SEGMENT_MIN", "SEGMENT_SPAN", "SqliteStore", "StoredSample"]
 
 _COLUMNS = """
     device TEXT NOT NULL,
@@ -51,6 +54,29 @@ _COLUMNS = """
 # finding a subject's thermometer readings does not walk her every wearable sample. A query uses it
 # by repeating its condition, ``_SPARSE`` (SQLite's rule for partial indexes). Version 2 kept the
 # rows ordered by device and had an index by episode: the small ``subjects`` table replaced it.
+# Version 5 adds segments: a wearable's column of one signal from a version 2 message (a gateway's
+# backlog), stored as one row of arrays instead of a row per sample, when none of its identities is
+# stored yet (a redelivery or an overlap takes the row path, which sees both tables). Every read
+# below reads both.
+_SEGMENT_COLUMNS = """
+    device TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq_first INTEGER NOT NULL,
+    seq_last INTEGER NOT NULL,
+    episode TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    signal TEXT NOT NULL,
+    t_first REAL NOT NULL,
+    t_last REAL NOT NULL,
+    receive_time REAL NOT NULL,
+    n INTEGER NOT NULL,
+    seq BLOB NOT NULL,
+    device_time BLOB NOT NULL,
+    value BLOB NOT NULL,
+    quality BLOB NOT NULL
+"""
+SEGMENT_MIN = 32  # fewer samples are stored as rows: a live message's one or two gain nothing from a segment
+SEGMENT_SPAN = 8192  # the widest range of sequence numbers one segment covers (bounds the search for an identity)
 _WEARABLE = ("temperature_c", "heart_rate_bpm")  # the signals a wearable sends every second
 _SPARSE = f"signal NOT IN ({', '.join(repr(s) for s in _WEARABLE)})"
 _SCHEMA = f"""
@@ -58,6 +84,9 @@ CREATE TABLE IF NOT EXISTS observations ({_COLUMNS});
 CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations (device, stream, seq);
 CREATE INDEX IF NOT EXISTS observations_timeline ON observations (subject, device_time, signal);
 CREATE INDEX IF NOT EXISTS observations_sparse ON observations (subject, signal, device_time) WHERE {_SPARSE};
+CREATE TABLE IF NOT EXISTS segments ({_SEGMENT_COLUMNS});
+CREATE INDEX IF NOT EXISTS segments_identity ON segments (device, stream, seq_first);
+CREATE INDEX IF NOT EXISTS segments_timeline ON segments (subject, t_first);
 CREATE TABLE IF NOT EXISTS subjects (
     episode TEXT NOT NULL,
     subject TEXT NOT NULL,
@@ -70,7 +99,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     UNIQUE (device, stream, seq)
 );
 """
-_VERSION = 4
+_VERSION = 5
 _NAMES = [line.split()[0] for line in _COLUMNS.strip().splitlines()]
 
 # version 1 (no streams: identity (device, seq)) and version 2 (rows ordered by identity, an index
@@ -112,7 +141,7 @@ class SqliteStore:
         self._lock = threading.Lock()
 
     def _open_schema(self) -> None:
-        """Create version 4, or move an older store into it with every row (one transaction)."""
+        """Create version 5, or move an older store into it with every row (one transaction)."""
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         if version >= _VERSION:
             return  # a reader beside a running serve writes nothing here (it would wait for serve's lock)
@@ -120,8 +149,9 @@ class SqliteStore:
         if not columns:
             self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={_VERSION}; COMMIT;")
             return
-        if version == 3:  # the new indexes are built in one pass over the rows
-            self._db.executescript(f"BEGIN IMMEDIATE; {_REINDEX} {_SCHEMA} PRAGMA user_version={_VERSION}; COMMIT;")
+        if version in (3, 4):  # version 3: the new indexes in one pass over the rows; both: the segments' table
+            reindex = _REINDEX if version == 3 else ""
+            self._db.executescript(f"BEGIN IMMEDIATE; {reindex} {_SCHEMA} PRAGMA user_version={_VERSION}; COMMIT;")
             return
         stream = "stream" if "stream" in columns else "''"  # version 1 numbered samples per device only
         outbox = [row[1] for row in self._db.execute("PRAGMA table_info(outbox)")]
@@ -143,7 +173,12 @@ class SqliteStore:
             + f"DROP TABLE observations_before; PRAGMA user_version={_VERSION}; COMMIT;"
         )
 
-    def write(self, observations: Sequence[Observation]) -> WriteResult:
+    def write(self, observations: Sequence[Observation], columns: Sequence[SampleColumn] = ()) -> WriteResult:
+        """Store a batch in one transaction: version 1's observations, then version 2's columns.
+
+        A column becomes one segment when none of its identities is stored (the common case: a
+        backlog sent once); otherwise its samples take the row path and are told apart one by one.
+        """
         rows = [
             (
                 o.device,
@@ -163,29 +198,102 @@ class SqliteStore:
             )
             for o in observations
         ]
+        column_fresh: list[NDArray[np.bool_]] = []
+        column_conflicts: list[NDArray[np.bool_]] = []
         with self._lock:
             try:
                 with self._transaction():
-                    fresh, conflicts = self._classify(rows)
-                    new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", new_rows
-                    )
-                    self._db.executemany("INSERT OR IGNORE INTO subjects VALUES (?, ?)", {r[2:4] for r in new_rows})
-                    if self.outbox:  # in the same transaction: stored means queued for forwarding
-                        self._db.executemany(
-                            "INSERT OR IGNORE INTO outbox (device, seq, stream) VALUES (?, ?, ?)",
-                            [(row[0], row[1], row[13]) for row in new_rows],
-                        )
+                    fresh, conflicts = self._write_rows(rows)
+                    for column in columns:
+                        new, conflicting = self._write_column(column)
+                        column_fresh.append(new)
+                        column_conflicts.append(conflicting)
             except sqlite3.Error as exc:
                 raise StoreError(f"writing to {self.path} failed: {exc}") from exc
-        stored = sum(fresh)
-        conflicting = sum(conflicts)
+        stored = sum(fresh) + sum(int(new.sum()) for new in column_fresh)
+        conflicting = sum(conflicts) + sum(int(c.sum()) for c in column_conflicts)
         return WriteResult(
             stored=stored,
-            duplicates=len(rows) - stored - conflicting,
+            duplicates=len(rows) + sum(len(c) for c in columns) - stored - conflicting,
             fresh=tuple(fresh),
             conflicts=tuple(conflicts),
+            column_fresh=tuple(column_fresh),
+            column_conflicts=tuple(column_conflicts),
+        )
+
+    def _write_rows(self, rows: list[tuple]) -> tuple[list[bool], list[bool]]:
+        """Insert the rows whose identity is new; per row whether it was new and whether it conflicts."""
+        if not rows:
+            return [], []
+        fresh, conflicts = self._classify(rows)
+        new_rows = [row for row, new in zip(rows, fresh, strict=True) if new]
+        self._db.executemany("INSERT OR IGNORE INTO observations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", new_rows)
+        self._db.executemany("INSERT OR IGNORE INTO subjects VALUES (?, ?)", {r[2:4] for r in new_rows})
+        if self.outbox:  # in the same transaction: stored means queued for forwarding
+            self._db.executemany(
+                "INSERT OR IGNORE INTO outbox (device, seq, stream) VALUES (?, ?, ?)",
+                [(row[0], row[1], row[13]) for row in new_rows],
+            )
+        return fresh, conflicts
+
+    def _write_column(self, column: SampleColumn) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """One column as a segment, or row by row when it cannot be one; per sample: new, conflicting."""
+        if not self._segment_fits(column):
+            fresh, conflicts = self._write_rows(_column_rows(column))
+            return np.array(fresh, dtype=bool), np.array(conflicts, dtype=bool)
+        times = column.device_time_s
+        self._db.execute(
+            "INSERT INTO segments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                column.device,
+                column.stream,
+                int(column.seq[0]),
+                int(column.seq[-1]),
+                column.episode,
+                column.subject,
+                column.signal.value,
+                float(times.min()),
+                float(times.max()),
+                column.receive_time.timestamp(),
+                len(column),
+                column.seq.astype("<i8").tobytes(),
+                times.astype("<f8").tobytes(),
+                column.value.astype("<f8").tobytes(),
+                column.flags.astype(np.uint8).tobytes(),
+            ),
+        )
+        self._db.execute("INSERT OR IGNORE INTO subjects VALUES (?, ?)", (column.episode, column.subject))
+        return np.ones(len(column), dtype=bool), np.zeros(len(column), dtype=bool)
+
+    def _segment_fits(self, column: SampleColumn) -> bool:
+        """Whether a column can be stored as a segment: a wearable's, long enough, numbered in order,
+        and not one of its identities stored already (in either table, this transaction included)."""
+        seq = column.seq
+        if (
+            self.outbox  # the outbox names rows: a store that forwards keeps rows
+            or column.signal.value not in _WEARABLE
+            or len(seq) < SEGMENT_MIN
+            or not bool((np.diff(seq) > 0).all())
+            or int(seq[-1]) - int(seq[0]) > SEGMENT_SPAN
+        ):
+            return False
+        first, last = int(seq[0]), int(seq[-1])
+        stored = [
+            row[0]
+            for row in self._db.execute(
+                "SELECT seq FROM observations WHERE device = ? AND stream = ? AND seq BETWEEN ? AND ?",
+                (column.device, column.stream, first, last),
+            )
+        ]
+        if stored and bool(np.isin(stored, seq).any()):
+            return False
+        return not any(
+            bool(np.isin(np.frombuffer(blob, dtype="<i8"), seq).any())
+            for (blob,) in self._db.execute(
+                "SELECT seq FROM segments WHERE device = ? AND stream = ?"
+                " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
+                (column.device, column.stream, first - SEGMENT_SPAN, last, first),
+            )
         )
 
     @contextmanager
@@ -218,6 +326,7 @@ class SqliteStore:
                 " ON o.device = k.device AND o.stream = k.stream AND o.seq = k.seq"
             )
         }
+        existing |= self._in_segments()
         if not existing and len(set(keys)) == len(keys):  # the common batch: all new, nothing repeated
             return [True] * len(rows), [False] * len(rows)
         fresh, conflicts = [], []
@@ -229,6 +338,68 @@ class SqliteStore:
             existing.setdefault(key, content)
         return fresh, conflicts
 
+    def _in_segments(self) -> dict[tuple[str, str, int], tuple]:
+        """The content of every identity in ``temp.batch_keys`` that a segment holds, as ``_SAME_CONTENT``."""
+        found: dict[tuple[str, str, int], tuple] = {}
+        wanted: dict[tuple[str, str], list[int]] = {}
+        for device, stream, seq in self._db.execute(
+            "SELECT k.device, k.stream, k.seq FROM temp.batch_keys k WHERE EXISTS (SELECT 1 FROM segments s"
+            " WHERE s.device = k.device AND s.stream = k.stream AND s.seq_first BETWEEN k.seq - ? AND k.seq"
+            " AND s.seq_last >= k.seq)",
+            (SEGMENT_SPAN,),
+        ):
+            wanted.setdefault((device, stream), []).append(seq)
+        for (device, stream), seqs in wanted.items():
+            low, high = min(seqs), max(seqs)
+            for episode, subject, signal, seq_blob, time_blob, value_blob in self._db.execute(
+                "SELECT episode, subject, signal, seq, device_time, value FROM segments WHERE device = ? AND stream = ?"
+                " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
+                (device, stream, low - SEGMENT_SPAN, high, low),
+            ):
+                stored = np.frombuffer(seq_blob, dtype="<i8")
+                times, values = np.frombuffer(time_blob, dtype="<f8"), np.frombuffer(value_blob, dtype="<f8")
+                for seq in seqs:
+                    i = int(np.searchsorted(stored, seq))
+                    if i < len(stored) and stored[i] == seq:
+                        found[(device, stream, seq)] = (episode, subject, signal, float(values[i]), float(times[i]))
+        return found
+
+    def _segment_samples(
+        self, subject: str, signals: Sequence[str] | None, start_s: float, end_s: float
+    ) -> _Samples | None:
+        """A subject's samples held in segments, in ``[start_s, end_s)``; None when there are none.
+
+        Only a wearable's signals are ever in a segment, so a query of other signals costs nothing.
+        """
+        if signals is not None and not any(s in _WEARABLE for s in signals):
+            return None
+        sql = "SELECT signal, device, seq, device_time, value, receive_time FROM segments WHERE subject = ?"
+        args: list[object] = [subject]
+        if signals:
+            sql += f" AND signal IN ({','.join('?' * len(signals))})"
+            args += list(signals)
+        sql += " AND t_first < ? AND t_last >= ?"
+        args += [end_s, start_s]
+        parts = []
+        for signal, device, seq_blob, time_blob, value_blob, received in self._db.execute(sql, args):
+            times = np.frombuffer(time_blob, dtype="<f8")
+            keep = (times >= start_s) & (times < end_s)
+            n = int(keep.sum())
+            if n:
+                parts.append(
+                    (
+                        np.full(n, signal, dtype=object),
+                        np.full(n, device, dtype=object),
+                        np.frombuffer(seq_blob, dtype="<i8")[keep],
+                        times[keep],
+                        np.frombuffer(value_blob, dtype="<f8")[keep],
+                        np.full(n, received),
+                    )
+                )
+        if not parts:
+            return None
+        return _Samples(*(np.concatenate(arrays) for arrays in zip(*parts, strict=True)))
+
     def read(
         self,
         *,
@@ -237,26 +408,37 @@ class SqliteStore:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> Series:
-        sql = "SELECT signal, device_time, value FROM observations WHERE subject = ?"
+        start_s = start.timestamp() if start is not None else -math.inf
+        end_s = end.timestamp() if end is not None else math.inf
+        sql = "SELECT signal, device_time, value, device, seq FROM observations WHERE subject = ?"
         args: list[object] = [subject]
         if signals:
             sql += f" AND signal IN ({','.join('?' * len(signals))})" + _sparse_term(*signals)
             args += list(signals)
         if start is not None:
             sql += " AND device_time >= ?"
-            args.append(start.timestamp())
+            args.append(start_s)
         if end is not None:
             sql += " AND device_time < ?"
-            args.append(end.timestamp())
+            args.append(end_s)
         sql += " ORDER BY device_time, device, seq"  # the time line's order: each signal's rows keep it
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
+            held = self._segment_samples(subject, signals, start_s, end_s)
         out: Series = {}
-        if not rows:
+        if not rows and held is None:
             return out
-        names = np.array([r[0] for r in rows])
+        names = np.array([r[0] for r in rows], dtype=object)
         times = np.array([r[1] for r in rows], dtype=np.float64)
         values = np.array([r[2] for r in rows], dtype=np.float64)
+        if held is not None:  # rows and segments in the rows' order: time, device, sequence number
+            devices = np.concatenate([np.array([r[3] for r in rows], dtype=object), held.device])
+            seqs = np.concatenate([np.array([r[4] for r in rows], dtype=np.int64), held.seq])
+            names = np.concatenate([names, held.signal])
+            times = np.concatenate([times, held.time_s])
+            values = np.concatenate([values, held.value])
+            order = np.lexsort((seqs, np.unique(devices, return_inverse=True)[1], times))
+            names, times, values = names[order], times[order], values[order]
         for name in sorted(set(names.tolist())):
             mask = names == name
             out[name] = (times[mask], values[mask])
@@ -270,28 +452,38 @@ class SqliteStore:
                 f"{_sparse_term(signal)} ORDER BY device_time DESC LIMIT 1",
                 (subject, signal, since_s),
             ).fetchone()
+            held = self._segment_samples(subject, (signal,), math.nextafter(since_s, math.inf), math.inf)
+        if held is not None:
+            i = int(np.argmax(held.time_s))
+            if row is None or held.time_s[i] > row[0]:
+                row = (held.time_s[i], held.value[i])
         return None if row is None else (float(row[0]), float(row[1]))
 
     def mean(self, subject: str, signal: str, *, start_s: float, end_s: float) -> float | None:
         """Mean of ``signal`` in ``[start_s, end_s)`` (an index range scan); ``None`` without samples."""
         with self._lock:
-            (value,) = self._db.execute(
-                "SELECT avg(value) FROM observations WHERE subject = ? AND signal = ? AND device_time >= ?"
-                f" AND device_time < ?{_sparse_term(signal)}",
+            total, n = self._db.execute(
+                "SELECT total(value), count(value) FROM observations WHERE subject = ? AND signal = ?"
+                f" AND device_time >= ? AND device_time < ?{_sparse_term(signal)}",
                 (subject, signal, start_s, end_s),
             ).fetchone()
-        return None if value is None else float(value)
+            held = self._segment_samples(subject, (signal,), start_s, end_s)
+        if held is not None:
+            total, n = total + float(held.value.sum()), n + len(held.value)
+        return None if n == 0 else float(total / n)
 
     def last_received(self, subject: str, signals: Sequence[str]) -> float | None:
         """When the newest device sample of these signals of ``subject`` arrived (receive time, UTC seconds).
 
         Typed-in readings do not count: a thermometer or a pulse counted by hand is no device that can go quiet.
         """
+        marks = ",".join("?" * len(signals))
         with self._lock:
             (value,) = self._db.execute(
-                "SELECT max(receive_time) FROM observations WHERE subject = ? AND quality NOT LIKE '%manual%'"
-                f" AND signal IN ({','.join('?' * len(signals))})",
-                (subject, *signals),
+                "SELECT max(received) FROM (SELECT max(receive_time) AS received FROM observations"
+                f" WHERE subject = ? AND quality NOT LIKE '%manual%' AND signal IN ({marks})"
+                f" UNION ALL SELECT max(receive_time) FROM segments WHERE subject = ? AND signal IN ({marks}))",
+                (subject, *signals, subject, *signals),
             ).fetchone()
         return None if value is None else float(value)
 
@@ -299,7 +491,9 @@ class SqliteStore:
         """``(device, signal)`` pairs that measured ``subject`` (for a handover's Device resources)."""
         with self._lock:
             return self._db.execute(
-                "SELECT DISTINCT device, signal FROM observations WHERE subject = ? ORDER BY device, signal", (subject,)
+                "SELECT device, signal FROM observations WHERE subject = ?"
+                " UNION SELECT device, signal FROM segments WHERE subject = ? ORDER BY device, signal",
+                (subject, subject),
             ).fetchall()
 
     def newest_per_device(self, subject: str, signal: str) -> list[tuple[str, float, float]]:
@@ -308,28 +502,44 @@ class SqliteStore:
         A restart re-judges each device's battery from this, as live did from the sample itself.
         """
         with self._lock:
-            return self._db.execute(
-                "SELECT device, receive_time, value FROM ("
-                " SELECT device, receive_time, value, row_number() OVER"
+            rows = self._db.execute(
+                "SELECT device, device_time, receive_time, value FROM ("
+                " SELECT device, device_time, receive_time, value, row_number() OVER"
                 "  (PARTITION BY device ORDER BY device_time DESC, receive_time DESC) AS n"
-                f" FROM observations WHERE subject = ? AND signal = ?{_sparse_term(signal)}) WHERE n = 1 ORDER BY device",
+                f" FROM observations WHERE subject = ? AND signal = ?{_sparse_term(signal)}) WHERE n = 1",
                 (subject, signal),
             ).fetchall()
+            held = self._segment_samples(subject, (signal,), -math.inf, math.inf)
+        newest = {device: (t, received, value) for device, t, received, value in rows}
+        if held is not None:
+            for i in range(len(held.time_s)):
+                device = held.device[i]
+                candidate = (float(held.time_s[i]), float(held.received_s[i]), float(held.value[i]))
+                if device not in newest or candidate[:2] > newest[device][:2]:
+                    newest[device] = candidate
+        return [(device, received, value) for device, (_t, received, value) in sorted(newest.items())]
 
     def newest_time(self) -> float | None:
         """Device time of the newest sample of any subject."""
         with self._lock:
-            (value,) = self._db.execute("SELECT max(device_time) FROM observations").fetchone()
+            (value,) = self._db.execute(
+                "SELECT max(t) FROM (SELECT max(device_time) AS t FROM observations"
+                " UNION ALL SELECT max(t_last) FROM segments)"
+            ).fetchone()
         return value
 
     def with_method(self, subject: str, signal: str) -> list[tuple[float, float, str | None]]:
         """Readings ``(time_s, value, method)`` of one signal in time order (bilirubin advice needs the method)."""
         with self._lock:
-            return self._db.execute(
+            rows = self._db.execute(
                 f"SELECT device_time, value, method FROM observations WHERE subject = ? AND signal = ?{_sparse_term(signal)}"
                 " ORDER BY device_time, device, seq",
                 (subject, signal),
             ).fetchall()
+        if signal not in _WEARABLE:  # only a wearable's signals are ever in a segment
+            return rows
+        times, values = self.read(subject=subject, signals=[signal]).get(signal, ((), ()))
+        return [(float(t), float(v), None) for t, v in zip(times, values, strict=True)]
 
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
         sql = "SELECT episode, subject FROM subjects"
@@ -368,9 +578,50 @@ class SqliteStore:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
-    def count(self) -> int:
+    def identities(self) -> list[StoredSample]:
+        """Every stored sample's identity, signal, time and flags, rows and segments alike, in identity order.
+
+        For an audit that counts every sample (the fault tests, ``kraamwacht doctor``): a segment's
+        samples are listed one by one.
+        """
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM observations").fetchone()[0])
+            out = [
+                StoredSample(*row)
+                for row in self._db.execute(
+                    "SELECT device, stream, seq, signal, device_time, quality FROM observations"
+                )
+            ]
+            held = self._db.execute("SELECT device, stream, signal, seq, device_time, quality FROM segments").fetchall()
+        words = [",".join(q.value for q in flags_of(bits)) for bits in range(1 << len(QUALITY_BITS))]
+        for device, stream, signal, seq_blob, time_blob, quality_blob in held:
+            seqs, times = np.frombuffer(seq_blob, dtype="<i8").tolist(), np.frombuffer(time_blob, dtype="<f8").tolist()
+            flags = np.frombuffer(quality_blob, dtype=np.uint8).tolist()
+            out += [
+                StoredSample(device, stream, q, signal, t, words[f]) for q, t, f in zip(seqs, times, flags, strict=True)
+            ]
+        return sorted(out, key=lambda sample: (sample.device, sample.stream, sample.seq))
+
+    def has(self, device: str, seq: int, *, stream: str | None = None) -> bool:
+        """Whether the sample ``(device, stream, seq)`` is stored (any stream when ``stream`` is None)."""
+        streams = "" if stream is None else " AND stream = ?"
+        args = (device, seq) if stream is None else (device, seq, stream)
+        with self._lock:
+            if self._db.execute(f"SELECT 1 FROM observations WHERE device = ? AND seq = ?{streams}", args).fetchone():
+                return True
+            return any(
+                seq in np.frombuffer(blob, dtype="<i8")
+                for (blob,) in self._db.execute(
+                    f"SELECT seq FROM segments WHERE device = ? AND seq_last >= ?{streams} AND seq_first <= ?",
+                    (device, seq, *args[2:], seq),
+                )
+            )
+
+    def count(self) -> int:
+        """Samples stored, in rows and in segments."""
+        with self._lock:
+            (rows,) = self._db.execute("SELECT count(*) FROM observations").fetchone()
+            (held,) = self._db.execute("SELECT coalesce(sum(n), 0) FROM segments").fetchone()
+        return int(rows) + int(held)
 
     def delete_episode(self, episode: str, *, before: datetime) -> None:
         with self._lock, self._transaction():
@@ -380,10 +631,41 @@ class SqliteStore:
                 " AND episode = ? AND device_time < ?",
                 (episode, episode, before.timestamp()),
             )
+            self._delete_segments(episode, before.timestamp())
             self._db.execute(
                 "DELETE FROM subjects WHERE episode = ? AND NOT EXISTS (SELECT 1 FROM observations o"
-                " WHERE o.subject = subjects.subject AND o.episode = subjects.episode)",
+                " WHERE o.subject = subjects.subject AND o.episode = subjects.episode) AND NOT EXISTS"
+                " (SELECT 1 FROM segments s WHERE s.subject = subjects.subject AND s.episode = subjects.episode)",
                 (episode,),
+            )
+
+    def _delete_segments(self, episode: str, before_s: float) -> None:
+        """An episode's segments measured before ``before_s``: wholly older ones go, one that straddles keeps its newer samples."""
+        where = "subject IN (SELECT subject FROM subjects WHERE episode = ?) AND episode = ?"
+        self._db.execute(f"DELETE FROM segments WHERE {where} AND t_last < ?", (episode, episode, before_s))
+        straddling = self._db.execute(
+            f"SELECT rowid, seq, device_time, value, quality FROM segments WHERE {where} AND t_first < ?",
+            (episode, episode, before_s),
+        ).fetchall()
+        for rowid, seq_blob, time_blob, value_blob, quality_blob in straddling:
+            times = np.frombuffer(time_blob, dtype="<f8")
+            keep = times >= before_s
+            seq = np.frombuffer(seq_blob, dtype="<i8")[keep]
+            self._db.execute(
+                "UPDATE segments SET seq_first = ?, seq_last = ?, t_first = ?, t_last = ?, n = ?, seq = ?,"
+                " device_time = ?, value = ?, quality = ? WHERE rowid = ?",
+                (
+                    int(seq[0]),
+                    int(seq[-1]),
+                    float(times[keep].min()),
+                    float(times[keep].max()),
+                    len(seq),
+                    seq.tobytes(),
+                    times[keep].tobytes(),
+                    np.frombuffer(value_blob, dtype="<f8")[keep].tobytes(),
+                    np.frombuffer(quality_blob, dtype=np.uint8)[keep].tobytes(),
+                    rowid,
+                ),
             )
 
     def close(self) -> None:
@@ -415,6 +697,59 @@ def _observation(row: tuple) -> Observation:
         site=site,
         entered_by=entered_by,
     )
+
+
+class StoredSample(NamedTuple):
+    """One stored sample as :meth:`SqliteStore.identities` lists it (``quality``: flags joined by commas)."""
+
+    device: str
+    stream: str
+    seq: int
+    signal: str
+    device_time_s: float
+    quality: str
+
+
+class _Samples(NamedTuple):
+    """Samples read from segments, one array per field."""
+
+    signal: NDArray[np.object_]
+    device: NDArray[np.object_]
+    seq: NDArray[np.int64]
+    time_s: NDArray[np.float64]
+    value: NDArray[np.float64]
+    received_s: NDArray[np.float64]
+
+
+def _column_rows(column: SampleColumn) -> list[tuple]:
+    """A column's samples as the rows of ``observations`` (a column that cannot be a segment)."""
+    unit, received = SIGNAL_UNITS[column.signal], column.receive_time.timestamp()
+    quality = [",".join(q.value for q in flags_of(bits)) for bits in range(1 << len(QUALITY_BITS))]
+    return [
+        (
+            column.device,
+            seq,
+            column.episode,
+            column.subject,
+            column.signal.value,
+            value,
+            unit,
+            t_s,
+            received,
+            quality[bits],
+            None,
+            None,
+            None,
+            column.stream,
+        )
+        for seq, t_s, value, bits in zip(
+            column.seq.tolist(),
+            column.device_time_s.tolist(),
+            column.value.tolist(),
+            column.flags.tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _sparse_term(*signals: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kraamwacht.storage.sqlite import SqliteStore, StoredSample
 from kraamwacht.testing import Mosquitto, mosquitto_binary
 from kraamwacht.waiting import free_port, wait_for, wait_for_port
 
@@ -64,6 +65,17 @@ def send_control(
             return bool(db.execute(query, (CONTROL_DEVICE, seq)).fetchone()[0])
 
     wait_for(stored, timeout_s, what="the control sample stored by serve", interval_s=0.2)
+
+
+def stored_samples(ledger: Path) -> list[StoredSample]:
+    """Every sample serve's ledger holds, rows and segments (a gateway's backlog) alike."""
+    if not ledger.exists():
+        return []
+    store = SqliteStore(ledger)
+    try:
+        return store.identities()
+    finally:
+        store.close()
 
 
 def spool_backlog(spool: Path) -> int:

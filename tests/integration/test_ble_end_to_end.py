@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from kraamwacht.firmware_sim.control import control
 from kraamwacht.waiting import wait_for
-from tests.integration.conftest import free_port, wait_for_port
+from tests.integration.conftest import free_port, stored_samples, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +29,11 @@ def _control(port: int, command: str) -> str:
 
 
 def _stored(db: Path) -> list[tuple[str, str, int, float, str]]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT device, signal, seq, device_time, stream FROM observations"
-            " WHERE signal IN ('temperature_c', 'heart_rate_bpm') ORDER BY device, stream, seq"
-        ).fetchall()
+    return [  # rows and a backlog's segments alike
+        (s.device, s.signal, s.seq, s.device_time_s, s.stream)
+        for s in stored_samples(db)
+        if s.signal in ("temperature_c", "heart_rate_bpm")
+    ]
 
 
 def _pair(state: Path) -> None:

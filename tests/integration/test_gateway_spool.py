@@ -14,7 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from kraamwacht.contract import Topics
+from kraamwacht.contract import Topics, parse_observation_message
 from kraamwacht.gateway.publisher import SpoolPublisher
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.publish import BrokerAddress
@@ -25,7 +25,7 @@ T0 = datetime.now(tz=UTC) - timedelta(hours=1)
 
 
 class Counter:
-    """A persistent-session subscriber that records every (device, seq) it receives."""
+    """A persistent-session subscriber that records every (device, seq) it receives, in either message version."""
 
     def __init__(self, port: int) -> None:
         self.seen: list[tuple[str, int]] = []
@@ -34,7 +34,8 @@ class Counter:
         )
         self.client.on_connect = lambda c, *_: c.subscribe(Topics.gateway_observations_filter("s1"), qos=1)
         self.client.on_message = lambda _c, _u, m: self.seen.extend(
-            (json.loads(m.payload)["device"], s["seq"]) for s in json.loads(m.payload)["samples"]
+            (o.device, o.seq)
+            for o in parse_observation_message(m.payload, topic=None, receive_time=datetime.now(tz=UTC))[0]
         )
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.connect("127.0.0.1", port)

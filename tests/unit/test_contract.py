@@ -54,7 +54,8 @@ def test_a_valid_message_becomes_observations() -> None:
         (b'{"v": 1, "x": NaN}', RejectReason.NOT_JSON),
         (b"[" * 5000 + b"]" * 5000, RejectReason.NOT_JSON),
         (b"x" * (MAX_MESSAGE_BYTES + 1), RejectReason.MESSAGE_TOO_LARGE),
-        (json.dumps({"v": 2, "samples": []}).encode(), RejectReason.UNSUPPORTED_VERSION),
+        (json.dumps({"v": 3, "samples": []}).encode(), RejectReason.UNSUPPORTED_VERSION),
+        (json.dumps({"v": 2, "samples": []}).encode(), RejectReason.SCHEMA),  # version 2 has columns
         (json.dumps({"v": 1, "device": "d"}).encode(), RejectReason.SCHEMA),
         (json.dumps([1, 2]).encode(), RejectReason.SCHEMA),
     ],

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kraamwacht.alerts import detect_alerts
-from kraamwacht.contract import Topics
+from kraamwacht.contract import Topics, columns_payload
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.service import EventLog, IngestCore, RawMessage
 from kraamwacht.storage.sqlite import SqliteStore
@@ -348,3 +348,57 @@ def test_a_baseline_is_published_once_per_new_point_not_with_every_message(tmp_p
     assert len(published) >= 3, "no baseline points were published"
     assert len(published) == len(published[-1].t_s)  # one message per new point
     assert [len(m.t_s) for m in published] == list(range(1, len(published) + 1))
+
+
+def column_messages(samples: dict, received: datetime, *, per: int = 1000) -> list[RawMessage]:
+    """The same samples as :func:`messages`, numbered the same, as version 2 messages of up to ``per`` samples."""
+    rows = sorted((t, s, v) for s, (ts, vs) in samples.items() for t, v in zip(ts.tolist(), vs.tolist(), strict=True))
+    return [
+        RawMessage(
+            Topics.observations("s1", "ep9", "m9"),
+            columns_payload(
+                device="wb9",
+                stream=None,
+                episode="ep9",
+                subject="m9",
+                samples=[
+                    (s, v, datetime.fromtimestamp(t, tz=UTC), k + j, ())
+                    for j, (t, s, v) in enumerate(rows[k : k + per])
+                ],
+            ),
+            received,
+        )
+        for k in range(0, len(rows), per)
+    ]
+
+
+def test_a_backlog_sent_as_columns_gives_the_alerts_and_the_store_of_the_same_samples_sent_one_by_one(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(tz=UTC)
+    scenario = MotherScenario.draw(
+        "m9", "fast", seed=4, delivered_at_s=(now - timedelta(days=2.2)).timestamp(), days=2.0
+    )
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
+    cores = {}
+    for name, batches in (("objects", messages(samples, now, per=1000)), ("columns", column_messages(samples, now))):
+        store = SqliteStore(tmp_path / f"{name}.db")
+        core = IngestCore(site="s1", store=store, events=EventLog(tmp_path / f"{name}-e.db"), rebuild_h=200.0)
+        events = []
+        for k in range(0, len(batches), 3):  # three messages to a batch: one subject's columns joined in one update
+            out = core.handle(batches[k : k + 3])
+            events += out.events
+            core.event_log.record(out.events)
+        events += core.tick(now + timedelta(minutes=10)).events  # the last epochs close
+        cores[name] = (core, [(e.alert_id, e.event, e.time, e.rule, e.message, e.values) for e in events])
+    (by_object, object_events), (by_column, column_events) = cores["objects"], cores["columns"]
+    assert column_events == object_events
+    assert {"temp_rise_hr", "fever", "tachycardia"} <= {rule for _, _, _, rule, _, _ in column_events}
+    n = sum(len(t) for t, _ in samples.values())
+    assert by_column.counters.stored == by_object.counters.stored == by_column.store.count() == n
+    assert by_column.store._db.execute("SELECT count(*) FROM observations").fetchone() == (0,)  # all in segments
+    replayed = detect_alerts({s: (t, v) for s, (t, v) in samples.items()}, subject="m9").events
+    horizon = datetime.fromtimestamp(samples["temperature_c"][0][-1] - 300, tz=UTC)
+    assert [(a, e, t) for a, e, t, rule, *_ in column_events if t <= horizon and rule != "no_data"] == [
+        (e.alert_id, e.event, e.time) for e in replayed if e.time <= horizon
+    ]

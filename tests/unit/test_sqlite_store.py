@@ -129,7 +129,7 @@ def test_a_version_2_store_is_moved_to_the_current_version_with_every_row(tmp_pa
     indexes = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "observations_by_episode" not in indexes
     assert "observations_identity" in indexes
-    assert store._db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert store._db.execute("PRAGMA user_version").fetchone() == (5,)
     store.close()
     assert SqliteStore(path).count() == 10  # opened again: nothing moved twice
 
@@ -168,7 +168,7 @@ def test_a_version_3_store_gets_the_time_line_by_time_and_the_sparse_signals_ind
                           unit="Cel", device_time=T0 + timedelta(seconds=3), receive_time=T0, seq=1)  # fmt: skip
     _version_3_store(path, [*wearable, reading])
     store = SqliteStore(path, outbox=True)
-    assert store._db.execute("PRAGMA user_version").fetchone() == (4,)
+    assert store._db.execute("PRAGMA user_version").fetchone() == (5,)
     indexes = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"observations_identity", "observations_timeline", "observations_sparse"} <= indexes
     assert "observations_by_subject" not in indexes
