@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,7 +239,8 @@ def serve_rate(port: int, folder: Path, messages: list[Message]) -> float:
         start = publish_all(port, messages, "serve-publisher")
         last = json.loads(messages[-1][1])
         total = sum(n for _t, _p, n in messages)
-        done = wait_stored(folder / "k.db", (last["device"], last["samples"][-1]["seq"]), total, 900)
+        seq = last["samples"][-1]["seq"] if last["v"] == 1 else max(c["seq"][-1] for c in last["columns"])
+        done = wait_stored(folder / "k.db", (last["device"], seq), total, 900)
     finally:
         serve.terminate()
         serve.wait(300)
@@ -361,10 +363,10 @@ def latency(
 def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repeats: int = 3) -> dict[str, float]:
     """Microseconds per sample of each step serve takes on a spool flush, in this process, no broker.
 
-    Each step includes the ones before it, so the rows show what a step adds and the ceiling that
-    step alone sets: the JSON decoding of version 1's sample objects, the contract's validation,
-    the store (validated samples written in serve's batches), and serve's whole core. The best of
-    ``repeats`` runs, each on a fresh store, after a garbage collection.
+    The JSON decoding (orjson, as serve reads), the contract's validation (decoding included), the
+    store alone (validated samples written in serve's batches: rows for version 1, segments for
+    version 2's columns), and serve's whole core. The best of ``repeats`` runs, each on a fresh
+    store, after a garbage collection.
     """
     folder.mkdir()
     now = datetime.now(tz=UTC)
@@ -394,7 +396,7 @@ def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repea
             ingest.handle(raw[i : i + batch])
 
     return {
-        "json": best(lambda _k: [json.loads(p) for _t, p, _n in messages]),
+        "json": best(lambda _k: [orjson.loads(p) for _t, p, _n in messages]),  # as serve reads
         "validate": best(lambda _k: [parse_message(p, topic=t, receive_time=now) for t, p, _n in messages]),
         "store": best(write),
         "core": best(core),

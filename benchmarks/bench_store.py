@@ -1,4 +1,4 @@
-"""The embedded store's layout under live homes: the current version (4) against version 2, in the same process.
+"""The embedded store's layout under live homes: the current version (5) against version 2, in the same process.
 
     python benchmarks/bench_store.py [--homes 3600] [--seconds 120] [--batch 2000] [--history-s 600]
 

@@ -189,7 +189,11 @@ def column_arrays(
     # exact types: JSON's true is no number, and a float sequence number no identity
     if not set(map(type, seq)) <= _INT or not set(map(type, t_s)) <= _NUMBER or not set(map(type, value)) <= _NUMBER:
         return f"{where}: seq holds integers, t and value numbers"
-    if max(seq) > _MAX_SEQ or min(seq) < 0:
+    try:
+        seq_array = np.array(seq, dtype=np.int64)
+    except OverflowError:
+        seq_array = np.array([-1])
+    if (seq_array < 0).any():
         return f"{where}.seq: a sequence number is an integer from 0 to {_MAX_SEQ}"
     try:
         t_array, value_array = np.array(t_s, dtype=np.float64), np.array(value, dtype=np.float64)
@@ -208,7 +212,7 @@ def column_arrays(
         if positions and not (min(positions) >= 0 and max(positions) < len(seq)):
             return f"{where}.q.{flag}: a position outside the column"
         flags[positions] |= np.uint8(1 << bit)
-    return name, np.array(seq, dtype=np.int64), t_array, value_array, flags
+    return name, seq_array, t_array, value_array, flags
 
 
 _KEYS = frozenset({"signal", "seq", "t", "value", "q"})

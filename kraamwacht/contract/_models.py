@@ -63,7 +63,7 @@ class SampleIn(Model):
     signal: str
     value: float
     t: datetime  # device time, UTC
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=2**63 - 1)  # SQLite's INTEGER: a larger one could not be stored
     q: tuple[QualityFlag, ...] = ()
     method: BilirubinMethod | ThermometerMethod | None = None  # bilirubin: tcb/tsb; thermometer: where
     site: str | None = Field(default=None, max_length=32)  # bilirubin: forehead / sternum / heel

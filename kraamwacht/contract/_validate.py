@@ -7,7 +7,6 @@ caller can log and count each one.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 from pydantic import Field, ValidationError
 
 from kraamwacht.contract._columns import ColumnsMessage, SampleColumn, column_arrays
@@ -32,7 +32,6 @@ from kraamwacht.contract._signals import (
 )
 from kraamwacht.contract._time import format_time
 from kraamwacht.contract._topics import Topics
-from kraamwacht.errors import InvalidValueError
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -127,8 +126,8 @@ def parse_message(payload: bytes, *, topic: str | None, receive_time: datetime) 
     except UnicodeDecodeError as exc:
         return refused(RejectReason.NOT_UTF8, f"payload is not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        raw = _DECODER.decode(text)
-    except (ValueError, RecursionError) as exc:
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         return refused(RejectReason.NOT_JSON, f"payload is not JSON: {str(exc)[:120]}")
     if isinstance(raw, dict) and raw.get("v") not in (None, *MESSAGE_VERSIONS):
         return refused(RejectReason.UNSUPPORTED_VERSION, f"payload version {raw.get('v')!r}, expected 1 or 2")
@@ -381,15 +380,7 @@ def _validate_sample(item: Any, message: _Envelope, receive_time: datetime) -> O
     )
 
 
-def _reject_constant(name: str) -> float:
-    raise InvalidValueError(f"{name} is not allowed in a payload")
-
-
 def _schema_detail(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     return f"{where}: {first['msg']}"[:200]
-
-
-# one decoder for every message: json.loads with an option builds a new one per call
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)

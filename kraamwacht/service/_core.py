@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from kraamwacht.alerts import AlertBook, AlertMonitor, Command, jaundice_events
@@ -73,10 +74,10 @@ class Counters:
     late_for_detection: int = 0
     jaundice_without_episode: int = 0  # bilirubin for a newborn the episode registry does not know
     events: int = 0
-    lag_s: list[float] = field(default_factory=list)  # receive - device time of the last batch
+    lag_s: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))  # receive - device time, last batch
 
     def as_dict(self) -> dict[str, object]:
-        lag = np.array(self.lag_s) if self.lag_s else np.array([np.nan])
+        lag = self.lag_s if len(self.lag_s) else np.array([np.nan])
         return {
             "messages": self.messages,
             "samples": self.samples,
@@ -254,9 +255,10 @@ class IngestCore:
                 for column, new in zip(columns, result.column_fresh, strict=True)
                 if new.any()
             ]
-            self.counters.lag_s = [(o.receive_time - o.device_time).total_seconds() for o in fresh] + [
-                lag for c in fresh_columns for lag in (c.receive_time.timestamp() - c.device_time_s).tolist()
-            ]
+            self.counters.lag_s = np.concatenate(
+                [[(o.receive_time - o.device_time).total_seconds() for o in fresh]]
+                + [c.receive_time.timestamp() - c.device_time_s for c in fresh_columns]
+            )
             latest: dict[tuple[str, str], datetime] = {}
             # a typed-in reading is not a device that can go quiet: no stale-data watch
             received = [(o.episode, o.subject, o.receive_time) for o in accepted if QualityFlag.MANUAL not in o.quality]

@@ -285,10 +285,10 @@ class SqliteStore:
                 (column.device, column.stream, first, last),
             )
         ]
-        if stored and bool(np.isin(stored, seq).any()):
+        if stored and _shares(seq, np.array(stored, dtype=np.int64)):
             return False
         return not any(
-            bool(np.isin(np.frombuffer(blob, dtype="<i8"), seq).any())
+            _shares(seq, np.frombuffer(blob, dtype="<i8"))
             for (blob,) in self._db.execute(
                 "SELECT seq FROM segments WHERE device = ? AND stream = ?"
                 " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
@@ -719,6 +719,12 @@ class _Samples(NamedTuple):
     time_s: NDArray[np.float64]
     value: NDArray[np.float64]
     received_s: NDArray[np.float64]
+
+
+def _shares(ordered: NDArray[np.int64], other: NDArray[np.int64]) -> bool:
+    """Whether ``other`` holds any of the increasing numbers ``ordered`` (a binary search each, no sort)."""
+    at = np.minimum(np.searchsorted(ordered, other), len(ordered) - 1)
+    return bool((ordered[at] == other).any())
 
 
 def _column_rows(column: SampleColumn) -> list[tuple]:

@@ -137,6 +137,10 @@ def test_a_valid_column_message_and_its_flags() -> None:
 
 def test_malformed_columns_refuse_the_whole_message_and_never_raise() -> None:
     too_many = MAX_SAMPLES_PER_MESSAGE // 2 + 1
+    old_offset = (
+        b'{"v":2,"device":"wb1","episode":"ep1","subject":"m1","t0":"2026-11-30T11:00:00Z",'
+        b'"columns":[{"signal":"temperature_c","seq":[1],"t":[1e400],"value":[36.6]}]}'
+    )
     cases = {
         "unequal lengths": columns(column(t=[0])),
         "true as a sequence number": columns(column(seq=[1, True])),
@@ -144,16 +148,12 @@ def test_malformed_columns_refuse_the_whole_message_and_never_raise() -> None:
         "a negative sequence number": columns(column(seq=[-1, 2])),
         "a sequence number beyond SQLite": columns(column(seq=[1, 2**63])),
         "a string value": columns(column(value=[36.6, "36.7"])),
-        "an infinite offset": b'{"v":2,"device":"wb1","episode":"ep1","subject":"m1","t0":"2026-11-30T11:00:00Z",'
-        b'"columns":[{"signal":"temperature_c","seq":[1],"t":[1e400],"value":[36.6]}]}',
         "an unknown flag": columns(column(q={"bogus": [0]})),
         "a typed-in flag": columns(column(q={"manual": [0]})),
         "a flag outside the column": columns(column(q={"replayed": [2]})),
         "a typed-in reading": columns(column(signal="thermometer_c")),
         "an unknown signal": columns(column(signal="spo2")),
         "a list as a signal": columns(column(signal=["temperature_c"])),
-        "a value beyond any float": columns(column(value=[36.6, 10**400])),
-        "an offset beyond any float": columns(column(t=[0, -(10**400)])),
         "a column twice": columns(column(), column(seq=[5, 7])),
         "an empty column": columns(column(seq=[], t=[], value=[])),
         "an unknown field": columns(column(method="rectal")),
@@ -164,21 +164,40 @@ def test_malformed_columns_refuse_the_whole_message_and_never_raise() -> None:
         ),
         "no columns": columns(),
     }
-    for name, payload in cases.items():
+    # a number no 64-bit float holds is no JSON serve reads, in either version
+    unreadable = {
+        "an infinite offset": old_offset,
+        "a value beyond any float": columns(column(value=[36.6, 10**400])),
+        "an offset beyond any float": columns(column(t=[0, -(10**400)])),
+    }
+    for name, payload in [*cases.items(), *unreadable.items()]:
         parsed = parse_message(payload, topic=TOPIC, receive_time=NOW)
         assert (parsed.observations, parsed.columns) == ([], []), name
-        assert [r.reason for r in parsed.rejections] == [RejectReason.SCHEMA], name
+        reason = RejectReason.NOT_JSON if name in unreadable else RejectReason.SCHEMA
+        assert [r.reason for r in parsed.rejections] == [reason], name
         assert parsed.rejections[0].index is None, name
 
 
-def test_an_integer_beyond_any_float_refuses_its_sample_in_version_1_and_never_raises() -> None:
+def test_an_integer_beyond_a_float_is_out_of_range_or_no_json_and_never_raises() -> None:
+    for value, reasons in ((10**30, [(RejectReason.OUT_OF_RANGE, 0)]), (10**400, [(RejectReason.NOT_JSON, None)])):
+        samples = [
+            {"signal": "temperature_c", "value": v, "t": "2026-11-30T11:00:00Z", "seq": i}
+            for i, v in enumerate([value, 36.6])
+        ]
+        body = {"v": 1, "device": "wb1", "episode": "ep1", "subject": "m1", "samples": samples}
+        accepted, refused = parse_observation_message(json.dumps(body).encode(), topic=TOPIC, receive_time=NOW)
+        assert [o.seq for o in accepted] == ([1] if reasons[0][1] == 0 else [])
+        assert [(r.reason, r.index) for r in refused] == reasons
+
+
+def test_a_sequence_number_beyond_sqlite_refuses_its_sample_in_version_1() -> None:
+    """A number SQLite cannot store would fail the store's write, batch and all, and come back after every restart."""
     samples = [
-        {"signal": "temperature_c", "value": v, "t": "2026-11-30T11:00:00Z", "seq": i}
-        for i, v in enumerate([10**400, 36.6])
+        {"signal": "temperature_c", "value": 36.6, "t": "2026-11-30T11:00:00Z", "seq": s} for s in (2**63, 2**63 - 1)
     ]
     body = {"v": 1, "device": "wb1", "episode": "ep1", "subject": "m1", "samples": samples}
     accepted, refused = parse_observation_message(json.dumps(body).encode(), topic=TOPIC, receive_time=NOW)
-    assert [o.seq for o in accepted] == [1]
+    assert [o.seq for o in accepted] == [2**63 - 1]
     assert [(r.reason, r.index) for r in refused] == [(RejectReason.SCHEMA, 0)]
 
 
