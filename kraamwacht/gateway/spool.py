@@ -132,7 +132,7 @@ class Spool:
         With ``gateway``, on that gateway's own observation topic (the only one its account may write).
         With ``columns``, a device's run of at least :data:`COLUMNS_FROM` samples (a backlog) goes
         in version 2 messages of up to :data:`~kraamwacht.contract.MAX_SAMPLES_PER_MESSAGE`
-        samples, which serve takes in about a tenth of the time (docs/benchmarks.md); a live
+        samples, which cost serve about a fifteenth of the time (docs/benchmarks.md); a live
         second's one or two samples stay in version 1.
         """
         with self._lock:

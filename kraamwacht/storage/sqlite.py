@@ -23,8 +23,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from kraamwacht.contract import QUALITY_BITS, SIGNAL_UNITS, Observation, QualityFlag, SampleColumn, Signal, flags_of
+from kraamwacht.contract import Observation, QualityFlag, SampleColumn, Signal
+from kraamwacht.storage import _segments as segments
 from kraamwacht.storage._base import Series, StoreError, WriteResult
+from kraamwacht.storage._segments import SEGMENT_MIN, SEGMENT_SPAN, StoredSample
 
 __all__ = ["SEGMENT_MIN", "SEGMENT_SPAN", "SqliteStore", "StoredSample"]
 
@@ -58,25 +60,6 @@ _COLUMNS = """
 # backlog), stored as one row of arrays instead of a row per sample, when none of its identities is
 # stored yet (a redelivery or an overlap takes the row path, which sees both tables). Every read
 # below reads both.
-_SEGMENT_COLUMNS = """
-    device TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    seq_first INTEGER NOT NULL,
-    seq_last INTEGER NOT NULL,
-    episode TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    signal TEXT NOT NULL,
-    t_first REAL NOT NULL,
-    t_last REAL NOT NULL,
-    receive_time REAL NOT NULL,
-    n INTEGER NOT NULL,
-    seq BLOB NOT NULL,
-    device_time BLOB NOT NULL,
-    value BLOB NOT NULL,
-    quality BLOB NOT NULL
-"""
-SEGMENT_MIN = 32  # fewer samples are stored as rows: a live message's one or two gain nothing from a segment
-SEGMENT_SPAN = 8192  # the widest range of sequence numbers one segment covers (bounds the search for an identity)
 _WEARABLE = ("temperature_c", "heart_rate_bpm")  # the signals a wearable sends every second
 _SPARSE = f"signal NOT IN ({', '.join(repr(s) for s in _WEARABLE)})"
 _SCHEMA = f"""
@@ -84,7 +67,7 @@ CREATE TABLE IF NOT EXISTS observations ({_COLUMNS});
 CREATE UNIQUE INDEX IF NOT EXISTS observations_identity ON observations (device, stream, seq);
 CREATE INDEX IF NOT EXISTS observations_timeline ON observations (subject, device_time, signal);
 CREATE INDEX IF NOT EXISTS observations_sparse ON observations (subject, signal, device_time) WHERE {_SPARSE};
-CREATE TABLE IF NOT EXISTS segments ({_SEGMENT_COLUMNS});
+CREATE TABLE IF NOT EXISTS segments ({segments.COLUMNS});
 CREATE INDEX IF NOT EXISTS segments_identity ON segments (device, stream, seq_first);
 CREATE INDEX IF NOT EXISTS segments_timeline ON segments (subject, t_first);
 CREATE TABLE IF NOT EXISTS subjects (
@@ -239,29 +222,9 @@ class SqliteStore:
     def _write_column(self, column: SampleColumn) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """One column as a segment, or row by row when it cannot be one; per sample: new, conflicting."""
         if not self._segment_fits(column):
-            fresh, conflicts = self._write_rows(_column_rows(column))
+            fresh, conflicts = self._write_rows(segments.column_rows(column))
             return np.array(fresh, dtype=bool), np.array(conflicts, dtype=bool)
-        times = column.device_time_s
-        self._db.execute(
-            "INSERT INTO segments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                column.device,
-                column.stream,
-                int(column.seq[0]),
-                int(column.seq[-1]),
-                column.episode,
-                column.subject,
-                column.signal.value,
-                float(times.min()),
-                float(times.max()),
-                column.receive_time.timestamp(),
-                len(column),
-                column.seq.astype("<i8").tobytes(),
-                times.astype("<f8").tobytes(),
-                column.value.astype("<f8").tobytes(),
-                column.flags.astype(np.uint8).tobytes(),
-            ),
-        )
+        self._db.execute("INSERT INTO segments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", segments.segment_row(column))
         self._db.execute("INSERT OR IGNORE INTO subjects VALUES (?, ?)", (column.episode, column.subject))
         return np.ones(len(column), dtype=bool), np.zeros(len(column), dtype=bool)
 
@@ -272,9 +235,9 @@ class SqliteStore:
         if (
             self.outbox  # the outbox names rows: a store that forwards keeps rows
             or column.signal.value not in _WEARABLE
-            or len(seq) < SEGMENT_MIN
+            or len(seq) < segments.SEGMENT_MIN
             or not bool((np.diff(seq) > 0).all())
-            or int(seq[-1]) - int(seq[0]) > SEGMENT_SPAN
+            or int(seq[-1]) - int(seq[0]) > segments.SEGMENT_SPAN
         ):
             return False
         first, last = int(seq[0]), int(seq[-1])
@@ -285,14 +248,14 @@ class SqliteStore:
                 (column.device, column.stream, first, last),
             )
         ]
-        if stored and _shares(seq, np.array(stored, dtype=np.int64)):
+        if stored and segments.shares(seq, np.array(stored, dtype=np.int64)):
             return False
         return not any(
-            _shares(seq, np.frombuffer(blob, dtype="<i8"))
+            segments.shares(seq, np.frombuffer(blob, dtype="<i8"))
             for (blob,) in self._db.execute(
                 "SELECT seq FROM segments WHERE device = ? AND stream = ?"
                 " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
-                (column.device, column.stream, first - SEGMENT_SPAN, last, first),
+                (column.device, column.stream, first - segments.SEGMENT_SPAN, last, first),
             )
         )
 
@@ -346,7 +309,7 @@ class SqliteStore:
             "SELECT k.device, k.stream, k.seq FROM temp.batch_keys k WHERE EXISTS (SELECT 1 FROM segments s"
             " WHERE s.device = k.device AND s.stream = k.stream AND s.seq_first BETWEEN k.seq - ? AND k.seq"
             " AND s.seq_last >= k.seq)",
-            (SEGMENT_SPAN,),
+            (segments.SEGMENT_SPAN,),
         ):
             wanted.setdefault((device, stream), []).append(seq)
         for (device, stream), seqs in wanted.items():
@@ -354,7 +317,7 @@ class SqliteStore:
             for episode, subject, signal, seq_blob, time_blob, value_blob in self._db.execute(
                 "SELECT episode, subject, signal, seq, device_time, value FROM segments WHERE device = ? AND stream = ?"
                 " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
-                (device, stream, low - SEGMENT_SPAN, high, low),
+                (device, stream, low - segments.SEGMENT_SPAN, high, low),
             ):
                 stored = np.frombuffer(seq_blob, dtype="<i8")
                 times, values = np.frombuffer(time_blob, dtype="<f8"), np.frombuffer(value_blob, dtype="<f8")
@@ -530,16 +493,15 @@ class SqliteStore:
 
     def with_method(self, subject: str, signal: str) -> list[tuple[float, float, str | None]]:
         """Readings ``(time_s, value, method)`` of one signal in time order (bilirubin advice needs the method)."""
+        if signal in _WEARABLE:  # a wearable's signal has no method, and a backlog of it may be in segments
+            times, values = self.read(subject=subject, signals=[signal]).get(signal, ((), ()))
+            return [(float(t), float(v), None) for t, v in zip(times, values, strict=True)]
         with self._lock:
-            rows = self._db.execute(
+            return self._db.execute(
                 f"SELECT device_time, value, method FROM observations WHERE subject = ? AND signal = ?{_sparse_term(signal)}"
                 " ORDER BY device_time, device, seq",
                 (subject, signal),
             ).fetchall()
-        if signal not in _WEARABLE:  # only a wearable's signals are ever in a segment
-            return rows
-        times, values = self.read(subject=subject, signals=[signal]).get(signal, ((), ()))
-        return [(float(t), float(v), None) for t, v in zip(times, values, strict=True)]
 
     def subjects(self, *, episode: str | None = None) -> list[tuple[str, str]]:
         sql = "SELECT episode, subject FROM subjects"
@@ -591,13 +553,16 @@ class SqliteStore:
                     "SELECT device, stream, seq, signal, device_time, quality FROM observations"
                 )
             ]
-            held = self._db.execute("SELECT device, stream, signal, seq, device_time, quality FROM segments").fetchall()
-        words = [",".join(q.value for q in flags_of(bits)) for bits in range(1 << len(QUALITY_BITS))]
-        for device, stream, signal, seq_blob, time_blob, quality_blob in held:
-            seqs, times = np.frombuffer(seq_blob, dtype="<i8").tolist(), np.frombuffer(time_blob, dtype="<f8").tolist()
-            flags = np.frombuffer(quality_blob, dtype=np.uint8).tolist()
+            held = self._db.execute(
+                "SELECT device, stream, signal, seq, device_time, value, quality FROM segments"
+            ).fetchall()
+        for device, stream, signal, *blobs in held:
+            segment = segments.Segment.unpack(*blobs)
             out += [
-                StoredSample(device, stream, q, signal, t, words[f]) for q, t, f in zip(seqs, times, flags, strict=True)
+                StoredSample(device, stream, q, signal, t, segments.QUALITY_WORDS[f])
+                for q, t, f in zip(
+                    segment.seq.tolist(), segment.device_time_s.tolist(), segment.flags.tolist(), strict=True
+                )
             ]
         return sorted(out, key=lambda sample: (sample.device, sample.stream, sample.seq))
 
@@ -647,25 +612,11 @@ class SqliteStore:
             f"SELECT rowid, seq, device_time, value, quality FROM segments WHERE {where} AND t_first < ?",
             (episode, episode, before_s),
         ).fetchall()
-        for rowid, seq_blob, time_blob, value_blob, quality_blob in straddling:
-            times = np.frombuffer(time_blob, dtype="<f8")
-            keep = times >= before_s
-            seq = np.frombuffer(seq_blob, dtype="<i8")[keep]
+        for rowid, *blobs in straddling:
             self._db.execute(
                 "UPDATE segments SET seq_first = ?, seq_last = ?, t_first = ?, t_last = ?, n = ?, seq = ?,"
                 " device_time = ?, value = ?, quality = ? WHERE rowid = ?",
-                (
-                    int(seq[0]),
-                    int(seq[-1]),
-                    float(times[keep].min()),
-                    float(times[keep].max()),
-                    len(seq),
-                    seq.tobytes(),
-                    times[keep].tobytes(),
-                    np.frombuffer(value_blob, dtype="<f8")[keep].tobytes(),
-                    np.frombuffer(quality_blob, dtype=np.uint8)[keep].tobytes(),
-                    rowid,
-                ),
+                (*segments.Segment.unpack(*blobs).since(before_s).packed(), rowid),
             )
 
     def close(self) -> None:
@@ -699,17 +650,6 @@ def _observation(row: tuple) -> Observation:
     )
 
 
-class StoredSample(NamedTuple):
-    """One stored sample as :meth:`SqliteStore.identities` lists it (``quality``: flags joined by commas)."""
-
-    device: str
-    stream: str
-    seq: int
-    signal: str
-    device_time_s: float
-    quality: str
-
-
 class _Samples(NamedTuple):
     """Samples read from segments, one array per field."""
 
@@ -719,43 +659,6 @@ class _Samples(NamedTuple):
     time_s: NDArray[np.float64]
     value: NDArray[np.float64]
     received_s: NDArray[np.float64]
-
-
-def _shares(ordered: NDArray[np.int64], other: NDArray[np.int64]) -> bool:
-    """Whether ``other`` holds any of the increasing numbers ``ordered`` (a binary search each, no sort)."""
-    at = np.minimum(np.searchsorted(ordered, other), len(ordered) - 1)
-    return bool((ordered[at] == other).any())
-
-
-def _column_rows(column: SampleColumn) -> list[tuple]:
-    """A column's samples as the rows of ``observations`` (a column that cannot be a segment)."""
-    unit, received = SIGNAL_UNITS[column.signal], column.receive_time.timestamp()
-    quality = [",".join(q.value for q in flags_of(bits)) for bits in range(1 << len(QUALITY_BITS))]
-    return [
-        (
-            column.device,
-            seq,
-            column.episode,
-            column.subject,
-            column.signal.value,
-            value,
-            unit,
-            t_s,
-            received,
-            quality[bits],
-            None,
-            None,
-            None,
-            column.stream,
-        )
-        for seq, t_s, value, bits in zip(
-            column.seq.tolist(),
-            column.device_time_s.tolist(),
-            column.value.tolist(),
-            column.flags.tolist(),
-            strict=True,
-        )
-    ]
 
 
 def _sparse_term(*signals: str) -> str:

@@ -74,3 +74,40 @@ def test_accumulator_closes_after_the_grace_and_counts_bad_samples() -> None:
     rest = acc.flush()
     assert rest.start == bins.start + 2
     assert rest.counts["temperature_c"].sum() == 180
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-200, 400),  # seconds after T0: some before an epoch that has closed
+            st.sampled_from([36.5, 37.25, float("nan"), float("inf")]),
+        ),
+        min_size=64,
+        max_size=300,
+    ),
+    st.integers(64, 200),
+)
+def test_many_samples_at_once_are_kept_counted_and_binned_as_one_at_a_time(samples, first) -> None:
+    """A backlog's array takes one numpy pass; it must keep, drop and count exactly what the loop does."""
+    t = T0 + np.array([s for s, _ in samples], dtype=np.float64)
+    v = np.array([x for _, x in samples])
+    at_once, one_by_one = EpochAccumulator(("temperature_c",), 60, 120), EpochAccumulator(("temperature_c",), 60, 120)
+    for acc, chunks in ((at_once, [(t[:first], v[:first]), (t[first:], v[first:])]), (one_by_one, None)):
+        if chunks is None:  # plain lists: the live path's loop
+            chunks = [(t[:first].tolist(), v[:first].tolist()), (t[first:].tolist(), v[first:].tolist())]
+        acc.add("temperature_c", *chunks[0])
+        acc.close_ready()
+        acc.add("temperature_c", *chunks[1])
+    assert (at_once.late, at_once.invalid, at_once.max_t_s, at_once.min_t_s) == (
+        one_by_one.late,
+        one_by_one.invalid,
+        one_by_one.max_t_s,
+        one_by_one.min_t_s,
+    )
+    a, b = at_once.flush(), one_by_one.flush()
+    assert (a is None) == (b is None)
+    if a is not None and b is not None:
+        assert a.start == b.start
+        np.testing.assert_array_equal(a.sums["temperature_c"], b.sums["temperature_c"])
+        np.testing.assert_array_equal(a.counts["temperature_c"], b.counts["temperature_c"])
