@@ -543,7 +543,7 @@ class SqliteStore:
     def identities(self) -> list[StoredSample]:
         """Every stored sample's identity, signal, time and flags, rows and segments alike, in identity order.
 
-        For an audit that counts every sample (the fault tests, ``kraamwacht doctor``): a segment's
+        For an audit that counts every sample (the fault tests count the ledger so): a segment's
         samples are listed one by one.
         """
         with self._lock:
