@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
 from kraamwacht.contract._ids import PseudoId
-from kraamwacht.contract._models import Model, Observation
+from kraamwacht.contract._models import MAX_SEQ, Model, Observation
 from kraamwacht.contract._signals import SIGNAL_UNITS, QualityFlag, Signal
 from kraamwacht.contract._time import format_time, require_utc
 
@@ -42,7 +42,6 @@ __all__ = [
 COLUMN_SIGNALS = (Signal.TEMPERATURE_C, Signal.HEART_RATE_BPM, Signal.BATTERY_PCT)
 # a sample's quality flags as bits, in this order (``manual`` is no wearable's)
 QUALITY_BITS = (QualityFlag.NO_SKIN_CONTACT, QualityFlag.CLOCK_SKEW, QualityFlag.REPLAYED)
-_MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
 _MICROSECOND = timedelta(microseconds=1)
 MAX_OFFSET_S = 1e8  # a sample's time within about three years of its message's t0
 
@@ -194,7 +193,7 @@ def column_arrays(
     except OverflowError:
         seq_array = np.array([-1])
     if (seq_array < 0).any():
-        return f"{where}.seq: a sequence number is an integer from 0 to {_MAX_SEQ}"
+        return f"{where}.seq: a sequence number is an integer from 0 to {MAX_SEQ}"
     try:
         t_array, value_array = np.array(t_s, dtype=np.float64), np.array(value, dtype=np.float64)
     except OverflowError:  # JSON allows any integer; a float does not hold every one

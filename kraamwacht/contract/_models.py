@@ -13,6 +13,7 @@ from kraamwacht.contract._time import require_utc
 
 __all__ = [
     "MAX_SAMPLES_PER_MESSAGE",
+    "MAX_SEQ",
     "CareEpisode",
     "Model",
     "Observation",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 MAX_SAMPLES_PER_MESSAGE = 1000
+MAX_SEQ = 2**63 - 1  # SQLite's INTEGER: a larger sequence number could not be stored
 
 
 # an HMAC-SHA256 in hex: a staff member's signature on a command or a typed-in reading (kraamwacht.staffkeys)
@@ -63,7 +65,7 @@ class SampleIn(Model):
     signal: str
     value: float
     t: datetime  # device time, UTC
-    seq: int = Field(ge=0, le=2**63 - 1)  # SQLite's INTEGER: a larger one could not be stored
+    seq: int = Field(ge=0, le=MAX_SEQ)
     q: tuple[QualityFlag, ...] = ()
     method: BilirubinMethod | ThermometerMethod | None = None  # bilirubin: tcb/tsb; thermometer: where
     site: str | None = Field(default=None, max_length=32)  # bilirubin: forehead / sternum / heel

@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError
 
 from kraamwacht.contract._columns import ColumnsMessage, SampleColumn, column_arrays
 from kraamwacht.contract._ids import PseudoId
-from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, Model, Observation, SampleIn, Signature
+from kraamwacht.contract._models import MAX_SAMPLES_PER_MESSAGE, MAX_SEQ, Model, Observation, SampleIn, Signature
 from kraamwacht.contract._signals import (
     SIGNAL_UNITS,
     BilirubinMethod,
@@ -262,7 +262,6 @@ def _not_entries(samples: tuple[Any, ...]) -> list[int]:
     ]
 
 
-_MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
 _MAX_FLOAT_INT = 2**1023  # JSON allows any integer; float() refuses the ones beyond this with an exception
 
 
@@ -294,7 +293,7 @@ def _plain_sample(item: Any, shared: _Shared) -> Observation | None:
     if type(value) is int and abs(value) > _MAX_FLOAT_INT:
         return None  # beyond any float: the full validation says why
     value = float(value)
-    if range_problem(signal, value) is not None or not 0 <= seq <= _MAX_SEQ or _PLAIN_TIME.fullmatch(t) is None:
+    if range_problem(signal, value) is not None or not 0 <= seq <= MAX_SEQ or _PLAIN_TIME.fullmatch(t) is None:
         return None
     device_time = datetime.fromisoformat(t).astimezone(UTC)
     if not shared.oldest <= device_time <= shared.latest:

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from kraamwacht.contract import QUALITY_BITS, SIGNAL_UNITS, SampleColumn, flags_of
+from kraamwacht.contract import QUALITY_BITS, SampleColumn, flags_of
 
 __all__ = [
     "COLUMNS",
@@ -20,8 +20,9 @@ __all__ = [
     "SEGMENT_SPAN",
     "Segment",
     "StoredSample",
-    "column_rows",
+    "floats",
     "segment_row",
+    "seqs",
     "shares",
 ]
 
@@ -70,12 +71,7 @@ class Segment(NamedTuple):
     @classmethod
     def unpack(cls, seq: bytes, device_time: bytes, value: bytes, quality: bytes) -> Segment:
         """From the row's blobs, without copying."""
-        return cls(
-            np.frombuffer(seq, dtype="<i8"),
-            np.frombuffer(device_time, dtype="<f8"),
-            np.frombuffer(value, dtype="<f8"),
-            np.frombuffer(quality, dtype=np.uint8),
-        )
+        return cls(seqs(seq), floats(device_time), floats(value), np.frombuffer(quality, dtype=np.uint8))
 
     def packed(self) -> tuple[int, int, float, float, int, bytes, bytes, bytes, bytes]:
         """``seq_first, seq_last, t_first, t_last, n`` and the four blobs, as the row stores them."""
@@ -95,6 +91,16 @@ class Segment(NamedTuple):
         """The samples measured at or after ``start_s`` (retention keeps the newer part of a segment)."""
         keep = self.device_time_s >= start_s
         return Segment(self.seq[keep], self.device_time_s[keep], self.value[keep], self.flags[keep])
+
+
+def seqs(blob: bytes) -> NDArray[np.int64]:
+    """A segment's sequence numbers, from its ``seq`` blob (a query that needs no other array)."""
+    return np.frombuffer(blob, dtype="<i8")
+
+
+def floats(blob: bytes) -> NDArray[np.float64]:
+    """A segment's times or values, from its ``device_time`` or ``value`` blob."""
+    return np.frombuffer(blob, dtype="<f8")
 
 
 def segment_row(column: SampleColumn) -> tuple[object, ...]:
@@ -122,15 +128,3 @@ def shares(ordered: NDArray[np.int64], other: NDArray[np.int64]) -> bool:
     """Whether ``other`` holds any of the increasing numbers ``ordered`` (a binary search each, no sort)."""
     at = np.minimum(np.searchsorted(ordered, other), len(ordered) - 1)
     return bool((ordered[at] == other).any())
-
-
-def column_rows(column: SampleColumn) -> list[tuple[object, ...]]:
-    """A column's samples as the rows of ``observations`` (a column that cannot be a segment)."""
-    unit, received = SIGNAL_UNITS[column.signal], column.receive_time.timestamp()
-    return [
-        (column.device, seq, column.episode, column.subject, column.signal.value, value, unit, t_s, received,
-         QUALITY_WORDS[bits], None, None, None, column.stream)
-        for seq, t_s, value, bits in zip(
-            column.seq.tolist(), column.device_time_s.tolist(), column.value.tolist(), column.flags.tolist(), strict=True
-        )
-    ]  # fmt: skip

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from kraamwacht.contract import Observation, QualityFlag, SampleColumn, Signal
+from kraamwacht.contract import SIGNAL_UNITS, Observation, QualityFlag, SampleColumn, Signal
 from kraamwacht.storage import _segments as segments
 from kraamwacht.storage._base import Series, StoreError, WriteResult
 from kraamwacht.storage._segments import SEGMENT_MIN, SEGMENT_SPAN, StoredSample
@@ -222,7 +222,7 @@ class SqliteStore:
     def _write_column(self, column: SampleColumn) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """One column as a segment, or row by row when it cannot be one; per sample: new, conflicting."""
         if not self._segment_fits(column):
-            fresh, conflicts = self._write_rows(segments.column_rows(column))
+            fresh, conflicts = self._write_rows(_column_rows(column))
             return np.array(fresh, dtype=bool), np.array(conflicts, dtype=bool)
         self._db.execute("INSERT INTO segments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", segments.segment_row(column))
         self._db.execute("INSERT OR IGNORE INTO subjects VALUES (?, ?)", (column.episode, column.subject))
@@ -251,7 +251,7 @@ class SqliteStore:
         if stored and segments.shares(seq, np.array(stored, dtype=np.int64)):
             return False
         return not any(
-            segments.shares(seq, np.frombuffer(blob, dtype="<i8"))
+            segments.shares(seq, segments.seqs(blob))
             for (blob,) in self._db.execute(
                 "SELECT seq FROM segments WHERE device = ? AND stream = ?"
                 " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
@@ -319,11 +319,10 @@ class SqliteStore:
                 " AND seq_first BETWEEN ? AND ? AND seq_last >= ?",
                 (device, stream, low - segments.SEGMENT_SPAN, high, low),
             ):
-                stored = np.frombuffer(seq_blob, dtype="<i8")
-                times, values = np.frombuffer(time_blob, dtype="<f8"), np.frombuffer(value_blob, dtype="<f8")
-                for seq in seqs:
-                    i = int(np.searchsorted(stored, seq))
-                    if i < len(stored) and stored[i] == seq:
+                stored, times, values = segments.seqs(seq_blob), segments.floats(time_blob), segments.floats(value_blob)
+                at = np.minimum(np.searchsorted(stored, seqs), len(stored) - 1)
+                for seq, i in zip(seqs, at.tolist(), strict=True):
+                    if stored[i] == seq:
                         found[(device, stream, seq)] = (episode, subject, signal, float(values[i]), float(times[i]))
         return found
 
@@ -345,7 +344,7 @@ class SqliteStore:
         args += [end_s, start_s]
         parts = []
         for signal, device, seq_blob, time_blob, value_blob, received in self._db.execute(sql, args):
-            times = np.frombuffer(time_blob, dtype="<f8")
+            times = segments.floats(time_blob)
             keep = (times >= start_s) & (times < end_s)
             n = int(keep.sum())
             if n:
@@ -353,9 +352,9 @@ class SqliteStore:
                     (
                         np.full(n, signal, dtype=object),
                         np.full(n, device, dtype=object),
-                        np.frombuffer(seq_blob, dtype="<i8")[keep],
+                        segments.seqs(seq_blob)[keep],
                         times[keep],
-                        np.frombuffer(value_blob, dtype="<f8")[keep],
+                        segments.floats(value_blob)[keep],
                         np.full(n, received),
                     )
                 )
@@ -574,7 +573,7 @@ class SqliteStore:
             if self._db.execute(f"SELECT 1 FROM observations WHERE device = ? AND seq = ?{streams}", args).fetchone():
                 return True
             return any(
-                seq in np.frombuffer(blob, dtype="<i8")
+                seq in segments.seqs(blob)
                 for (blob,) in self._db.execute(
                     f"SELECT seq FROM segments WHERE device = ? AND seq_last >= ?{streams} AND seq_first <= ?",
                     (device, seq, *args[2:], seq),
@@ -627,6 +626,19 @@ class SqliteStore:
 def _same(stored: tuple, content: tuple) -> bool:
     """The same sample again: equal ids and value, the device time within a microsecond (a float round trip)."""
     return stored[:4] == content[:4] and abs(float(stored[4]) - float(content[4])) < 1e-6
+
+
+def _column_rows(column: SampleColumn) -> list[tuple[object, ...]]:
+    """A column's samples as the rows of ``observations``, as :meth:`SqliteStore.write` makes them of observations
+    (a column that cannot be a segment)."""
+    unit, received = SIGNAL_UNITS[column.signal], column.receive_time.timestamp()
+    return [
+        (column.device, seq, column.episode, column.subject, column.signal.value, value, unit, t_s, received,
+         segments.QUALITY_WORDS[bits], None, None, None, column.stream)
+        for seq, t_s, value, bits in zip(
+            column.seq.tolist(), column.device_time_s.tolist(), column.value.tolist(), column.flags.tolist(), strict=True
+        )
+    ]  # fmt: skip
 
 
 def _observation(row: tuple) -> Observation:
