@@ -148,8 +148,8 @@ def parse_message(payload: bytes, *, topic: str | None, receive_time: datetime) 
         if parsed.source == "entry" and isinstance(message, _Envelope) and (wrong := _not_entries(message.samples)):
             detail = f"sample(s) {wrong[:10]} on the typed-in readings' topic lack entered_by or the manual flag"
             return refused(RejectReason.NOT_AN_ENTRY, detail)
-    if isinstance(message, _ColumnsEnvelope):
-        return _columns(message, receive_time)
+    if isinstance(message, _ColumnsEnvelope):  # a message without true or false has no boolean hidden in a column
+        return _columns(message, receive_time, bool_free=b"true" not in payload and b"false" not in payload)
     accepted: list[Observation] = []
     rejected: list[Rejection] = []
     shared = _Shared(message, receive_time)
@@ -167,7 +167,7 @@ class _ColumnsEnvelope(ColumnsMessage):
     """A version 2 message whose columns are not yet read."""
 
 
-def _columns(message: _ColumnsEnvelope, receive_time: datetime) -> ParsedMessage:
+def _columns(message: _ColumnsEnvelope, receive_time: datetime, *, bool_free: bool = False) -> ParsedMessage:
     """A version 2 message's columns, each checked in one pass; a refused sample's index counts across the columns.
 
     A column that is not lists of numbers of one length refuses the message (``schema``); a value
@@ -187,7 +187,7 @@ def _columns(message: _ColumnsEnvelope, receive_time: datetime) -> ParsedMessage
     names: set[str] = set()
     offset = 0
     for k, raw in enumerate(message.columns):
-        arrays = column_arrays(raw, k)
+        arrays = column_arrays(raw, k, bool_free=bool_free)
         if isinstance(arrays, str):
             return ParsedMessage([], [], [Rejection(RejectReason.SCHEMA, arrays)])
         name, seq, t_s, value, flags = arrays

@@ -148,6 +148,13 @@ def test_malformed_columns_refuse_the_whole_message_and_never_raise() -> None:
         "a negative sequence number": columns(column(seq=[-1, 2])),
         "a sequence number beyond SQLite": columns(column(seq=[1, 2**63])),
         "a string value": columns(column(value=[36.6, "36.7"])),
+        # numpy would read these as numbers, or as something else, without a word: each is refused
+        "a string of digits as a time": columns(column(t=[0, "1.5"])),
+        "a string sequence number": columns(column(seq=[1, "3"])),
+        "a null value": columns(column(value=[36.6, None])),
+        "a list as a time": columns(column(t=[[0], [1]])),
+        "a list among the values": columns(column(value=[36.6, [36.7]])),
+        "false as a value": columns(column(value=[36.6, False])),
         "an unknown flag": columns(column(q={"bogus": [0]})),
         "a typed-in flag": columns(column(q={"manual": [0]})),
         "a flag outside the column": columns(column(q={"replayed": [2]})),
@@ -186,6 +193,12 @@ def test_an_integer_beyond_a_float_is_out_of_range_or_no_json_and_never_raises()
         ]
         body = {"v": 1, "device": "wb1", "episode": "ep1", "subject": "m1", "samples": samples}
         accepted, refused = parse_observation_message(json.dumps(body).encode(), topic=TOPIC, receive_time=NOW)
+        assert [o.seq for o in accepted] == ([1] if reasons[0][1] == 0 else [])
+        assert [(r.reason, r.index) for r in refused] == reasons
+        # the same in a column (numpy reads 10**30 as an object, not a number: the full check takes it)
+        accepted, refused = parse_observation_message(
+            columns(column(seq=[0, 1], t=[0, 0], value=[value, 36.6])), topic=TOPIC, receive_time=NOW
+        )
         assert [o.seq for o in accepted] == ([1] if reasons[0][1] == 0 else [])
         assert [(r.reason, r.index) for r in refused] == reasons
 
