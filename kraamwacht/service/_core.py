@@ -45,6 +45,7 @@ from kraamwacht.jaundice import Reading, ThresholdError, assess
 from kraamwacht.pairings import Pairing, sender_problem
 from kraamwacht.service._baselines import BaselineSeries
 from kraamwacht.service._eventlog import EventLog
+from kraamwacht.service._gather import BacklogHold, join_inputs
 from kraamwacht.signal import DetectorConfig, TrackerState, thermometer_key
 from kraamwacht.staffkeys import StaffKeys
 from kraamwacht.storage.sqlite import SqliteStore
@@ -114,12 +115,15 @@ class IngestCore:
         staff_keys: StaffKeys | None = None,
         pairing_of: Callable[[str], Pairing | None] | None = None,
         require_pairing: bool = False,
+        backlog_hold_s: float = 5.0,
     ) -> None:
         """``episode_of``: the care episode registry's lookup; bilirubin alerts need the birth time and gestation.
 
         ``staff_keys``: when given, a command is applied only if its actor signed it (``kraamwacht.staffkeys``).
         ``pairing_of``: the pairing authority's lookup (``kraamwacht.pairings``): a paired wearable is
         taken only from its gateway, for its wearer; with ``require_pairing``, an unpaired one not at all.
+        ``backlog_hold_s``: how long a backlog (version 2's columns) may wait for its detection, so
+        that a flush is detected in one update per subject (``_gather``); 0 detects it on arrival.
         """
         if require_pairing and pairing_of is None:
             raise ValueError("require_pairing needs the pairing registry (pairing_of)")
@@ -134,6 +138,7 @@ class IngestCore:
         self.counters = Counters()
         self._monitors: dict[tuple[str, str], AlertMonitor] = {}
         self._last_sample: dict[tuple[str, str], datetime] = {}  # receive time of each subject's latest sample
+        self._backlog = BacklogHold(hold_s=backlog_hold_s)  # stored, detection within backlog_hold_s
         self.rebuild_h = rebuild_h
         self.book = AlertBook(self.cfg.alerts)
         self.baselines = BaselineSeries(self.cfg, keep_h=min(48.0, rebuild_h))
@@ -273,8 +278,14 @@ class IngestCore:
                 if c.signal is Signal.BATTERY_PCT:
                     for pct in c.value.tolist():
                         events += self.book.on_battery(c.episode, c.subject, c.device, pct, at=c.receive_time)
-            events += self._detect(_detector_inputs(fresh, fresh_columns), now=batch[-1].received_at)
-            events += self._jaundice(fresh, now=batch[-1].received_at)
+            now = batch[-1].received_at
+            for key, inputs in _detector_inputs((), fresh_columns).items():
+                self._backlog.hold(key, inputs, now=now)
+                self._last_sample[key] = now
+            live = _detector_inputs(fresh, ())  # never held; a subject's live sample takes her backlog along
+            groups = {key: join_inputs(self._backlog.take(key), inputs) for key, inputs in live.items()}
+            events += self._detect(groups | self._backlog.due(now), now=now)
+            events += self._jaundice(fresh, now=now)
         now = batch[-1].received_at
         return Output(dead, events, self._states(events, now=now), self.baselines.changed(now=now))
 
@@ -316,10 +327,21 @@ class IngestCore:
         A subject from whom nothing arrived for the reorder grace has her open epochs closed: a
         typed-in thermometer reading, with no later sample behind it, is judged within minutes.
         """
-        events = self.book.tick(now)
-        events += self._close_quiet(now)
-        self._prune(now)
+        detected = self._detect(self._backlog.due(now), now=now)  # held backlogs first (it counts its own)
+        events = self.book.tick(now) + self._close_quiet(now)
         self.counters.events += len(events)
+        events = detected + events
+        self._prune(now)
+        return Output([], events, self._states(events, now=now), self.baselines.changed(now=now))
+
+    @property
+    def held_for_detection(self) -> int:
+        """Backlog samples stored and waiting for their detection (at most ``backlog_hold_s``)."""
+        return len(self._backlog)
+
+    def drain(self, now: datetime) -> Output:
+        """Detect every held backlog now: serve is quiet or stopping (a crash leaves it to ``rebuild``)."""
+        events = self._detect(self._backlog.all(), now=now)
         return Output([], events, self._states(events, now=now), self.baselines.changed(now=now))
 
     def _close_quiet(self, now: datetime) -> list[AlertEvent]:
@@ -393,7 +415,9 @@ class IngestCore:
         out: list[AlertEvent] = []
         for (episode, subject), signals in groups.items():
             if (episode, subject) not in self._monitors:
-                first = min(min(t) for t, _ in signals.values())  # the store already holds this batch: stop before it
+                first = min(
+                    float(np.min(t)) for t, _ in signals.values()
+                )  # the store already holds this batch: stop before it
                 self._rebuild_one(episode, subject, now=now, before=datetime.fromtimestamp(first, tz=UTC))
             self._last_sample[(episode, subject)] = now
             monitor = self._monitor(episode, subject)

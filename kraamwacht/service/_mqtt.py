@@ -194,12 +194,15 @@ class Service:
                 batch = self._take_batch()
                 if batch:
                     self._process(batch, stop)
+                elif self.core.held_for_detection:  # quiet for batch_wait_s: a held backlog waits for nothing
+                    self._deliver(self.core.drain(clock.utcnow()), [], stop)
                 if time.monotonic() - last_tick >= 1.0:
                     self._deliver(self.core.tick(clock.utcnow()), [], stop)
                     last_tick = time.monotonic()
                 if time.monotonic() - last_status >= self.options.status_every_s:
                     self._publish_status("online")
                     last_status = time.monotonic()
+            self._deliver(self.core.drain(clock.utcnow()), [], stop)  # held backlogs' alerts, not left to rebuild
             self._publish_status("stopped")
         finally:
             # paho's reading thread may wait for room in a full inbox: release it, or loop_stop
@@ -311,6 +314,7 @@ class Service:
             "actors_verified": self.core.staff_keys is not None,  # commands checked against the staff's keys
             "pairing_required": self.core.require_pairing,  # wearables only from the gateway they are paired to
             **self.core.counters.as_dict(),
+            "held_for_detection": self.core.held_for_detection,  # a backlog's samples, stored, detection within 5 s
             "pushes_sent": self.notifier.sent if self.notifier else None,
             "pushes_failed": self.notifier.failed if self.notifier else None,
             "forwarded": self.forwarder.forwarded if self.forwarder else None,

@@ -381,16 +381,30 @@ def test_a_backlog_sent_as_columns_gives_the_alerts_and_the_store_of_the_same_sa
     )
     samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
     cores = {}
-    for name, batches in (("objects", messages(samples, now, per=1000)), ("columns", column_messages(samples, now))):
+    columns = column_messages(samples, now)
+    for name, batches, hold_s in (
+        ("objects", messages(samples, now, per=1000), 0.0),
+        ("columns", columns, 0.0),
+        ("held", columns, 5.0),  # as serve runs: a backlog waits for its detection, done in one update
+    ):
         store = SqliteStore(tmp_path / f"{name}.db")
-        core = IngestCore(site="s1", store=store, events=EventLog(tmp_path / f"{name}-e.db"), rebuild_h=200.0)
+        core = IngestCore(
+            site="s1", store=store, events=EventLog(tmp_path / f"{name}-e.db"), rebuild_h=200.0, backlog_hold_s=hold_s
+        )
         events = []
-        for k in range(0, len(batches), 3):  # three messages to a batch: one subject's columns joined in one update
+        for k in range(0, len(batches), 3):  # three messages to a batch
             out = core.handle(batches[k : k + 3])
             events += out.events
             core.event_log.record(out.events)
+        assert len(core._backlog) == (sum(len(t) for t, _ in samples.values()) if name == "held" else 0)
+        events += core.tick(now + timedelta(seconds=5)).events
+        assert len(core._backlog) == 0
         events += core.tick(now + timedelta(minutes=10)).events  # the last epochs close
         cores[name] = (core, [(e.alert_id, e.event, e.time, e.rule, e.message, e.values) for e in events])
+    # held, the alerts are raised 5 s later, so an urgent one is repeated 5 s later too
+    held_events = cores["held"][1]
+    assert held_events
+    assert [e for e in held_events if e[1] != "repeated"] == [e for e in cores["columns"][1] if e[1] != "repeated"]
     (by_object, object_events), (by_column, column_events) = cores["objects"], cores["columns"]
     assert column_events == object_events
     assert {"temp_rise_hr", "fever", "tachycardia"} <= {rule for _, _, _, rule, _, _ in column_events}
