@@ -415,9 +415,8 @@ class IngestCore:
         out: list[AlertEvent] = []
         for (episode, subject), signals in groups.items():
             if (episode, subject) not in self._monitors:
-                first = min(
-                    float(np.min(t)) for t, _ in signals.values()
-                )  # the store already holds this batch: stop before it
+                # the store already holds this batch (and what was held): stop before it
+                first = min(float(np.min(t)) for t, _ in signals.values())
                 self._rebuild_one(episode, subject, now=now, before=datetime.fromtimestamp(first, tz=UTC))
             self._last_sample[(episode, subject)] = now
             monitor = self._monitor(episode, subject)

@@ -22,22 +22,23 @@ Key = tuple[str, str]  # (episode, subject)
 Inputs = dict[str, tuple]  # detector key → (t_s, value), as serve's core feeds an AlertMonitor
 
 
-def join_inputs(first: Inputs, then: Inputs) -> Inputs:
-    """One update's inputs from two, per detector key (arrays or lists alike)."""
-    joined = dict(first)
-    for key, (t, v) in then.items():
-        if key in joined:
-            t0, v0 = joined[key]
-            joined[key] = (np.concatenate([t0, t]), np.concatenate([v0, v]))
+def join_inputs(*parts: Inputs) -> Inputs:
+    """One update's inputs from several, per detector key, in their order (arrays or lists alike)."""
+    keys = dict.fromkeys(key for part in parts for key in part)
+    joined: Inputs = {}
+    for key in keys:
+        pieces = [part[key] for part in parts if key in part]
+        if len(pieces) == 1:
+            joined[key] = pieces[0]
         else:
-            joined[key] = (t, v)
+            joined[key] = (np.concatenate([t for t, _ in pieces]), np.concatenate([v for _, v in pieces]))
     return joined
 
 
 @dataclass(slots=True)
 class _Held:
     since: datetime
-    inputs: Inputs
+    parts: list[Inputs]  # joined once, when released: a long backlog is not copied message by message
     samples: int
 
 
@@ -63,9 +64,9 @@ class BacklogHold:
         n = sum(len(t) for t, _ in inputs.values())
         held = self._held.get(key)
         if held is None:
-            self._held[key] = _Held(now, dict(inputs), n)
+            self._held[key] = _Held(now, [inputs], n)
         else:
-            held.inputs = join_inputs(held.inputs, inputs)
+            held.parts.append(inputs)
             held.samples += n
         self._total += n
 
@@ -75,7 +76,7 @@ class BacklogHold:
         if held is None:
             return {}
         self._total -= held.samples
-        return held.inputs
+        return join_inputs(*held.parts)
 
     def due(self, now: datetime) -> dict[Key, Inputs]:
         """Release what has waited ``hold_s``, every subject at her cap, and everything past the total cap."""
