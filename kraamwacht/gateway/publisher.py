@@ -15,6 +15,7 @@ import threading
 import paho.mqtt.client as mqtt
 
 from kraamwacht.contract import Topics
+from kraamwacht.crashpoints import crash_point
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.gateway.status import StatusBoard
 from kraamwacht.publish import BrokerAddress, PubackReasons
@@ -102,6 +103,7 @@ class SpoolPublisher:
                             "broker refused %s (%s): %d samples kept", message.topic, refused, len(message.ids)
                         )
                         continue
+                    crash_point("sent")  # the crash tests: the broker has it, the spool does not know yet
                     self.spool.acknowledge(message.ids)
                     self.published += len(message.ids)
                 if refused_now and stop.wait(self.batch_s):

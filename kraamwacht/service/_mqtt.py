@@ -30,12 +30,12 @@ from paho.mqtt.properties import Properties
 from kraamwacht import clock
 from kraamwacht.broker_config import MAX_PACKET_BYTES
 from kraamwacht.contract import Topics, format_time
+from kraamwacht.crashpoints import crash_point
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.errors import InvalidValueError
 from kraamwacht.pairings import PairingRegistry
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.service._core import IngestCore, Output, RawMessage
-from kraamwacht.service._crash import crash_point
 from kraamwacht.service._eventlog import EventLog
 from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._inbox import Inbox

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from kraamwacht.contract import BilirubinMethod, Topics, manual_bilirubin_message
+from kraamwacht.crashpoints import SERVE_STEPS as STEPS
 from kraamwacht.episodes import EpisodeRegistry
 from kraamwacht.firmware_sim.physiology import MotherScenario
-from kraamwacht.service._crash import STEPS
 from kraamwacht.waiting import wait_for
 from tests.integration.test_serve import Broker
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from kraamwacht.contract import Topics, parse_observation_message
-from kraamwacht.gateway.publisher import SpoolPublisher
+from kraamwacht.gateway.publisher import MAX_BATCH_SAMPLES, SpoolPublisher
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.publish import BrokerAddress
 from kraamwacht.waiting import wait_for
@@ -126,11 +125,14 @@ def test_broker_outage_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_gateway_killed_and_restarted_loses_nothing(tmp_path: Path) -> None:
+    """Killed as ``kill -9`` would at the worst moment: the broker has a round of the backlog, the
+    spool does not know it yet (``KRAAMWACHT_CRASH_AT=sent``). A kill at a moment the test hopes to
+    hit is no test: the whole backlog leaves in milliseconds, before a counter has seen any of it."""
     broker = Mosquitto(tmp_path)
     broker.start()
     counter = Counter(broker.port)
     spool = Spool(tmp_path / "spool.db")
-    fill(spool, 20, 500)
+    fill(spool, 20, 500)  # two rounds of MAX_BATCH_SAMPLES
     spool.close()
     code = (
         "import sys, threading; sys.path.insert(0, {root!r});"
@@ -139,14 +141,17 @@ def test_gateway_killed_and_restarted_loses_nothing(tmp_path: Path) -> None:
         "SpoolPublisher(Spool({db!r}), BrokerAddress('127.0.0.1', {port}), site='s1', gateway='gw1').run(threading.Event())"
     ).format(root=str(Path(__file__).parents[2]), db=str(tmp_path / "spool.db"), port=broker.port)
     try:
-        gateway = subprocess.Popen([sys.executable, "-c", code])
-        wait_for(lambda: len(set(counter.seen)) >= 2000)
-        os.kill(gateway.pid, signal.SIGKILL)  # mid-stream
-        gateway.wait()
-        assert len(set(counter.seen)) < 10_000
-        gateway = subprocess.Popen([sys.executable, "-c", code])
+        gateway = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "KRAAMWACHT_CRASH_AT": "sent"})
+        assert gateway.wait(timeout=120) == 137  # died at the crash point, mid-stream
+        wait_for(lambda: len(set(counter.seen)) >= 500)  # what the broker took reaches the counter
+        assert len(set(counter.seen)) <= MAX_BATCH_SAMPLES  # the second round never left
+        reopened = Spool(tmp_path / "spool.db")
+        assert len(reopened) == 10_000  # and the spool still holds all of it
+        reopened.close()
+        gateway = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "KRAAMWACHT_CRASH_AT": ""})
         wait_for(lambda: len(set(counter.seen)) == 10_000)
         assert set(counter.seen) == {(f"wb{d}", s) for d in range(20) for s in range(500)}
+        assert len(counter.seen) > 10_000  # the first round came twice; the identities tell the copies apart
         gateway.kill()
         gateway.wait()
     finally:
