@@ -75,10 +75,10 @@ def test_serve_stores_a_backlog_at_once_holds_its_detection_and_a_live_sample_ta
     start = NOW - timedelta(hours=1)
     core.handle([backlog(0, start, 400)])
     assert core.store.count() == 800  # stored (and so acknowledged) at once: only detection waits
-    assert len(core._backlog) == 800
+    assert core.held_for_detection == 800
     before = core._monitors[("ep1", "m1")].epochs_closed if ("ep1", "m1") in core._monitors else 0
     core.handle([live(800, start + timedelta(seconds=400))])  # her live sample: nothing of hers waits
-    assert len(core._backlog) == 0
+    assert core.held_for_detection == 0
     assert core._monitors[("ep1", "m1")].epochs_closed > before  # the backlog's minutes were detected
 
 
@@ -86,11 +86,11 @@ def test_a_tick_detects_a_held_backlog_after_the_hold_and_a_drain_detects_the_re
     core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
     core.handle([backlog(0, NOW - timedelta(hours=1), 400)])
     core.tick(NOW + timedelta(seconds=4.9))
-    assert len(core._backlog) == 800
+    assert core.held_for_detection == 800
     core.tick(NOW + timedelta(seconds=5))  # serve's default hold
-    assert len(core._backlog) == 0
+    assert core.held_for_detection == 0
     assert core._monitors[("ep1", "m1")].epochs_closed > 0
     core.handle([backlog(800, NOW - timedelta(minutes=50), 400)])
-    assert len(core._backlog) == 800
+    assert core.held_for_detection == 800
     core.drain(NOW)  # serve stopping
-    assert len(core._backlog) == 0
+    assert core.held_for_detection == 0

@@ -396,9 +396,9 @@ def test_a_backlog_sent_as_columns_gives_the_alerts_and_the_store_of_the_same_sa
             out = core.handle(batches[k : k + 3])
             events += out.events
             core.event_log.record(out.events)
-        assert len(core._backlog) == (sum(len(t) for t, _ in samples.values()) if name == "held" else 0)
+        assert core.held_for_detection == (sum(len(t) for t, _ in samples.values()) if name == "held" else 0)
         events += core.tick(now + timedelta(seconds=5)).events
-        assert len(core._backlog) == 0
+        assert core.held_for_detection == 0
         events += core.tick(now + timedelta(minutes=10)).events  # the last epochs close
         cores[name] = (core, [(e.alert_id, e.event, e.time, e.rule, e.message, e.values) for e in events])
     # held, the alerts are raised 5 s later, so an urgent one is repeated 5 s later too
