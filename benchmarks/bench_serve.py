@@ -234,8 +234,8 @@ def wait_idle(pid: int, *, interval_s: float = 0.05, quiet_s: float = 1.5) -> fl
     """When a process stopped working: the end of its last interval busy for more than half of it
     (CPU time comes in ticks of 10 ms: an idle serve's tick of its clock reads as 10 ms now and then).
 
-    serve stores a backlog at once and may hold its detection a moment (at most a second, or until
-    it is quiet for 0.2 s): the detection still waits after the last sample is stored, and counts.
+    serve stores a backlog at once and may hold its detection a moment (until it is quiet for
+    0.2 s, at most 5 s): the detection still waits after the last sample is stored, and counts.
     """
     last_busy = time.perf_counter()
     cpu, calm = cpu_seconds(pid), 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from kraamwacht.contract import QUALITY_BITS, SampleColumn, flags_of
 
@@ -20,6 +20,7 @@ __all__ = [
     "SEGMENT_SPAN",
     "Segment",
     "StoredSample",
+    "find",
     "floats",
     "segment_row",
     "seqs",
@@ -124,7 +125,13 @@ def segment_row(column: SampleColumn) -> tuple[object, ...]:
     )
 
 
-def shares(ordered: NDArray[np.int64], other: NDArray[np.int64]) -> bool:
-    """Whether ``other`` holds any of the increasing numbers ``ordered`` (a binary search each, no sort)."""
+def find(ordered: NDArray[np.int64], other: ArrayLike) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Where each of ``other`` is in the increasing numbers ``ordered``, and whether it is there at all
+    (a binary search each, no sort)."""
     at = np.minimum(np.searchsorted(ordered, other), len(ordered) - 1)
-    return bool((ordered[at] == other).any())
+    return at, ordered[at] == other
+
+
+def shares(ordered: NDArray[np.int64], other: NDArray[np.int64]) -> bool:
+    """Whether ``other`` holds any of the increasing numbers ``ordered``."""
+    return bool(find(ordered, other)[1].any())

@@ -320,9 +320,9 @@ class SqliteStore:
                 (device, stream, low - segments.SEGMENT_SPAN, high, low),
             ):
                 stored, times, values = segments.seqs(seq_blob), segments.floats(time_blob), segments.floats(value_blob)
-                at = np.minimum(np.searchsorted(stored, seqs), len(stored) - 1)
-                for seq, i in zip(seqs, at.tolist(), strict=True):
-                    if stored[i] == seq:
+                at, present = segments.find(stored, seqs)
+                for seq, i, there in zip(seqs, at.tolist(), present.tolist(), strict=True):
+                    if there:
                         found[(device, stream, seq)] = (episode, subject, signal, float(values[i]), float(times[i]))
         return found
 
