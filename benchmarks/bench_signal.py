@@ -127,7 +127,9 @@ def bench_streaming(n_subjects: int, seconds: int, cfg: DetectorConfig) -> dict[
         samples += 2 * n_subjects
     elapsed = time.perf_counter() - start
     steady = float(np.mean([m.state.nbytes() for m in monitors]))
-    pending = float(np.mean([sum(a.nbytes for a in m._accumulator._pending_t.values()) * 2 for m in monitors]))
+    pending = float(
+        np.mean([sum(len(a) * a.itemsize for a in m._accumulator._pending_t.values()) * 2 for m in monitors])
+    )
     return {
         "steady_state_bytes": steady,
         "pending_bytes": pending,
