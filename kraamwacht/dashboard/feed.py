@@ -41,7 +41,6 @@ class BoardFeed:
     def __init__(self, broker: BrokerAddress, site: str, *, client_id: str | None = None) -> None:
         self.site = site
         self.alert_states: dict[str, dict[str, Any]] = {}
-        self.device_status: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []  # alert events seen since start, newest last (bounded)
         self.baselines: dict[tuple[str, str], BaselineMessage] = {}  # (episode, subject) → serve's baseline
         self.policy: PolicyMessage | None = None  # the alert policy serve enforces (None until it said)
@@ -69,7 +68,6 @@ class BoardFeed:
                 (Topics.alert_state_filter(self.site), 1),
                 (Topics.alert_events(self.site), 1),
                 (Topics.command_results(self.site), 1),
-                (Topics.device_status_filter(self.site), 1),
                 (Topics.baseline_filter(self.site), 1),
                 (Topics.policy(self.site), 1),
             ]
@@ -88,8 +86,6 @@ class BoardFeed:
                 self._results[str(body.get("command_id"))] = CommandResult(body)
             elif message.topic == Topics.alert_events(self.site):
                 self.events = [*self.events[-499:], body]
-            elif mqtt.topic_matches_sub(Topics.device_status_filter(self.site), message.topic):
-                self.device_status[str(body.get("device"))] = body
             elif mqtt.topic_matches_sub(Topics.alert_state_filter(self.site), message.topic) and "episode" in body:
                 self.alert_states[str(body["episode"])] = body
             elif mqtt.topic_matches_sub(Topics.baseline_filter(self.site), message.topic):

@@ -3,7 +3,9 @@
 The gateway's availability is a retained status, ``online`` when connected and ``offline`` by MQTT
 last will when the gateway loses power or network; serve raises a technical alert from it. Each
 wearable's status (connected, last seen, battery, RSSI, last gap) is retained on
-``.../device/<device>/status`` whenever it changes (:class:`~kraamwacht.gateway.status.StatusBoard`).
+``.../device/<device>/status`` whenever it changes (:class:`~kraamwacht.gateway.status.StatusBoard`),
+while the wearable is paired; once it is unpaired its retained status is cleared, so that the
+broker does not show a wearable that left the gateway as "not connected" for ever.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import paho.mqtt.client as mqtt
 
 from kraamwacht.contract import Topics
 from kraamwacht.crashpoints import crash_point
+from kraamwacht.gateway.registry import Registry
 from kraamwacht.gateway.spool import Spool
 from kraamwacht.gateway.status import StatusBoard
 from kraamwacht.publish import BrokerAddress, PubackReasons
@@ -40,11 +43,13 @@ class SpoolPublisher:
         site: str,
         gateway: str,
         board: StatusBoard | None = None,
+        registry: Registry | None = None,
         batch_s: float = BATCH_S,
     ) -> None:
         self.spool = spool
         self.batch_s = batch_s
         self.board = board
+        self.registry = registry  # None: every status is published and none is ever cleared
         self.site = site
         self.gateway = gateway
         self.published = 0
@@ -116,7 +121,25 @@ class SpoolPublisher:
     def _publish_statuses(self) -> None:
         if self.board is None or not self._connected.is_set():
             return
+        paired = None if self.registry is None else {a.serial for a in self.registry.all()}
         for status in self.board.due():
+            if paired is not None and status.serial not in paired:
+                self.board.forget(status.device)  # unpaired: its retained status is cleared below
+                continue
             topic = Topics.device_status(self.site, self.gateway, status.device)
+            if self.registry is not None:  # recorded first: a status on the broker is never unknown here
+                self.registry.status_retained(status.device, status.serial)
             self.client.publish(topic, json.dumps(status.to_json_dict()), qos=1, retain=True)
             self.board.mark_sent(status)
+        if self.registry is None:
+            return
+        for device in self.registry.stale_statuses():
+            # an empty retained message deletes the retained one; forgotten only once the broker has it
+            info = self.client.publish(Topics.device_status(self.site, self.gateway, device), b"", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=ACK_TIMEOUT_S)
+            except (RuntimeError, ValueError):
+                return  # connection lost: tried again after the reconnect
+            if info.is_published():
+                self.registry.status_cleared(device)
+                _LOGGER.info("%s is no longer paired: its retained status is cleared", device)

@@ -40,6 +40,8 @@ class Registry:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS wearables (serial TEXT PRIMARY KEY, site TEXT NOT NULL, episode TEXT NOT NULL, subject TEXT NOT NULL)"
         )
+        # wearables whose status this gateway left retained on the broker: cleared once unpaired
+        self._db.execute("CREATE TABLE IF NOT EXISTS retained_statuses (device TEXT PRIMARY KEY, serial TEXT NOT NULL)")
         self._lock = threading.Lock()
 
     def pair(self, serial: str, *, site: str, episode: str, subject: str) -> Assignment:
@@ -67,3 +69,25 @@ class Registry:
                 Assignment(*row)
                 for row in self._db.execute("SELECT serial, site, episode, subject FROM wearables ORDER BY serial")
             ]
+
+    def status_retained(self, device: str, serial: str) -> None:
+        """The broker now holds a retained status of this wearable, published by this gateway."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO retained_statuses VALUES (?, ?)", (device, serial))
+
+    def stale_statuses(self) -> list[str]:
+        """Wearables whose retained status this gateway published and which are no longer paired:
+        the broker would show them to ``kraamwacht doctor`` and the board for ever."""
+        with self._lock:
+            return [
+                device
+                for (device,) in self._db.execute(
+                    "SELECT device FROM retained_statuses WHERE serial NOT IN (SELECT serial FROM wearables)"
+                    " ORDER BY device"
+                )
+            ]
+
+    def status_cleared(self, device: str) -> None:
+        """The broker no longer holds this wearable's retained status."""
+        with self._lock:
+            self._db.execute("DELETE FROM retained_statuses WHERE device = ?", (device,))

@@ -72,7 +72,7 @@ def run_gateway(
     spool = Spool(state_dir / "spool.db", max_samples=max_spool)
     stop = threading.Event()
     board = StatusBoard()
-    publisher = SpoolPublisher(spool, broker, site=site, gateway=gateway_id, board=board)
+    publisher = SpoolPublisher(spool, broker, site=site, gateway=gateway_id, board=board, registry=registry)
     publishing = threading.Thread(target=publisher.run, args=(stop,), name="spool-publisher", daemon=True)
     publishing.start()
 

@@ -71,6 +71,12 @@ class StatusBoard:
                     out.append(status)
             return out
 
+    def forget(self, device: str) -> None:
+        """Drop a wearable that is no longer paired (its next status, if any, is sent as new)."""
+        with self._lock:
+            self.statuses.pop(device, None)
+            self._sent.pop(device, None)
+
     def mark_sent(self, status: DeviceStatus, *, now_s: float | None = None) -> None:
         with self._lock:
             self._sent[status.device] = (status, time.monotonic() if now_s is None else now_s)

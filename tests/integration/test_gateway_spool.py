@@ -157,3 +157,82 @@ def test_gateway_killed_and_restarted_loses_nothing(tmp_path: Path) -> None:
     finally:
         counter.close()
         broker.stop()
+
+
+def retained_statuses(port: int, devices: list[str]) -> dict[str, dict]:
+    """The wearables' statuses the broker retains, as a new subscriber sees them at once.
+
+    Subscribed one topic per device in one SUBSCRIBE, with a last topic that always holds a
+    retained message (published first): mosquitto sends the retained messages in the order of the
+    filters, so once that last one has arrived every retained status has.
+    """
+    marker = "kraamwacht/s1/test/marker"
+    seen: dict[str, dict] = {}
+    done = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+        if m.topic == marker:
+            done.set()
+        elif m.payload:
+            body = json.loads(m.payload)
+            seen[body["device"]] = body
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.publish(marker, b"1", qos=1, retain=True).wait_for_publish(10)
+        topics = [(Topics.device_status("s1", "gw1", d), 1) for d in devices] + [(marker, 1)]
+        client.subscribe(topics)
+        assert done.wait(30), "the broker's retained messages did not arrive"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return seen
+
+
+def test_an_unpaired_wearables_retained_status_is_cleared_also_after_a_restart(tmp_path: Path) -> None:
+    """A wearable that leaves the gateway must not stay on the broker as 'not connected' for ever
+    (``kraamwacht doctor`` would report it as an error for good)."""
+    from kraamwacht.gateway.registry import Registry
+    from kraamwacht.gateway.status import StatusBoard
+
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    registry = Registry(tmp_path / "registry.db")
+    for serial in ("a1", "b2"):
+        registry.pair(serial, site="s1", episode="ep1", subject=f"m-{serial}")
+
+    def run(board: StatusBoard) -> tuple[threading.Event, threading.Thread]:
+        publisher = SpoolPublisher(
+            Spool(tmp_path / "spool.db"), BrokerAddress("127.0.0.1", broker.port),
+            site="s1", gateway="gw1", board=board, registry=registry,
+        )  # fmt: skip
+        stop = threading.Event()
+        thread = threading.Thread(target=publisher.run, args=(stop,))
+        thread.start()
+        return stop, thread
+
+    devices = ["wb-a1", "wb-b2"]
+    board = StatusBoard()
+    for serial in ("a1", "b2"):
+        board.update(f"wb-{serial}", serial, connected=True, battery_pct=80)
+    stop, thread = run(board)
+    try:
+        wait_for(lambda: set(retained_statuses(broker.port, devices)) == set(devices), 60, what="both statuses")
+        registry.unpair("b2")  # while the gateway runs
+        board.update("wb-b2", "b2", connected=False)  # the gateway lets it go: a last status it must not publish
+        wait_for(lambda: set(retained_statuses(broker.port, devices)) == {"wb-a1"}, 60, what="b2's status cleared")
+    finally:
+        stop.set()
+        thread.join(20)
+    registry.unpair("a1")  # while the gateway is stopped: the restarted gateway has an empty board
+    stop, thread = run(StatusBoard())
+    try:
+        wait_for(lambda: retained_statuses(broker.port, devices) == {}, 60, what="a1's status cleared after a restart")
+        assert registry.stale_statuses() == []
+    finally:
+        stop.set()
+        thread.join(20)
+        broker.stop()
