@@ -40,7 +40,7 @@ from kraamwacht.service._eventlog import EventLog
 from kraamwacht.service._forward import Forwarder
 from kraamwacht.service._inbox import Inbox
 from kraamwacht.service._notify import Notifier
-from kraamwacht.service._paho import ReadAheadClient
+from kraamwacht.service._paho import ReadAheadClient, share_property_tables
 from kraamwacht.signal import DetectorConfig
 from kraamwacht.staffkeys import StaffKeys
 from kraamwacht.storage import open_store
@@ -117,6 +117,8 @@ class Service:
         self.started_at = clock.utcnow()
         v5 = options.mqtt_version == "5"
         self._v5 = v5
+        if v5:
+            share_property_tables()  # every PUBLISH received carries a properties field to decode
         client_id = options.client_id or f"kraamwacht-serve-{options.site}"
         self.client = ReadAheadClient(
             mqtt.CallbackAPIVersion.VERSION2,

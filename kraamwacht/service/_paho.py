@@ -9,7 +9,8 @@ bytes are buffered, paho's loop does not wait in ``select`` and reads them at on
 message is held back until the next one arrives; and :meth:`ReadAheadClient.loop_read` reads
 the buffered packets in one turn of paho's loop instead of one ``select`` each. TLS and
 websocket connections are left as they are. :meth:`ReadAheadClient.ack_all` acknowledges a
-batch in one write.
+batch in one write. :func:`share_property_tables` makes paho's decoding of an MQTT 5 PUBLISH
+without properties cheap (16 µs of serve's time per message otherwise).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
 
-__all__ = ["ReadAheadClient", "ReadAheadSocket"]
+__all__ = ["ReadAheadClient", "ReadAheadSocket", "SharedTablesProperties", "share_property_tables"]
 
 _CHUNK_BYTES = 64 * 1024
 _PACKETS_PER_READ = 256  # then paho's loop writes (acknowledgements) before it reads on
@@ -87,3 +89,45 @@ class ReadAheadClient(mqtt.Client):
         packet = b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids])
         if packet:
             self._packet_queue(mqtt.PUBACK, packet, 0, 1)
+
+
+class SharedTablesProperties(Properties):  # type: ignore[misc]
+    """paho's MQTT 5 properties, the same in every respect but that the tables are built once.
+
+    paho builds a list and two dictionaries of 27 entries for every packet it decodes, then walks
+    them to clear attributes a new object cannot have: about 16 µs for each PUBLISH serve receives,
+    though gateways send none. The tables are never changed after they are built (paho only reads
+    them), so one copy serves every object; a packet without properties on a new object skips the
+    clearing. Anything else takes paho's own code.
+    """
+
+    _tables: ClassVar[tuple[list[str], dict[str, int], dict[int, tuple[int, list[int]]]] | None] = None
+
+    def __init__(self, packetType: int) -> None:  # noqa: N803 (paho's name)
+        tables = SharedTablesProperties._tables
+        if tables is None:
+            plain = Properties(packetType)
+            tables = SharedTablesProperties._tables = (plain.types, plain.names, plain.properties)
+        self.packetType = packetType
+        self.types, self.names, self.properties = tables
+
+    def unpack(self, buffer: bytes) -> tuple[Properties, int]:
+        """As paho's, for a property length of 0 (one byte) on an object with nothing set yet at once."""
+        if buffer[:1] == b"\x00" and len(self.__dict__) == 4:
+            return self, 1
+        result: tuple[Properties, int] = super().unpack(buffer)
+        return result
+
+
+def share_property_tables() -> bool:
+    """Make paho decode received packets' properties with :class:`SharedTablesProperties` (for the
+    whole process: serve's clients). Whether it could: paho versions without the ``_packet`` module
+    (before 2.2) keep their own, which only costs the time."""
+    try:
+        from paho.mqtt import _packet
+    except ImportError:
+        return False
+    if getattr(_packet, "Properties", None) not in (Properties, SharedTablesProperties):
+        return False
+    _packet.Properties = SharedTablesProperties
+    return True
