@@ -218,21 +218,25 @@ def test_an_unpaired_wearables_retained_status_is_cleared_also_after_a_restart(t
     board = StatusBoard()
     for serial in ("a1", "b2"):
         board.update(f"wb-{serial}", serial, connected=True, battery_pct=80)
-    stop, thread = run(board)
     try:
-        wait_for(lambda: set(retained_statuses(broker.port, devices)) == set(devices), 60, what="both statuses")
-        registry.unpair("b2")  # while the gateway runs
-        board.update("wb-b2", "b2", connected=False)  # the gateway lets it go: a last status it must not publish
-        wait_for(lambda: set(retained_statuses(broker.port, devices)) == {"wb-a1"}, 60, what="b2's status cleared")
+        stop, thread = run(board)
+        try:
+            wait_for(lambda: set(retained_statuses(broker.port, devices)) == set(devices), 60, what="both statuses")
+            registry.unpair("b2")  # while the gateway runs
+            board.update("wb-b2", "b2", connected=False)  # the gateway lets it go: a last status it must not publish
+            wait_for(lambda: set(retained_statuses(broker.port, devices)) == {"wb-a1"}, 60, what="b2's status cleared")
+        finally:
+            stop.set()
+            thread.join(20)
+        registry.unpair("a1")  # while the gateway is stopped: the restarted gateway has an empty board
+        stop, thread = run(StatusBoard())
+        try:
+            wait_for(
+                lambda: retained_statuses(broker.port, devices) == {}, 60, what="a1's status cleared after a restart"
+            )
+            assert registry.stale_statuses() == []
+        finally:
+            stop.set()
+            thread.join(20)
     finally:
-        stop.set()
-        thread.join(20)
-    registry.unpair("a1")  # while the gateway is stopped: the restarted gateway has an empty board
-    stop, thread = run(StatusBoard())
-    try:
-        wait_for(lambda: retained_statuses(broker.port, devices) == {}, 60, what="a1's status cleared after a restart")
-        assert registry.stale_statuses() == []
-    finally:
-        stop.set()
-        thread.join(20)
-        broker.stop()
+        broker.stop()  # also when a wait above fails: no mosquitto left behind
