@@ -25,9 +25,12 @@ def _utc_offset_s(timezone: str, day: int) -> int:
 def local_hour(t_s: NDArray[np.float64], *, timezone: str) -> NDArray[np.float64]:
     """Local clock hour in [0, 24) for UTC seconds, with the zone's daylight-saving offset."""
     days = np.floor_divide(t_s, _DAY_S).astype(np.int64)
-    unique, inverse = np.unique(days, return_inverse=True)
-    offsets = np.array([_utc_offset_s(timezone, int(d)) for d in unique], dtype=np.float64)
-    local = t_s + offsets[inverse]
+    if days.size and days.min() == days.max():  # the common case (a live update's epochs): one day, one offset
+        local = t_s + float(_utc_offset_s(timezone, int(days[0])))
+    else:
+        unique, inverse = np.unique(days, return_inverse=True)
+        offsets = np.array([_utc_offset_s(timezone, int(d)) for d in unique], dtype=np.float64)
+        local = t_s + offsets[inverse]
     return np.mod(local, _DAY_S) / 3600.0
 
 

@@ -5,10 +5,16 @@ so that processing a recording in pieces gives *bit-identical* results to one ca
 That property is what lets live monitoring (streaming) and researcher replay (batch) share one
 implementation. Floating-point order of operations is kept identical between the two by always
 computing running sums over ``[carried value, new values...]`` in one ``cumsum``.
+
+A live update closes one epoch a minute, and numpy's cost per call, not per value, is then all a
+primitive costs: the busiest ones take a single value on Python floats, with the same comparisons
+and the same arithmetic (``tests/unit/test_filters.py`` holds them to the array code).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,19 +70,32 @@ def trailing_nanmedian(x: FloatArray, *, window: int, history: FloatArray) -> tu
     full = np.concatenate((history, x))
     if x.size == 0:
         return x.copy(), history.copy()
-    windows = np.lib.stride_tricks.sliding_window_view(full, window)
-    y = _row_nanmedian(windows)
+    if x.size == 1:  # a live update's one epoch: the same two order statistics, from a Python sort
+        valid = sorted(v for v in full.tolist() if not math.isnan(v))
+        k = len(valid)
+        median = 0.5 * (valid[max((k - 1) // 2, 0)] + valid[k // 2]) if k else math.nan
+        return np.array([median]), full[1:].copy()
+    # the windows as a copy (an index array is cheaper to build than a strided view of a few
+    # rows, and the median sorts a copy anyway)
+    windows = full[np.arange(x.size)[:, np.newaxis] + np.arange(window)]
+    windows.sort(axis=1)
+    y = _sorted_row_nanmedian(windows)
     return y, full[full.size - (window - 1) :].copy()
 
 
 def _row_nanmedian(rows: FloatArray) -> FloatArray:
     """Median of each row ignoring NaN (NaN for an all-NaN row), by one sort: NaN sorts last."""
-    ordered = np.sort(rows, axis=1)
-    n_valid = rows.shape[1] - np.isnan(rows).sum(axis=1)
+    return _sorted_row_nanmedian(np.sort(rows, axis=1))
+
+
+def _sorted_row_nanmedian(ordered: FloatArray) -> FloatArray:
+    """:func:`_row_nanmedian` of rows already sorted (NaN last)."""
+    width = ordered.shape[1]
+    n_valid = width - np.isnan(ordered).sum(axis=1)
     lo = np.maximum((n_valid - 1) // 2, 0)
-    hi = np.maximum(n_valid // 2, 0)
-    index = np.arange(ordered.shape[0])
-    y: FloatArray = 0.5 * (ordered[index, lo] + ordered[index, hi])
+    flat = ordered.ravel()
+    base = np.arange(0, flat.size, width)
+    y: FloatArray = 0.5 * (flat[base + lo] + flat[base + n_valid // 2])
     y[n_valid == 0] = np.nan
     return y
 
@@ -116,6 +135,16 @@ def carry_forward(x: FloatArray, *, max_gap: int, state: CarryState) -> tuple[Fl
     n = x.size
     if n == 0:
         return x.copy(), x.copy(), state
+    if n == 1:  # a live update's one epoch
+        value_one, age_one = float(x[0]), 0
+        if math.isnan(value_one):
+            value_one, age_one = state.value, state.age + 1
+        ok_one = age_one <= max_gap
+        return (
+            np.array([value_one if ok_one else np.nan]),
+            np.array([float(age_one) if ok_one else np.nan]),
+            CarryState(value_one, min(age_one, 1 << 30)),
+        )
     pos = np.arange(n, dtype=np.int64)
     seen = ~np.isnan(x)
     last_pos = np.where(seen, pos, -1)
@@ -205,6 +234,9 @@ def warmup_then_ewma(
     return level, counts >= warmup, state
 
 
+_FEW = 8  # up to this many new values, a window-by-window loop is cheaper than a whole-array filter
+
+
 def window_cusum(
     increments: FloatArray, *, window: int, history: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -239,10 +271,13 @@ def window_cusum(
         raise InvalidValueError(f"history must hold 1..{window} values, got {history.size=}")
     c: NDArray[np.float64] = np.cumsum(np.concatenate((history[-1:], increments)))[1:]
     full = np.concatenate((history, c))
-    size = window + 1
-    # trailing window [i - window, i]: shift the centred filter by half its size
-    mins = minimum_filter1d(full, size=size, mode="nearest", origin=(size - 1) // 2)
-    s = c - mins[history.size :]
+    if c.size <= _FEW:  # a live update's epoch or two: a minimum per window costs less than the filter's set-up
+        new_mins = np.array([full[max(0, p - window) : p + 1].min() for p in range(history.size, full.size)])
+    else:
+        size = window + 1
+        # trailing window [i - window, i]: shift the centred filter by half its size
+        new_mins = minimum_filter1d(full, size=size, mode="nearest", origin=(size - 1) // 2)[history.size :]
+    s = c - new_mins
     return s, c, full[-window:].copy()
 
 
@@ -256,6 +291,12 @@ def hysteresis(
     """
     if off > on:
         raise InvalidValueError(f"off must be <= on, got {on=} {off=}")
+    if x.size == 1:  # a live update's one epoch: the same comparisons on a Python float
+        value = float(x[0])
+        up_one = value > on if strict else value >= on
+        if up_one or value < off:
+            state = up_one
+        return np.array([state], dtype=bool), bool(state)
     with np.errstate(invalid="ignore"):
         up = (x > on) if strict else (x >= on)
         down = x < off
@@ -274,6 +315,9 @@ def run_length(flag: BoolArray, *, state: int = 0, known: BoolArray | None = Non
     Where ``known`` is False (no data) the run neither grows nor breaks: the value at the last
     known position is repeated, so a gap can neither confirm nor clear a condition.
     """
+    if flag.size == 1:  # a live update's one epoch
+        run = state if known is not None and not known[0] else state + 1 if flag[0] else 0
+        return np.array([run], dtype=np.int64), int(run)
     if known is not None and not known.all():
         runs_known, new_state = run_length(flag[known], state=state)
         rank = np.cumsum(known)  # 0 before the first known position
@@ -294,7 +338,8 @@ def running_peak(x: FloatArray, runs: IntArray, *, prev_run: int, peak: float) -
     """The highest value of ``x`` since the current run of ``runs`` began (``-inf`` outside runs).
 
     A run begins where ``runs`` goes from 0 to 1; ``prev_run`` and ``peak`` carry a run that began
-    in an earlier call, so the answer does not depend on chunking. NaN values do not count.
+    in an earlier call, so the answer does not depend on chunking. NaN values do not count. The
+    peak is always one of the values themselves, bit for bit.
 
     Examples
     --------
@@ -305,15 +350,20 @@ def running_peak(x: FloatArray, runs: IntArray, *, prev_run: int, peak: float) -
     n = x.size
     if n == 0:
         return x.copy(), peak
+    if n == 1:  # a live update's one epoch, on Python floats
+        run, one = int(runs[0]), float(x[0])
+        one = one if math.isfinite(one) and run > 0 else -math.inf
+        one = max(one, peak) if run > 0 and prev_run > 0 else one  # the run carried in goes on
+        return np.array([one if run > 0 else -math.inf]), one if run > 0 else -math.inf
     before = np.concatenate(([prev_run], runs[:-1]))
-    starts = (runs > 0) & (before == 0)
-    segment = np.cumsum(starts)  # 0: the run carried in (if any)
-    value = np.where(np.isnan(x) | (runs == 0), -np.inf, x)
-    value[0] = max(value[0], peak) if segment[0] == 0 and prev_run > 0 else value[0]
-    finite_span = 1e4  # larger than any temperature or heart rate range: segments cannot mix
-    lifted = np.where(np.isfinite(value), value, -finite_span / 2) + segment * finite_span
-    out = np.maximum.accumulate(lifted) - segment * finite_span
-    out = np.where((runs == 0) | (out <= -finite_span / 2 + 1e-9), -np.inf, out)
+    starts = np.flatnonzero((runs > 0) & (before == 0))
+    out = np.where(np.isfinite(x) & (runs > 0), x, -np.inf)
+    if prev_run > 0 and runs[0] > 0:  # the run carried in goes on
+        out[0] = max(out[0], peak)
+    # a maximum per run, exactly (runs are few: a loop over them, not over epochs)
+    for a, b in itertools.pairwise([0, *starts.tolist(), n]):
+        np.maximum.accumulate(out[a:b], out=out[a:b])
+    out[runs == 0] = -np.inf
     return out, float(out[-1]) if runs[-1] > 0 else -np.inf
 
 

@@ -57,8 +57,9 @@ def clock_profile(
         return np.zeros(0), ClockProfileState(np.array(sums), np.array(weights), open_hour)
     decay = math.exp(-1.0 / tau_days)
     hour_of_epoch = (first_epoch + np.arange(n)) // epochs_per_hour
-    chunk_hours = np.unique(hour_of_epoch)
-    index = {hour: k for k, hour in enumerate(chunk_hours.tolist())}
+    first_hour = int(hour_of_epoch[0])
+    chunk_hours = range(first_hour, int(hour_of_epoch[-1]) + 1)  # consecutive epochs: every hour between
+    index = {hour: k for k, hour in enumerate(chunk_hours)}
     values = [0.0] * len(index)
     completed = dict(zip(ids.tolist(), medians.tolist(), strict=True))
     for hour in sorted(index.keys() | completed.keys()):
@@ -71,5 +72,5 @@ def clock_profile(
         if math.isfinite(median):
             sums[slot] = sums[slot] * decay + median
             weights[slot] = weights[slot] * decay + 1.0
-    out = np.asarray(values)[np.searchsorted(chunk_hours, hour_of_epoch)]
+    out = np.asarray(values)[hour_of_epoch - first_hour]
     return out, ClockProfileState(np.array(sums), np.array(weights), open_hour)

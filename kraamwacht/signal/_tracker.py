@@ -59,13 +59,16 @@ def track(
     n = levels.size
     if n == 0:
         return [], state
-    change = np.flatnonzero(np.diff(levels)) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [n]))
+    if n == 1 or (levels[0] == levels[-1] and (levels == levels[0]).all()):  # one run (a live update)
+        starts, ends = [0], [n]
+    else:
+        change = np.flatnonzero(np.diff(levels)) + 1
+        starts = [0, *change.tolist()]
+        ends = [*change.tolist(), n]
     out: list[Transition] = []
     level, clear_since, last_resolved = state.level, state.clear_since, state.last_resolved
     raised_at, count = state.raised_at, state.count
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+    for s, e in zip(starts, ends, strict=True):
         desired = Severity.from_rank(int(levels[s]))
         first, last = start_epoch + s, start_epoch + e - 1
         if level is Severity.OK:
