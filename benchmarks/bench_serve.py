@@ -22,7 +22,7 @@ acknowledges. The rate is samples / (last one received or stored − first publi
    its start) and "spread" (each home at its own moment of the second, as independent wearables).
 
 On this 2-core machine publisher, broker and serve (or the subscriber) share the cores. Needs
-Debian's mosquitto. Run: ``python benchmarks/bench_serve.py`` (about 35 minutes).
+Debian's mosquitto. Run: ``python benchmarks/bench_serve.py`` (about 40 minutes).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -425,19 +426,40 @@ def flush_costs(messages: list[Message], folder: Path, *, batch: int = 20, repea
     }
 
 
-def side_by_side(folder: Path, name: str, build: Callable[[], list[Message]]) -> tuple[float, float]:
-    """Each case on a broker of its own: serve's persistent session must not collect another case's messages."""
+class SideBySide(NamedTuple):
+    """Medians of ``repeats`` runs of each side, and the range of the per-run ratio."""
+
+    raw: float
+    served: float
+    ratio_low: float
+    ratio_high: float
+
+    @property
+    def ratio(self) -> float:
+        return self.served / self.raw
+
+
+def side_by_side(folder: Path, name: str, build: Callable[[], list[Message]], *, repeats: int = 1) -> SideBySide:
+    """Each run on a broker of its own (serve's persistent session must not collect another run's
+    messages), the bare subscriber and serve taking turns: the bare subscriber's rate moves by a
+    quarter from one run to the next on a shared machine, so one run says little."""
     messages = build()
-    (folder / name).mkdir()
-    broker, port = start_mosquitto(folder / name)
-    try:
-        raw = raw_rate(port, messages)
-        print(f"{name}: raw paho subscriber {raw / 1e3:.1f} k samples/s", flush=True)
-        served = serve_rate(port, folder / name / "serve", messages)
-        print(f"{name}: serve {served / 1e3:.1f} k samples/s ({served / raw:.2f} x)", flush=True)
-    finally:
-        broker.stop()
-    return raw, served
+    raws, serveds = [], []
+    for k in range(repeats):
+        run = folder / f"{name}{k}"
+        run.mkdir()
+        broker, port = start_mosquitto(run)
+        try:
+            raws.append(raw_rate(port, messages))
+            print(f"{name} #{k}: raw paho subscriber {raws[-1] / 1e3:.1f} k samples/s", flush=True)
+            serveds.append(serve_rate(port, run / "serve", messages))
+            print(
+                f"{name} #{k}: serve {serveds[-1] / 1e3:.1f} k samples/s ({serveds[-1] / raws[-1]:.2f} x)", flush=True
+            )
+        finally:
+            broker.stop()
+    ratios = [s / r for s, r in zip(serveds, raws, strict=True)]
+    return SideBySide(float(np.median(raws)), float(np.median(serveds)), min(ratios), max(ratios))
 
 
 def main() -> None:
@@ -456,16 +478,20 @@ def main() -> None:
     parser.add_argument(
         "--latency-arrivals", nargs="+", choices=ARRIVALS, default=list(ARRIVALS), help="each latency case with each"
     )
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side-by-side case (medians reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
-        live = side_by_side(folder, "live", lambda: live_homes(args.homes, args.seconds))
+        n = args.repeats
+        live = side_by_side(folder, "live", lambda: live_homes(args.homes, args.seconds), repeats=n)
         # long enough for every home's epochs to close (after 3 minutes): the detectors run too
-        closing = side_by_side(folder, "closing", lambda: live_homes(args.closing_homes, args.closing_seconds))
-        flush = side_by_side(folder, "flush", lambda: spool_flush(args.flush_homes, args.flush_messages))
+        closing = side_by_side(
+            folder, "closing", lambda: live_homes(args.closing_homes, args.closing_seconds), repeats=n
+        )
+        flush = side_by_side(folder, "flush", lambda: spool_flush(args.flush_homes, args.flush_messages), repeats=n)
         flush2 = side_by_side(
-            folder, "flush2", lambda: spool_flush(args.flush_homes, args.flush_messages, columns=True)
+            folder, "flush2", lambda: spool_flush(args.flush_homes, args.flush_messages, columns=True), repeats=n
         )
         costs = flush_costs(spool_flush(args.flush_homes // 4, args.flush_messages), folder / "costs")
         costs2 = flush_costs(spool_flush(args.flush_homes // 4, args.flush_messages, columns=True), folder / "costs2")
@@ -492,7 +518,7 @@ def main() -> None:
         f" | {lat['alerts']:,.0f} of {homes:,} | {lat['p50_ms']:,.0f} ms | **{lat['p99_ms']:,.0f} ms** | {lat['max_ms']:,.0f} ms |"
         for (homes, sites, arrival), lat in lats.items()
     )
-    budgets_us = (1e6 / flush[0], 1e6 / flush2[0])  # what the bare subscriber spends on a sample
+    budgets_us = (1e6 / flush.raw, 1e6 / flush2.raw)  # what the bare subscriber spends on a sample
     steps = {
         "JSON decoding": "json",
         "+ the contract's validation": "validate",
@@ -508,6 +534,13 @@ def main() -> None:
         f" | {cost(costs2, step):.2f} µs | {budgets_us[1] / cost(costs2, step):.3f} × |"
         for name, step in steps.items()
     )
+
+    def row(case: SideBySide) -> str:
+        return (
+            f"{case.raw / 1e3:.1f} k samples/s | {case.served / 1e3:.1f} k samples/s"
+            f" | **{case.ratio:.2f} ×** ({case.ratio_low:.2f}–{case.ratio_high:.2f})"
+        )
+
     live_samples = args.homes * args.seconds * 2
     flush_samples = args.flush_homes * args.flush_messages * 1000
     text = f"""## Ingest service
@@ -516,18 +549,19 @@ Measured {now}; `python benchmarks/bench_serve.py` (defaults): a real mosquitto 
 QoS 1. Each case publishes one list of messages as fast as one paho publisher can (at most 2,000
 unacknowledged), first to a bare paho subscriber that only counts them, then to `kraamwacht serve`
 (its own process, embedded store: validated, deduplicated, stored and detected before it
-acknowledges), each case on a fresh broker. On this 2-core machine publisher, broker and serve
+acknowledges), each run on a fresh broker; {args.repeats} runs of each case, the two sides taking
+turns: the table gives the median rate of each side, their ratio and the range of the runs' ratios. On this 2-core machine publisher, broker and serve
 share the cores; for live messages the publisher is the limit of both runs, so a ratio near 1
 says serve keeps pace with it, and the latency table below shows where serve's own limit lies.
 serve reads with its read-ahead client and the bare subscriber with paho's own, which spends
 more of the shared cores per message (`benchmarks/bench_paho_read.py`): serve can come out above 1.
 
-| case | bare paho subscriber | serve | serve / bare |
+| case | bare paho subscriber | serve | serve / bare (range of the runs) |
 |---|---|---|---|
-| live homes: {args.homes} wearables, 1 message/s each (temperature + heart rate), {args.seconds} s ({live_samples:,} samples) | {live[0] / 1e3:.1f} k samples/s | {live[1] / 1e3:.1f} k samples/s | **{live[1] / live[0]:.2f} ×** |
-| live homes, epochs closing: {args.closing_homes} wearables, {args.closing_seconds} s ({args.closing_homes * args.closing_seconds * 2:,} samples; the first epochs close after 3 minutes) | {closing[0] / 1e3:.1f} k samples/s | {closing[1] / 1e3:.1f} k samples/s | **{closing[1] / closing[0]:.2f} ×** |
-| spool flush, version 1 (an object per sample): {args.flush_homes} gateways × {args.flush_messages} messages of 1,000 samples ({flush_samples:,} samples) | {flush[0] / 1e3:.1f} k samples/s | {flush[1] / 1e3:.1f} k samples/s | **{flush[1] / flush[0]:.2f} ×** |
-| spool flush, version 2 (columns, as gateways send a backlog): the same samples | {flush2[0] / 1e3:.1f} k samples/s | {flush2[1] / 1e3:.1f} k samples/s | **{flush2[1] / flush2[0]:.2f} ×** |
+| live homes: {args.homes} wearables, 1 message/s each (temperature + heart rate), {args.seconds} s ({live_samples:,} samples) | {row(live)} |
+| live homes, epochs closing: {args.closing_homes} wearables, {args.closing_seconds} s ({args.closing_homes * args.closing_seconds * 2:,} samples; the first epochs close after 3 minutes) | {row(closing)} |
+| spool flush, version 1 (an object per sample): {args.flush_homes} gateways × {args.flush_messages} messages of 1,000 samples ({flush_samples:,} samples) | {row(flush)} |
+| spool flush, version 2 (columns, as gateways send a backlog): the same samples | {row(flush2)} |
 
 Sample → alert latency, from the publication of the message whose sample closed the decisive
 epoch to the alert at a subscriber: homes offered 1 message a second each in real time (1 Hz
