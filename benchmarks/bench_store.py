@@ -34,16 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from kraamwacht.contract import SIGNAL_UNITS, Observation, Signal  # noqa: E402
+from kraamwacht.storage import layouts  # noqa: E402
 from kraamwacht.storage.sqlite import SqliteStore  # noqa: E402
-
-_VERSION_2 = """
-CREATE TABLE observations (device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL,
- subject TEXT NOT NULL, signal TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,
- device_time REAL NOT NULL, receive_time REAL NOT NULL, quality TEXT NOT NULL DEFAULT '', method TEXT,
- site TEXT, entered_by TEXT, stream TEXT NOT NULL DEFAULT '', PRIMARY KEY (device, stream, seq)) WITHOUT ROWID;
-CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);
-CREATE INDEX observations_by_episode ON observations (episode, device_time);
-"""
 
 
 def batches(homes: int, seconds: int, batch: int, *, first_s: int = 0) -> list[list[Observation]]:
@@ -69,7 +61,7 @@ def version_2(path: Path, work: list[list[Observation]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    db.executescript(_VERSION_2)
+    db.executescript(layouts.VERSION_2)  # its outbox stays empty: serve's store keeps none
     rows = [
         [(o.device, o.seq, o.episode, o.subject, o.signal.value, o.value, o.unit, o.device_time.timestamp(),
           o.receive_time.timestamp(), "", None, None, None, o.stream) for o in batch]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kraamwacht.contract import Observation, Signal
-from kraamwacht.storage import open_store
+from kraamwacht.storage import layouts, open_store
 from kraamwacht.storage.sqlite import SqliteStore, _sparse_term
 from tests.storage_data import T0, bilirubin, observations
 
@@ -70,13 +70,6 @@ def test_a_taken_identity_with_other_content_is_a_conflict_never_a_silent_duplic
     assert (result.fresh, result.conflicts) == ((True, True, False, False), (False, False, True, True))
 
 
-_OLD_COLUMNS = (
-    "device TEXT NOT NULL, seq INTEGER NOT NULL, episode TEXT NOT NULL, subject TEXT NOT NULL, signal TEXT NOT NULL,"
-    " value REAL NOT NULL, unit TEXT NOT NULL, device_time REAL NOT NULL, receive_time REAL NOT NULL,"
-    " quality TEXT NOT NULL DEFAULT '', method TEXT, site TEXT, entered_by TEXT"
-)
-
-
 def _old_store(path: Path, schema: str, rows: list, outbox: tuple, *, streams: bool) -> None:
     """A store as an earlier version of kraamwacht wrote it (``streams``: version 2, else version 1)."""
     import sqlite3
@@ -95,11 +88,7 @@ def _old_store(path: Path, schema: str, rows: list, outbox: tuple, *, streams: b
 
 def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    schema = (
-        f"CREATE TABLE observations ({_OLD_COLUMNS}, PRIMARY KEY (device, seq)) WITHOUT ROWID;"
-        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, UNIQUE (device, seq));"
-    )
-    _old_store(path, schema, observations(7), ("wb1", 6), streams=False)
+    _old_store(path, layouts.VERSION_1, observations(7), ("wb1", 6), streams=False)
     store = SqliteStore(path, outbox=True)
     assert store.count() == 7
     assert [(o.device, o.stream, o.seq) for o in store.pending(10)] == [("wb1", "", 6)]
@@ -110,16 +99,8 @@ def test_a_store_from_before_streams_is_migrated_with_every_row(tmp_path: Path) 
 def test_a_version_2_store_is_moved_to_the_current_version_with_every_row(tmp_path: Path) -> None:
     """Version 2 kept rows ordered by identity with an index by episode; versions 3 and 4 append rows."""
     path = tmp_path / "v2.db"
-    schema = (
-        f"CREATE TABLE observations ({_OLD_COLUMNS}, stream TEXT NOT NULL DEFAULT '',"
-        " PRIMARY KEY (device, stream, seq)) WITHOUT ROWID;"
-        "CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);"
-        "CREATE INDEX observations_by_episode ON observations (episode, device_time);"
-        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL DEFAULT '',"
-        " UNIQUE (device, stream, seq));"
-    )
     rows = observations(6, stream="gw-a") + observations(4, episode="ep2", subject="m2", device="wb2", stream="gw-a")
-    _old_store(path, schema, rows, ("wb2", 3, "gw-a"), streams=True)
+    _old_store(path, layouts.VERSION_2, rows, ("wb2", 3, "gw-a"), streams=True)
     store = SqliteStore(path, outbox=True)
     assert store.count() == 10
     assert store.subjects() == [("ep1", "m1"), ("ep2", "m2")]
@@ -138,19 +119,7 @@ def _version_3_store(path: Path, rows: list) -> None:
     """A store as version 3 wrote it: the same table, one time line ordered by signal first."""
     import sqlite3
 
-    _old_store(
-        path,
-        f"CREATE TABLE observations ({_OLD_COLUMNS}, stream TEXT NOT NULL DEFAULT '');"
-        "CREATE UNIQUE INDEX observations_identity ON observations (device, stream, seq);"
-        "CREATE INDEX observations_by_subject ON observations (subject, signal, device_time);"
-        "CREATE TABLE subjects (episode TEXT NOT NULL, subject TEXT NOT NULL, PRIMARY KEY (episode, subject))"
-        " WITHOUT ROWID;"
-        "CREATE TABLE outbox (device TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL DEFAULT '',"
-        " UNIQUE (device, stream, seq));",
-        rows,
-        ("wb1", 2, ""),
-        streams=True,
-    )
+    _old_store(path, layouts.VERSION_3, rows, ("wb1", 2, ""), streams=True)
     db = sqlite3.connect(path)
     db.execute("INSERT INTO subjects VALUES ('ep1', 'm1')")
     db.execute("PRAGMA user_version=3")
