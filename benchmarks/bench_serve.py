@@ -4,7 +4,9 @@ Writes the "Ingest service" section of docs/benchmarks.md. Each case builds one 
 messages; the very same list is then published as fast as one paho publisher can (QoS 1), first
 to a bare paho QoS 1 subscriber that only counts messages, then to ``kraamwacht serve`` (its own
 process, embedded store), which validates, deduplicates, stores and runs the detectors before it
-acknowledges. The rate is samples / (last one received or stored − first publish).
+acknowledges. The rate is samples / (last one received or stored − first publish). The cases 1
+and 2 below run ``--repeats`` times (3), the two sides taking turns, each run on a fresh broker;
+the table gives the median rates and the range of the runs' ratios.
 
 1. **live homes**: ``--homes`` wearables, one message a second each with a temperature and a
    heart-rate sample, ``--seconds`` of data; and ``--closing-homes`` for ``--closing-seconds``,
