@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -204,7 +206,8 @@ def test_an_unpaired_wearables_retained_status_is_cleared_also_after_a_restart(t
     for serial in ("a1", "b2"):
         registry.pair(serial, site="s1", episode="ep1", subject=f"m-{serial}")
 
-    def run(board: StatusBoard) -> tuple[threading.Event, threading.Thread]:
+    @contextmanager
+    def gateway_running(board: StatusBoard) -> Iterator[None]:
         publisher = SpoolPublisher(
             Spool(tmp_path / "spool.db"), BrokerAddress("127.0.0.1", broker.port),
             site="s1", gateway="gw1", board=board, registry=registry,
@@ -212,31 +215,27 @@ def test_an_unpaired_wearables_retained_status_is_cleared_also_after_a_restart(t
         stop = threading.Event()
         thread = threading.Thread(target=publisher.run, args=(stop,))
         thread.start()
-        return stop, thread
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(20)
 
     devices = ["wb-a1", "wb-b2"]
     board = StatusBoard()
     for serial in ("a1", "b2"):
         board.update(f"wb-{serial}", serial, connected=True, battery_pct=80)
     try:
-        stop, thread = run(board)
-        try:
+        with gateway_running(board):
             wait_for(lambda: set(retained_statuses(broker.port, devices)) == set(devices), 60, what="both statuses")
             registry.unpair("b2")  # while the gateway runs
             board.update("wb-b2", "b2", connected=False)  # the gateway lets it go: a last status it must not publish
             wait_for(lambda: set(retained_statuses(broker.port, devices)) == {"wb-a1"}, 60, what="b2's status cleared")
-        finally:
-            stop.set()
-            thread.join(20)
         registry.unpair("a1")  # while the gateway is stopped: the restarted gateway has an empty board
-        stop, thread = run(StatusBoard())
-        try:
+        with gateway_running(StatusBoard()):
             wait_for(
                 lambda: retained_statuses(broker.port, devices) == {}, 60, what="a1's status cleared after a restart"
             )
             assert registry.stale_statuses() == []
-        finally:
-            stop.set()
-            thread.join(20)
     finally:
         broker.stop()  # also when a wait above fails: no mosquitto left behind
