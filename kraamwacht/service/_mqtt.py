@@ -90,7 +90,9 @@ class Service:
         if options.require_pairing and options.episodes_path is None:  # before anything is opened
             raise InvalidValueError("--require-pairing needs --episodes (the registry that holds the pairings)")
         self.options = options
-        self.store = SqliteStore(options.store_path, outbox=options.forward_url is not None)
+        self.store = SqliteStore(
+            options.store_path, outbox=options.forward_url is not None, background_checkpoints=True
+        )
         self.event_log = EventLog(options.state_dir / "events.db")
         registry = EpisodeRegistry(options.episodes_path) if options.episodes_path else None
         pairings = PairingRegistry(options.episodes_path) if options.episodes_path else None

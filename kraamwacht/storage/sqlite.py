@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from kraamwacht.contract import SIGNAL_UNITS, Observation, QualityFlag, SampleColumn, Signal
 from kraamwacht.storage import _segments as segments
 from kraamwacht.storage._base import Series, StoreError, WriteResult
+from kraamwacht.storage._checkpoint import Checkpointer
 from kraamwacht.storage._segments import SEGMENT_MIN, SEGMENT_SPAN, StoredSample
 
 __all__ = ["SEGMENT_MIN", "SEGMENT_SPAN", "SqliteStore", "StoredSample"]
@@ -100,11 +101,18 @@ _SAME_CONTENT = ("episode", "subject", "signal", "value", "device_time")
 
 _CACHE_KIB = 64 * 1024
 _CHECKPOINT_PAGES = 10_000  # 40 MB of WAL; SQLite's default is 1,000
+_BACKSTOP = 4  # with background checkpoints the writer's own runs only at this many times the threshold
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path, *, durable: bool = False, outbox: bool = False) -> None:
-        """``outbox``: also queue every new sample for a downstream store (see :meth:`pending`)."""
+    def __init__(
+        self, path: str | Path, *, durable: bool = False, outbox: bool = False, background_checkpoints: bool = False
+    ) -> None:
+        """``outbox``: also queue every new sample for a downstream store (see :meth:`pending`).
+
+        ``background_checkpoints``: copy the WAL back on a thread of its own (``_checkpoint``), not
+        in the commit that fills it: for a long-running writer such as serve.
+        """
         self.path = Path(path)
         self.outbox = outbox
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,13 +123,16 @@ class SqliteStore:
             # the pages a batch of homes touches stay in memory between commits, and the WAL is copied
             # back less often (a page changed by many commits is copied once): docs/benchmarks.md
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+            backstop = _CHECKPOINT_PAGES * (_BACKSTOP if background_checkpoints else 1)
+            self._db.execute(f"PRAGMA wal_autocheckpoint={backstop}")
             self._open_schema()
             # the identities of the batch being written, joined with the store (see _classify)
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_keys (device TEXT, stream TEXT, seq INTEGER)")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+        sync = "FULL" if durable else "NORMAL"
+        self.checkpointer = Checkpointer(self.path, synchronous=sync) if background_checkpoints else None
 
     def _open_schema(self) -> None:
         """Create version 5, or move an older store into it with every row (one transaction)."""
@@ -270,6 +281,8 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     def _classify(self, rows: list[tuple]) -> tuple[list[bool], list[bool]]:
         """Per row: new (not stored yet, nor earlier in the batch), and conflicting (identity taken, content other).
@@ -619,6 +632,8 @@ class SqliteStore:
             )
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         with self._lock:
             self._db.close()
 

@@ -14,7 +14,9 @@ import pytest
 
 from kraamwacht.contract import Observation, Signal
 from kraamwacht.storage import layouts, open_store
+from kraamwacht.storage import sqlite as sqlite_module
 from kraamwacht.storage.sqlite import SqliteStore, _sparse_term
+from kraamwacht.waiting import wait_for
 from tests.storage_data import T0, bilirubin, observations
 
 
@@ -177,11 +179,13 @@ def test_retention_deletes_an_episode_before_a_time(tmp_path: Path) -> None:
     assert store.subjects() == [("ep1", "m1")]
 
 
-def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("background", [False, True], ids=["checkpoints-in-commits", "background-checkpoints"])
+def test_committed_batches_survive_kill_9(tmp_path: Path, background: bool) -> None:
+    """Killed after its last commit, whoever copies the WAL back (serve's checkpoint thread may be mid-way)."""
     path = tmp_path / "k.db"
     code = (
         f"import sys, time; sys.path.insert(0, {str(Path(__file__).parents[2])!r}); from tests.storage_data import observations;"
-        f"from kraamwacht.storage.sqlite import SqliteStore; s = SqliteStore({str(path)!r});"
+        f"from kraamwacht.storage.sqlite import SqliteStore; s = SqliteStore({str(path)!r}, background_checkpoints={background});"
         "[s.write(observations(100, start_seq=100 * k)) for k in range(10)]; print('written', flush=True); time.sleep(60)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -190,6 +194,27 @@ def test_committed_batches_survive_kill_9(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert SqliteStore(path).count() == 1000
+
+
+def test_background_checkpoints_copy_the_wal_back_and_leave_the_writer_a_backstop(tmp_path: Path) -> None:
+    """serve's store checkpoints on a thread of its own; SQLite's own checkpoint in a commit only
+    as a backstop (far later), and closing stops the thread with every row kept."""
+    path = tmp_path / "k.db"
+    store = SqliteStore(path, background_checkpoints=True)
+    assert store.checkpointer is not None
+    ((own,),) = store._db.execute("PRAGMA wal_autocheckpoint").fetchall()
+    assert own == sqlite_module._CHECKPOINT_PAGES * sqlite_module._BACKSTOP
+    for k in range(10):
+        store.write(observations(100, start_seq=100 * k))
+    checkpointer = store.checkpointer
+    wait_for(lambda: checkpointer.frames_copied > 0, 30, what="a background checkpoint copied the WAL back")
+    assert checkpointer.checkpoints >= 1
+    store.close()
+    assert not checkpointer.running
+    assert SqliteStore(path).count() == 1000
+    plain = SqliteStore(tmp_path / "plain.db")
+    assert plain.checkpointer is None
+    assert plain._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (sqlite_module._CHECKPOINT_PAGES,)
 
 
 def test_bad_store_urls_say_what_to_write() -> None:
