@@ -30,7 +30,7 @@ class Checkpointer:
         self.path = path
         self.interval_s = interval_s
         self.synchronous = synchronous
-        self.checkpoints = 0  # passive checkpoints run (for tests and status)
+        self.checkpoints = 0  # passive checkpoints run (tests read these two)
         self.frames_copied = 0  # WAL frames copied back by them
         self._committed = threading.Event()
         self._stop = threading.Event()
