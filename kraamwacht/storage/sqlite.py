@@ -116,10 +116,11 @@ class SqliteStore:
         self.path = Path(path)
         self.outbox = outbox
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        synchronous = "FULL" if durable else "NORMAL"  # this connection's, and the checkpoint thread's
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
             # the pages a batch of homes touches stay in memory between commits, and the WAL is copied
             # back less often (a page changed by many commits is copied once): docs/benchmarks.md
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
@@ -131,8 +132,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
-        sync = "FULL" if durable else "NORMAL"
-        self.checkpointer = Checkpointer(self.path, synchronous=sync) if background_checkpoints else None
+        self.checkpointer = Checkpointer(self.path, synchronous=synchronous) if background_checkpoints else None
 
     def _open_schema(self) -> None:
         """Create version 5, or move an older store into it with every row (one transaction)."""
