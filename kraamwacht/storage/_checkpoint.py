@@ -2,7 +2,7 @@
 
 SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that commit
 copies every page the WAL holds back into the database file and waits for two ``fsync`` calls.
-With 3,600 homes sending a message a second that is about one commit a second, and the messages
+With 3,600 homes sending a message a second one commit a second crosses it, and the messages
 in serve's inbox wait for it (docs/benchmarks.md, "Where one serve's time goes"). A passive
 checkpoint on another connection copies the same pages without blocking the writer, and
 Python's ``sqlite3`` releases the GIL while it runs, so the copying and the waiting move off
