@@ -162,6 +162,31 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
     temp_carry, hr_carry, thermo_carry = _Carry(carry), _Carry(carry), _Carry(1 << 29)
     offsets: list[float] = []
     trackers = {g: {"level": 0, "clear": None, "resolved": None} for g in ("temperature", "heart_rate", "sensor")}
+    joined: list[dict] = []  # the mother's open clinical alerts: raised, level, conditions in it
+    window = round(cfg.alerts.join_window_min * per_min)
+
+    def emit(epoch: int, condition: str, kind: str, level: int) -> None:
+        if condition == "sensor":
+            out.append((epoch, f"sensor:{kind}", level))
+            return
+        if kind == "raised":
+            recent = [a for a in joined if epoch - a["raised"] <= window]
+            if not recent:
+                joined.append({"raised": epoch, "level": level, "members": {condition}})
+                out.append((epoch, "clinical:raised", level))
+                return
+            alert = recent[-1]
+            alert["members"].add(condition)
+            kind = "escalated"
+        alert = next(a for a in joined if condition in a["members"])
+        if kind == "escalated" and level > alert["level"]:
+            alert["level"] = level
+            out.append((epoch, "clinical:escalated", level))
+        elif kind == "resolved":
+            alert["members"].discard(condition)
+            if not alert["members"]:
+                joined.remove(alert)
+                out.append((epoch, "clinical:resolved", alert["level"]))
 
     def offset_now() -> float:
         prior = tc.axillary_to_core_offset_c
@@ -246,17 +271,17 @@ def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: Detecto
                 )
                 if desired and not waiting:
                     tr["level"], tr["clear"] = desired, None
-                    out.append((epoch, f"{group}:raised", desired))
+                    emit(epoch, group, "raised", desired)
             elif desired == 0:
                 tr["clear"] = epoch if tr["clear"] is None else tr["clear"]
                 if epoch == tr["clear"] + cfg.alerts.resolve_after_epochs - 1:
-                    out.append((epoch, f"{group}:resolved", tr["level"]))
+                    emit(epoch, group, "resolved", tr["level"])
                     tr["level"], tr["resolved"], tr["clear"] = 0, epoch, None
             else:
                 tr["clear"] = None
                 if desired > tr["level"]:
                     tr["level"] = desired
-                    out.append((epoch, f"{group}:escalated", desired))
+                    emit(epoch, group, "escalated", desired)
 
     names = ("temperature_c", "heart_rate_bpm", "thermometer_c")
     current = math.floor(merged[0][0] / epoch_s)

@@ -7,7 +7,7 @@ numbers) and ``kraamwacht.jaundice`` (bilirubin advice); above it: serve, replay
 from kraamwacht.alerts._events import AlertDetection, AlertMonitor, alert_events, detect_alerts
 from kraamwacht.alerts._jaundice import jaundice_events
 from kraamwacht.alerts._lifecycle import AlertBook, AlertRecord, Command, Outcome
-from kraamwacht.alerts._rules import RULES, Rule, display_name, render, state_name
+from kraamwacht.alerts._rules import RULES, Rule, display_name, joined_names, render, state_name
 
 __all__ = [
     "RULES",
@@ -22,6 +22,7 @@ __all__ = [
     "detect_alerts",
     "display_name",
     "jaundice_events",
+    "joined_names",
     "render",
     "state_name",
 ]

@@ -21,6 +21,8 @@ from kraamwacht.signal.config import AlertConfig
 __all__ = ["AlertBook", "AlertRecord", "Command", "Outcome"]
 
 Status = Literal["open", "acknowledged", "resolved"]
+# alert groups of event logs written before temperature and pulse shared the mother's clinical alert
+_SUPERSEDED_GROUPS = frozenset({"temperature", "heart_rate"})
 _MAX_REMEMBERED_COMMANDS = 10_000
 
 
@@ -243,6 +245,24 @@ class AlertBook:
         elif event.event is AlertEventKind.REPEATED:
             record.last_notified_at = event.time
             record.snoozed_until = record.snoozed_level = None
+
+    def close_superseded(self, now: datetime) -> list[str]:
+        """Close the restored alerts of groups that no longer exist; returns their ids.
+
+        An event log from before temperature and pulse shared one clinical alert holds alerts such
+        as ``m1:temperature:1`` that no detector will resolve again; the rebuild raises what is still
+        true under the new ids. The old ones stay in the book, closed, with the reason in their audit.
+        """
+        closed = []
+        for record in self.records.values():
+            parts = record.alert_id.rsplit(":", 2)
+            if record.status != "resolved" and len(parts) == 3 and parts[1] in _SUPERSEDED_GROUPS:
+                record.status = "resolved"
+                record.snoozed_until = record.snoozed_level = None
+                record.audit.append({"time": format_time(now), "actor": "kraamwacht", "action": "superseded",
+                                     "note": "replaced by the mother's clinical alert after an upgrade"})  # fmt: skip
+                closed.append(record.alert_id)
+        return closed
 
     def _restore_condition(self, episode: str, event: AlertEvent) -> None:
         if event.event is AlertEventKind.RAISED:

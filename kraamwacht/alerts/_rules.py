@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kraamwacht.jaundice import JAUNDICE_RULES
-from kraamwacht.signal import RULE_GROUPS
+from kraamwacht.signal import RULE_CONDITIONS, RULE_GROUPS
 
 __all__ = ["RULES", "Rule", "display_name", "en", "exact", "nl", "render", "state_name"]
 
@@ -253,15 +253,21 @@ RULES: dict[str, Rule] = {
 
 _RESOLVED_NL = "Opgeheven na {minutes} min: {text}"
 _RESOLVED_EN = "Resolved after {minutes} min: {text}"
+# what is normal again when an alert resolves: the condition of its rule, or both when temperature
+# and pulse had joined in one clinical alert (its values' "rules"). A tachycardia also ends when her
+# own baseline has caught up with a rate above 100/min, so its words say "normal for her", never
+# "below the limit"
 _CONDITION_NL = {
     "temperature": "temperatuur weer binnen haar eigen bereik ({core} °C).",
-    "heart_rate": "hartslag weer onder de grens ({hr}/min).",
+    "heart_rate": "hartslag weer normaal voor haar ({hr}/min).",
     "sensor": "sensor meet weer normaal ({temp} °C).",
+    "both": "temperatuur weer binnen haar eigen bereik ({core} °C) en hartslag weer normaal voor haar ({hr}/min).",
 }
 _CONDITION_EN = {
     "temperature": "temperature back within her own range ({core} °C).",
-    "heart_rate": "heart rate back below the limit ({hr}/min).",
+    "heart_rate": "heart rate back to normal for her ({hr}/min).",
     "sensor": "sensor reading normally again ({temp} °C).",
+    "both": "temperature back within her own range ({core} °C) and heart rate back to normal for her ({hr}/min).",
 }
 
 # the device and gateway conditions of the lifecycle: resolved when the condition ends, no duration
@@ -284,11 +290,13 @@ def render(rule_id: str, kind: str, values: Values) -> tuple[str, str]:
         fill = {"battery": nl(values.get("battery_pct"), 0), "gateway": values.get("gateway")}
         return text_nl.format(**fill), text_en.format(**fill)
     minutes = values.get("alert_duration_min")
+    joined = {RULE_CONDITIONS.get(r) for r in str(values.get("rules") or rule_id).split(",")}
+    condition = "both" if {"temperature", "heart_rate"} <= joined else RULE_CONDITIONS[rule_id]
     fill_nl = {"core": nl(values.get("core_c")), "hr": nl(values.get("hr_bpm"), 0), "temp": nl(values.get("temp_c"))}
     fill_en = {"core": en(values.get("core_c")), "hr": en(values.get("hr_bpm"), 0), "temp": en(values.get("temp_c"))}
     return (
-        _RESOLVED_NL.format(minutes=nl(minutes, 0), text=_CONDITION_NL[rule.group].format(**fill_nl)),
-        _RESOLVED_EN.format(minutes=en(minutes, 0), text=_CONDITION_EN[rule.group].format(**fill_en)),
+        _RESOLVED_NL.format(minutes=nl(minutes, 0), text=_CONDITION_NL[condition].format(**fill_nl)),
+        _RESOLVED_EN.format(minutes=en(minutes, 0), text=_CONDITION_EN[condition].format(**fill_en)),
     )
 
 
@@ -298,6 +306,21 @@ def display_name(rule_id: str, lang: str = "nl") -> str:
     if rule is None:
         return "Melding" if lang == "nl" else "Alert"
     return rule.name_en if lang == "en" else rule.name_nl
+
+
+def joined_names(rule_id: str, values: Values, lang: str = "nl") -> list[str]:
+    """Names of what else is in a clinical alert: the newest rule of each other condition that joined it.
+
+    An alert shows one rule (the one that raised or last escalated it); a pulse that joined a
+    temperature alert is only in its ``values["rules"]``, which serve computed.
+    """
+    own = RULE_CONDITIONS.get(rule_id)
+    newest: dict[str, str] = {}
+    for rule in str(values.get("rules") or "").split(","):
+        condition = RULE_CONDITIONS.get(rule)
+        if condition is not None and condition != own:
+            newest[condition] = rule
+    return [display_name(rule, lang) for rule in newest.values()]
 
 
 # the words a person sees for an alert's states and levels (never the ids on the wire)

@@ -28,7 +28,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from kraamwacht import clock
-from kraamwacht.alerts import display_name
+from kraamwacht.alerts import display_name, joined_names
 from kraamwacht.contract import Severity
 from kraamwacht.dashboard.auth import LockedOutError, User, UserStore, can, session_expired
 from kraamwacht.dashboard.data import latest_values, sparkline, temperature_trend
@@ -344,7 +344,10 @@ def _alert_box(episode: Episode, alert: dict[str, Any]) -> None:
         seen_by = f"{_('gezien door')} {alert.get('acknowledged_by')}"
         status = {"open": "open", "acknowledged": seen_by, "snoozed": _("gesnoozed")}
         shown = status.get(alert.get("status"), alert.get("status"))
-        rule = display_name(str(alert.get("rule")), st.session_state.get("lang", "nl"))
+        lang = st.session_state.get("lang", "nl")
+        rule = display_name(str(alert.get("rule")), lang)
+        if also := joined_names(str(alert.get("rule")), alert.get("values") or {}, lang):
+            rule += f" ({_('ook')}: {', '.join(also)})"
         st.markdown(f"{badge} **{episode.label or episode.episode}** · {rule} · {shown}")
         st.markdown(message(alert))
         ack, snooze, minutes, note = st.columns([1, 1, 1, 2])

@@ -7,6 +7,7 @@ __all__ = ["EN", "_", "message", "translate"]
 
 EN: dict[str, str] = {
     "Overzicht": "Overview",
+    "ook": "also",
     "Meldingen": "Alerts",
     "Cliënt": "Client",
     "Onderzoek": "Research",

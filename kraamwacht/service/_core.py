@@ -170,6 +170,8 @@ class IngestCore:
         """
         for logged in self.event_log.all():
             self.book.restore(logged)
+        if superseded := self.book.close_superseded(now):
+            _LOGGER.warning("closed %d alerts of an older alert model: %s", len(superseded), ", ".join(superseded))
         start = now - timedelta(hours=hours)
         missed: list[AlertEvent] = []
         babies: list[tuple[str, str]] = []

@@ -7,7 +7,9 @@ category and the lifecycle are ``kraamwacht.alerts``'s.
 """
 
 from kraamwacht.signal._pipeline import (
+    CONDITIONS,
     GROUPS,
+    RULE_CONDITIONS,
     RULE_GROUPS,
     Detection,
     EpochFrame,
@@ -22,7 +24,9 @@ from kraamwacht.signal._tracker import TrackerState, Transition, track
 from kraamwacht.signal.config import DetectorConfig
 
 __all__ = [
+    "CONDITIONS",
     "GROUPS",
+    "RULE_CONDITIONS",
     "RULE_GROUPS",
     "Detection",
     "DetectorConfig",

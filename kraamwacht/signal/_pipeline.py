@@ -33,12 +33,15 @@ from kraamwacht.signal._filters import (
     warmup_then_ewma,
     window_cusum,
 )
+from kraamwacht.signal._join import JoinedStep, JoinState, join
 from kraamwacht.signal._profile import ClockProfileState, clock_profile
-from kraamwacht.signal._tracker import TrackerState, track
+from kraamwacht.signal._tracker import TrackerState, Transition, track
 from kraamwacht.signal.config import DetectorConfig, ThermometerConfig
 
 __all__ = [
+    "CONDITIONS",
     "GROUPS",
+    "RULE_CONDITIONS",
     "RULE_GROUPS",
     "THERMOMETER",
     "Detection",
@@ -57,9 +60,13 @@ TEMPERATURE = "temperature_c"
 HEART_RATE = "heart_rate_bpm"
 THERMOMETER = "thermometer_c"  # spot checks, already on the core scale (see :func:`core_equivalent`)
 SIGNALS = (TEMPERATURE, HEART_RATE, THERMOMETER)
-GROUPS = ("temperature", "heart_rate", "sensor")
-# every rule the core can decide, with its group (one open alert per group); words live in kraamwacht.alerts
-RULE_GROUPS = {
+# what the core judges, each with its own level per epoch (EpochFrame.levels)
+CONDITIONS = ("temperature", "heart_rate", "sensor")
+# alert groups: temperature and pulse join in the mother's clinical alerts (kraamwacht.signal._join),
+# the sensor has its technical one; words live in kraamwacht.alerts
+GROUPS = ("clinical", "sensor")
+# every rule the core can decide, with the condition that decides it
+RULE_CONDITIONS = {
     "temp_rise": "temperature",
     "temp_rise_hr": "temperature",
     "fever": "temperature",
@@ -68,6 +75,8 @@ RULE_GROUPS = {
     "tachycardia_severe": "heart_rate",
     "sensor_loose": "sensor",
 }
+# ... and the alert group it opens or moves
+RULE_GROUPS = {rule: "sensor" if condition == "sensor" else "clinical" for rule, condition in RULE_CONDITIONS.items()}
 
 FloatArray = NDArray[np.float64]
 Values = dict[str, float | int | str | None]
@@ -171,8 +180,9 @@ class MonitorState:
     hr_fill: CarryState = field(default_factory=CarryState)
     thermo_last: CarryState = field(default_factory=CarryState)
     offsets: tuple[float, ...] = ()  # the newest skin → core offset observations (calibration)
-    trackers: Mapping[str, TrackerState] = field(default_factory=lambda: {g: TrackerState() for g in GROUPS})
-    rules: Mapping[str, str] = field(default_factory=dict)
+    trackers: Mapping[str, TrackerState] = field(default_factory=lambda: {c: TrackerState() for c in CONDITIONS})
+    rules: Mapping[str, str] = field(default_factory=dict)  # per condition: the rule of its open alert
+    joined: JoinState = field(default_factory=JoinState)
 
     @classmethod
     def initial(cls, cfg: DetectorConfig) -> MonitorState:
@@ -215,13 +225,13 @@ class EpochFrame:
         FloatArray  # her own rate at this hour: baseline + clock-hour profile (what rises are measured from)
     )
     sensor_loose: NDArray[np.bool_]
-    levels: Mapping[str, NDArray[np.int8]]
+    levels: Mapping[str, NDArray[np.int8]]  # per condition (CONDITIONS), before they are merged into alerts
 
     @staticmethod
     def concat(frames: list[EpochFrame]) -> EpochFrame:
         names = [f for f in EpochFrame.__dataclass_fields__ if f != "levels"]
         data = {n: np.concatenate([getattr(fr, n) for fr in frames]) for n in names}
-        levels = {g: np.concatenate([fr.levels[g] for fr in frames]) for g in GROUPS}
+        levels = {c: np.concatenate([fr.levels[c] for fr in frames]) for c in CONDITIONS}
         return EpochFrame(**data, levels=levels)
 
 
@@ -374,16 +384,17 @@ def process_epochs(
     tachy_peak, tachy_peak_state = running_peak(hr_ok, tachy_runs, prev_run=state.tachy_run, peak=state.tachy_peak)
     severe_peak, severe_peak_state = running_peak(hr_ok, severe_runs, prev_run=state.severe_run, peak=state.severe_peak)
 
-    def rule_at(group: str, i: int) -> str:
-        if group == "temperature":
+    def rule_at(condition: str, i: int) -> str:
+        if condition == "temperature":
             if fever_thermo[i]:
                 return "fever_thermometer"
             return "fever" if fever_active[i] else ("temp_rise_hr" if combined[i] else "temp_rise")
-        if group == "heart_rate":
+        if condition == "heart_rate":
             return "tachycardia_severe" if severe_active[i] else "tachycardia"
         return "sensor_loose"
 
-    def values_at(group: str, rule: str, i: int) -> Values:
+    def values_at(rule: str, i: int) -> Values:
+        condition = RULE_CONDITIONS[rule]
         epoch_min = epoch_s / 60.0
         values: Values = {
             "temp_c": _num(temp_f[i]),
@@ -393,7 +404,7 @@ def process_epochs(
             "calibration_n": int(calibration_n[i]),
             "hr_bpm": _num(hr_ok[i]),
         }
-        if group == "temperature":
+        if condition == "temperature":
             since, rise_c = _change_point(cusum_history, cumulative, stat, i, rc.window_epochs, rc.k_c)
             values |= {
                 "rise_c": _num(rise_c),
@@ -413,7 +424,7 @@ def process_epochs(
                 }
             elif rule == "temp_rise":
                 values["threshold_c"] = rc.raised_core_c
-        elif group == "heart_rate":
+        elif condition == "heart_rate":
             severe = rule == "tachycardia_severe"
             runs = severe_runs if severe else tachy_runs
             limit = hc.severe_bpm if severe else hc.tachycardia_bpm
@@ -427,26 +438,36 @@ def process_epochs(
             values |= {"duration_min": int(loose_runs[i]) * epoch_min}
         return values
 
+    def transition(tr: Transition | JoinedStep, group: str, rule: str) -> RuleTransition:
+        values = values_at(rule, tr.epoch - bins.start)
+        values["alert_duration_min"] = (tr.epoch - tr.raised_at) * epoch_s / 60.0
+        if isinstance(tr, JoinedStep):
+            values["rules"] = ",".join(tr.rules)
+        time = datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC)
+        return RuleTransition(time, subject, group, tr.number, tr.kind, tr.level, rule, values)
+
     transitions: list[RuleTransition] = []
     trackers = dict(state.trackers)
     rules = dict(state.rules)
-    for group in GROUPS:
-        steps, trackers[group] = track(
-            levels[group],
+    clinical: list[tuple[str, Transition, str]] = []
+    for condition in CONDITIONS:
+        steps, trackers[condition] = track(
+            levels[condition],
             start_epoch=bins.start,
-            state=trackers[group],
+            state=trackers[condition],
             resolve_after=cfg.alerts.resolve_after_epochs,
             min_reraise=cfg.alerts.min_reraise_epochs,
         )
         for tr in steps:
-            i = tr.epoch - bins.start
             if tr.kind != "resolved":
-                rules[group] = rule_at(group, i)
-            rule = rules[group]
-            values = values_at(group, rule, i)
-            values["alert_duration_min"] = (tr.epoch - tr.raised_at) * epoch_s / 60.0
-            time = datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC)
-            transitions.append(RuleTransition(time, subject, group, tr.number, tr.kind, tr.level, rule, values))
+                rules[condition] = rule_at(condition, tr.epoch - bins.start)
+            if RULE_GROUPS[rules[condition]] == "clinical":
+                clinical.append((condition, tr, rules[condition]))
+            else:
+                transitions.append(transition(tr, "sensor", rules[condition]))
+    clinical.sort(key=lambda step: (step[1].epoch, CONDITIONS.index(step[0])))
+    joined, join_state = join(clinical, state=state.joined, window=round(cfg.alerts.join_window_min * per_min))
+    transitions += [transition(step, "clinical", step.rule) for step in joined]
     transitions.sort(key=lambda t: (t.time, GROUPS.index(t.group)))
 
     frame = EpochFrame(
@@ -499,6 +520,7 @@ def process_epochs(
         offsets=offsets,
         trackers=trackers,
         rules=rules,
+        joined=join_state,
     )
     return frame, transitions, new_state
 

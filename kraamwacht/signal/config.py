@@ -232,6 +232,7 @@ class AlertConfig:
 
     resolve_after_epochs: int = 60
     min_reraise_epochs: int = 360
+    join_window_min: float = 480.0
     ack_timeout_warning_min: float = 30.0
     urgent_repeat_min: float = 10.0
     snooze_choices_min: tuple[int, ...] = (15, 30, 60, 120)
@@ -246,6 +247,8 @@ class AlertConfig:
         _positive("alerts.resolve_after_epochs", self.resolve_after_epochs)
         if self.min_reraise_epochs < 0:
             raise InvalidValueError("alerts.min_reraise_epochs must be >= 0")
+        if self.join_window_min < 0:
+            raise InvalidValueError("alerts.join_window_min must be >= 0")
         for name in ("ack_timeout_warning_min", "urgent_repeat_min", "stale_warning_min", "stale_urgent_min"):
             _positive(f"alerts.{name}", getattr(self, name))
         if self.stale_urgent_min < self.stale_warning_min:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from kraamwacht.errors import InvalidValueError
-from kraamwacht.signal._pipeline import RULE_GROUPS
+from kraamwacht.signal._pipeline import RULE_CONDITIONS
 
 __all__ = ["TEMPERATURE_RULES", "Alarm", "Coverage", "Label", "Report", "evaluate"]
 
-TEMPERATURE_RULES = frozenset(rule for rule, group in RULE_GROUPS.items() if group == "temperature")
+TEMPERATURE_RULES = frozenset(rule for rule, condition in RULE_CONDITIONS.items() if condition == "temperature")
 _DAY_S = 86_400.0
 
 

@@ -62,7 +62,7 @@ def test_retention_removes_staff_names_and_notes_from_the_event_log(tmp_path: Pa
     log = EventLog(tmp_path / "state" / "events.db")
     log.record([
         AlertEvent(time=now - timedelta(days=45 if name == "old" else 1), subject=f"m-{name}", episode=name,
-                   alert_id=f"m-{name}:temperature:1", event="acknowledged", level="urgent", category="clinical",
+                   alert_id=f"m-{name}:clinical:1", event="acknowledged", level="urgent", category="clinical",
                    rule="fever", message="Bevestigd door anna: belde de verloskundige om 10:05",
                    message_en="Acknowledged by anna: belde de verloskundige om 10:05",
                    values={"actor": "anna", "note": "belde de verloskundige om 10:05"}, source="docs/references.md#fever")

@@ -28,7 +28,7 @@ from kraamwacht.waiting import wait_for
 from tests.integration.test_serve import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
-KINDS = {"temperature", "heart_rate", "battery", "jaundice", "gateway"}  # what the reference must hold
+KINDS = {"clinical", "battery", "jaundice", "gateway"}  # what the reference must hold
 
 
 def _inputs(site: str, now: datetime) -> list[tuple[str, bytes]]:

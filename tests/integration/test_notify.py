@@ -12,7 +12,7 @@ from kraamwacht.service._notify import Notifier, needs_a_person
 
 def event(kind: str, level: str = "warning", category: str = "clinical") -> AlertEvent:
     return AlertEvent(
-        time=datetime(2026, 11, 23, 9, tzinfo=UTC), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind(kind),
+        time=datetime(2026, 11, 23, 9, tzinfo=UTC), subject="m1", alert_id="m1:clinical:1", event=AlertEventKind(kind),
         level=Severity(level), category=category, rule="temp_rise", message="Temperatuur stijgt: 37,6 °C",
         message_en="Temperature rising: 37.6 °C", values={}, source="test",
     )  # fmt: skip

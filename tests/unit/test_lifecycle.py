@@ -21,7 +21,7 @@ def detector_event(
     kind: str = "raised", level: str = "warning", minutes: float = 0, rule: str = "temp_rise"
 ) -> AlertEvent:
     return AlertEvent(
-        time=at(minutes), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind(kind), level=Severity(level),
+        time=at(minutes), subject="m1", alert_id="m1:clinical:1", event=AlertEventKind(kind), level=Severity(level),
         category="clinical", rule=rule, message="Temperatuur stijgt", message_en="Temperature rising",
         values={"core_c": 37.6}, source="test",
     )  # fmt: skip
@@ -31,7 +31,7 @@ def command(action: str, minutes: float, **kw) -> Command:
     return Command(
         command_id=f"c-{action}-{minutes}",
         action=action,
-        alert_id="m1:temperature:1",
+        alert_id="m1:clinical:1",
         actor="kv-12",
         issued_at=at(minutes),
         **kw,
@@ -101,13 +101,13 @@ def test_an_escalation_needs_a_new_acknowledgement(book: AlertBook) -> None:
 
 def test_commands_are_checked(book: AlertBook) -> None:
     assert not book.on_command(Command("x1", "acknowledge", "nope", "kv-12", at(1)), now=at(1)).accepted
-    assert not book.on_command(Command("x2", "acknowledge", "m1:temperature:1", " ", at(1)), now=at(1)).accepted
+    assert not book.on_command(Command("x2", "acknowledge", "m1:clinical:1", " ", at(1)), now=at(1)).accepted
     first = book.on_command(command("acknowledge", 1), now=at(1))
     again = book.on_command(command("acknowledge", 1), now=at(2))  # the same command id, redelivered
     assert (first.reason, again.reason, again.events) == ("applied", "duplicate command, already applied", ())
     book.on_event("ep1", detector_event("resolved", "warning", 9))
     late = book.on_command(command("snooze", 10, duration_min=15), now=at(10))
-    assert (late.accepted, late.reason) == (False, "alert m1:temperature:1 is already resolved")
+    assert (late.accepted, late.reason) == (False, "alert m1:clinical:1 is already resolved")
     assert book.open_alerts("ep1") == []
 
 
@@ -156,3 +156,28 @@ def test_gateway_offline_is_urgent_and_technical_until_it_is_back() -> None:
     assert book.on_gateway("gw1", online=False, at=at(2)) == []
     assert book.open_alerts("site")[0]["rule"] == "gateway_offline"
     assert kinds(book.on_gateway("gw1", online=True, at=at(3))) == [("resolved", "urgent")]
+
+
+def test_alerts_of_the_older_per_condition_model_are_closed_with_the_reason() -> None:
+    def logged(alert_id: str, kind: str, minutes: float) -> AlertEvent:
+        return detector_event(kind, minutes=minutes).model_copy(update={"alert_id": alert_id})
+
+    book = AlertBook(AlertConfig())
+    for event in (
+        logged("m1:temperature:1", "raised", 0),
+        logged("m1:heart_rate:1", "raised", 5),
+        logged("m1:heart_rate:1", "resolved", 50),
+        logged("m1:clinical:1", "raised", 60),
+    ):
+        book.restore(event)
+    book.restore(
+        AlertEvent(time=at(10), subject="m1", alert_id="m1:temperature:1", event=AlertEventKind.ACKNOWLEDGED,
+                   level=Severity.WARNING, category="clinical", rule="temp_rise", message="", message_en="",
+                   values={"actor": "kv-12"}, source="test")
+    )  # fmt: skip
+    assert book.records["m1:temperature:1"].status == "acknowledged"
+    assert book.close_superseded(at(70)) == ["m1:temperature:1"]
+    old = book.records["m1:temperature:1"]
+    assert (old.status, old.audit[-1]["action"], old.acknowledged_by) == ("resolved", "superseded", "kv-12")
+    assert book.records["m1:clinical:1"].status == "open"
+    assert book.close_superseded(at(80)) == []

@@ -56,7 +56,7 @@ def test_fever_resolves_after_clearing_for_resolve_time(flat_cfg: DetectorConfig
     # 40 epochs at core 38.5, then core 37.7 (< clear 37.8) from epoch 40: the 60th clear epoch is 99
     temp = series([(40, 37.5), (200, 36.7)])
     events = detect_alerts({"temperature_c": temp}, flat_cfg, subject="m").events
-    fever = [e for e in events if e.alert_id.endswith("temperature:1")]
+    fever = [e for e in events if e.alert_id.endswith("clinical:1")]
     assert [e.event for e in fever] == ["raised", "resolved"]
     assert fever[1].time == at(40 + 59)
     assert fever[1].values["alert_duration_min"] == 99 - 29
