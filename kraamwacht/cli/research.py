@@ -182,8 +182,9 @@ def _parse_rules(rules: str) -> frozenset[str] | None:
 
 
 _RULES_HELP = (
-    "Rules that count as alarms: 'temperature' (temp_rise, temp_rise_hr, fever, fever_thermometer), 'clinical', "
-    "'technical', 'all', or a comma list."
+    "Rules whose raises count as alarms: 'clinical' (every clinical rule: temperature and pulse share one alert), "
+    "'temperature' (alerts raised by temp_rise, temp_rise_hr, fever or fever_thermometer; a temperature finding that "
+    "joined an alert the pulse raised is not a raise), 'technical', 'all', or a comma list."
 )
 
 
@@ -198,7 +199,7 @@ def evaluate(
     coverage: Annotated[
         Path | None, typer.Option(help="Monitored spans; default: the file replay wrote next to the alerts.")
     ] = None,
-    rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "temperature",
+    rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "clinical",
     onset_tolerance_h: Annotated[float, typer.Option(help="Alarms this long before onset still count.")] = 6.0,
     post_reference_h: Annotated[float, typer.Option(help="Alarms this long after the reference still count.")] = 24.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -290,7 +291,7 @@ def sweep(
     grid: Annotated[list[str], typer.Option(help="A parameter and its values, e.g. rise.k_c=0.3,0.4,0.5 (repeat).")],
     out_dir: Annotated[Path, typer.Option(help="Folder for sweep.csv and sweep.png.")],
     config: Annotated[Path | None, typer.Option(help="Base configuration (TOML).")] = None,
-    rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "temperature",
+    rules: Annotated[str, typer.Option(help=_RULES_HELP)] = "clinical",
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Count and skip malformed rows.")] = False,
     workers: DaskWorkers = None,
     scheduler: DaskScheduler = None,
