@@ -9,6 +9,7 @@ very same epochs.
 from __future__ import annotations
 
 import math
+import zlib
 from array import array
 from dataclasses import dataclass, field
 
@@ -41,6 +42,18 @@ class EpochBins:
     @property
     def n(self) -> int:
         return next(iter(self.counts.values())).size if self.counts else 0
+
+
+def subject_phase_s(subject: str, epoch_s: int) -> int:
+    """Where a subject's epochs start within the minute: a stable hash of the id, ``0 .. epoch_s - 1``.
+
+    A gateway stamps the heart rate with its own clock, so with epochs on the clock's minutes
+    every home's epoch would close in the same second, and a serve of thousands of homes would run
+    all their detectors at once, once a minute (docs/benchmarks.md). Epochs that start at their
+    own second of the minute spread that work evenly; the same id gives the same epochs in
+    replay, live and on every machine.
+    """
+    return zlib.crc32(subject.encode("utf-8")) % epoch_s
 
 
 def epoch_index(t_s: NDArray[np.float64], epoch_s: int) -> NDArray[np.int64]:

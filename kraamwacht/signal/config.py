@@ -40,6 +40,7 @@ class EpochConfig:
     epoch_s: int = 60
     reorder_grace_s: int = 120
     carry_forward_min: float = 70.0
+    phase_by_subject: bool = False
 
     def __post_init__(self) -> None:
         _positive("epoch.epoch_s", self.epoch_s)
@@ -295,7 +296,7 @@ class DetectorConfig:
                     value = float(value)
                 if expected is tuple and isinstance(value, list):
                     value = tuple(value)
-                if not isinstance(value, expected) or isinstance(value, bool):
+                if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                     raise InvalidValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
                 converted[key] = value
             sections[section] = dataclasses.replace(current, **converted)
