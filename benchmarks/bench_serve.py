@@ -94,6 +94,11 @@ def message(home: int, samples: list[dict], site: str = SITE) -> Message:
 
 
 ARRIVALS = ("burst", "spread")
+# whose clocks stamp the samples in the latency case: "wearable", both signals by the wearable's
+# clock, home h's h % 60 seconds behind (the homes' epochs close over a minute); "gateway", the heart
+# rate by the gateway's clock as kraamwacht's gateway stamps it (the Heart Rate Measurement carries
+# no time), so every home's epoch closes in the same second of the minute
+CLOCKS = ("wearable", "gateway")
 SLICES_PER_S = 50  # a spread second is published in slices of 20 ms
 
 
@@ -102,10 +107,10 @@ def site_of(home: int, sites: int) -> str:
     return SITE if sites == 1 else f"{SITE}{home % sites}"
 
 
-def vitals(t_s: float, seq: int, temp_c: float, hr_bpm: float) -> list[dict]:
+def vitals(t_s: float, seq: int, temp_c: float, hr_bpm: float, *, hr_t_s: float | None = None) -> list[dict]:
     return [
         {"signal": "temperature_c", "value": temp_c, "t": _z(t_s), "seq": seq},
-        {"signal": "heart_rate_bpm", "value": hr_bpm, "t": _z(t_s), "seq": seq + 1},
+        {"signal": "heart_rate_bpm", "value": hr_bpm, "t": _z(t_s if hr_t_s is None else hr_t_s), "seq": seq + 1},
     ]
 
 
@@ -186,11 +191,12 @@ def raw_rate(port: int, messages: list[Message]) -> float:
     return sum(n for _t, _p, n in messages) / (count[1] - start)
 
 
-def start_serve(port: int, folder: Path, site: str = SITE) -> subprocess.Popen:
+def start_serve(port: int, folder: Path, site: str = SITE, *, config: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "kraamwacht.cli", "serve", "--broker", f"mqtt://127.0.0.1:{port}", "--site", site,
-         "--store", f"sqlite:///{folder / 'k.db'}", "--state-dir", str(folder / "state")],
+         "--store", f"sqlite:///{folder / 'k.db'}", "--state-dir", str(folder / "state"),
+         *(["--config", str(config)] if config is not None else [])],
         env=env, stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("wb"),
     )  # fmt: skip
 
@@ -306,7 +312,15 @@ def seed_history(db: Path, homes: Sequence[int], t0: float) -> None:
 
 
 def latency(
-    port: int, folder: Path, homes: int, seconds: int, *, sites: int = 1, arrival: str = "burst"
+    port: int,
+    folder: Path,
+    homes: int,
+    seconds: int,
+    *,
+    sites: int = 1,
+    arrival: str = "burst",
+    clocks: str = "wearable",
+    phase_by_subject: bool = False,
 ) -> dict[str, float]:
     """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
 
@@ -321,9 +335,17 @@ def latency(
     as if all wearables ticked together (the worst case); "spread" gives home ``h`` a phase of
     ``h / homes`` of a second, as independent wearables' clocks have, and publishes in 50 slices
     of a second.
+
+    ``clocks`` (:data:`CLOCKS`): "gateway" stamps the heart rate with the wall clock, the same for
+    every home, as kraamwacht's gateway does; then every home's epoch closes in the same second.
+    ``phase_by_subject``: serve runs with ``[epoch] phase_by_subject = true`` (each home's epochs
+    start at her own second of the minute).
     """
     if arrival not in ARRIVALS:
         raise ValueError(f"arrival {arrival!r}: one of {', '.join(ARRIVALS)}")
+    if clocks not in CLOCKS:
+        raise ValueError(f"clocks {clocks!r}: one of {', '.join(CLOCKS)}")
+    behind = (lambda h: 0) if clocks == "gateway" else (lambda h: h % 60)  # the heart rate's clock
     folder.mkdir()
     t0 = datetime.now(tz=UTC).timestamp() // 60 * 60 + 60  # the minute the live data starts
     names = sorted({site_of(h, sites) for h in range(homes)})
@@ -331,10 +353,19 @@ def latency(
         (folder / name).mkdir()
         seed_history(folder / name / "k.db", [h for h in range(homes) if site_of(h, sites) == name], t0)
     plan = [
-        [message(h, vitals(t0 + k - h % 60, LIVE_SEQ + 2 * k, 38.0, 80.0), site_of(h, sites)) for h in range(homes)]
+        [
+            message(
+                h, vitals(t0 + k - h % 60, LIVE_SEQ + 2 * k, 38.0, 80.0, hr_t_s=t0 + k - behind(h)), site_of(h, sites)
+            )
+            for h in range(homes)
+        ]
         for k in range(seconds)
     ]
-    servers = [start_serve(port, folder / name, name) for name in names]
+    config = None
+    if phase_by_subject:
+        config = folder / "phase.toml"
+        config.write_text("[epoch]\nphase_by_subject = true\n", encoding="utf-8")
+    servers = [start_serve(port, folder / name, name, config=config) for name in names]
     alerts: list[tuple[float, dict]] = []
     try:
         for name in names:
@@ -371,7 +402,9 @@ def latency(
             continue
         h = int(event["subject"].removeprefix("m"))
         closing = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp() + GRACE_S
-        k = int(np.ceil(closing - (t0 - h % 60)))  # the first message of home h whose sample reaches the closing time
+        k = int(
+            np.ceil(closing - (t0 - behind(h)))
+        )  # the first message of home h whose sample reaches the closing time
         lat.append(received_at - sent[k, h])
     values = np.array(lat)
     return {
@@ -480,6 +513,12 @@ def main() -> None:
     parser.add_argument(
         "--latency-arrivals", nargs="+", choices=ARRIVALS, default=list(ARRIVALS), help="each latency case with each"
     )
+    parser.add_argument(
+        "--latency-clocks", nargs="+", choices=CLOCKS, default=["wearable"], help="each latency case with each"
+    )
+    parser.add_argument(
+        "--latency-phase-by-subject", action="store_true", help="serve with [epoch] phase_by_subject = true"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side-by-side case (medians reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
@@ -501,18 +540,23 @@ def main() -> None:
         lats = {}
         cases = [(homes, 1) for homes in args.latency_homes]
         cases += [(max(args.latency_homes), sites) for sites in args.latency_sites]
-        for arrival in args.latency_arrivals:
-            for homes, sites in cases:  # each on a broker of its own
-                name = f"latency{homes}x{sites}{arrival}"
-                (folder / name).mkdir()
-                broker, port = start_mosquitto(folder / name)
-                try:
-                    lats[homes, sites, arrival] = latency(
-                        port, folder / name / "serve", homes, args.latency_seconds, sites=sites, arrival=arrival
-                    )
-                    print(homes, sites, arrival, lats[homes, sites, arrival], flush=True)
-                finally:
-                    broker.stop()
+        for clocks in args.latency_clocks:
+            for arrival in args.latency_arrivals:
+                for homes, sites in cases:  # each on a broker of its own
+                    name = f"latency{homes}x{sites}{arrival}{clocks}"
+                    (folder / name).mkdir()
+                    broker, port = start_mosquitto(folder / name)
+                    try:
+                        lats[homes, sites, f"{arrival}" + (", gateway clock" if clocks == "gateway" else "")] = (
+                            found := latency(
+                                port, folder / name / "serve", homes, args.latency_seconds,
+                                sites=sites, arrival=arrival, clocks=clocks,
+                                phase_by_subject=args.latency_phase_by_subject,
+                            )
+                        )  # fmt: skip
+                        print(homes, sites, arrival, clocks, found, flush=True)
+                    finally:
+                        broker.stop()
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     latency_rows = "\n".join(
         f"| {homes:,} | {'one serve' if sites == 1 else f'{sites} sites, a serve each'} | {arrival}"
