@@ -91,7 +91,7 @@ Values = dict[str, float | int | str | None]
 
 @dataclass(frozen=True, slots=True)
 class RuleTransition:
-    """One step of a rule group's alert (raised, escalated, resolved) with the numbers behind it.
+    """One step of an alert (raised, escalated, resolved) with the numbers behind it.
 
     The core says *what* changed and on which numbers; ``kraamwacht.alerts`` turns it into an
     alert event with words, category and source.
@@ -99,7 +99,8 @@ class RuleTransition:
 
     time: datetime  # end of the epoch in which it happened
     subject: str
-    group: str  # one of GROUPS: one open alert per group at a time
+    group: str  # one of GROUPS; the sensor has one open alert at a time, a mother may have two clinical ones
+    # when a finding comes later than alerts.join_window_min after the first (kraamwacht.signal._join)
     number: int  # which alert of the group (1, 2, ...)
     kind: str  # "raised" | "escalated" | "resolved"
     level: Severity

@@ -1,4 +1,4 @@
-"""Desired level per epoch → alert transitions (raised / escalated / resolved), one group at a time.
+"""Desired level per epoch → alert transitions (raised / escalated / resolved), one condition at a time.
 
 The tracker walks *runs* of equal level rather than single epochs, so a recording of weeks costs
 one step per change, and it gives the same transitions however the epochs are cut into chunks
@@ -41,7 +41,7 @@ class Transition:
     epoch: int
     kind: str  # "raised" | "escalated" | "resolved"
     level: Severity
-    number: int  # which alert of the group (1, 2, ...)
+    number: int  # which alert of the condition (1, 2, ...)
     raised_at: int
 
 
