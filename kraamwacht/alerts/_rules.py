@@ -290,7 +290,7 @@ def render(rule_id: str, kind: str, values: Values) -> tuple[str, str]:
         fill = {"battery": nl(values.get("battery_pct"), 0), "gateway": values.get("gateway")}
         return text_nl.format(**fill), text_en.format(**fill)
     minutes = values.get("alert_duration_min")
-    joined = {RULE_CONDITIONS.get(r) for r in str(values.get("rules") or rule_id).split(",")}
+    joined = {RULE_CONDITIONS.get(r) for r in _joined_rules(values) or [rule_id]}
     condition = "both" if {"temperature", "heart_rate"} <= joined else RULE_CONDITIONS[rule_id]
     fill_nl = {"core": nl(values.get("core_c")), "hr": nl(values.get("hr_bpm"), 0), "temp": nl(values.get("temp_c"))}
     fill_en = {"core": en(values.get("core_c")), "hr": en(values.get("hr_bpm"), 0), "temp": en(values.get("temp_c"))}
@@ -308,6 +308,11 @@ def display_name(rule_id: str, lang: str = "nl") -> str:
     return rule.name_en if lang == "en" else rule.name_nl
 
 
+def _joined_rules(values: Values) -> list[str]:
+    """The rules that have been part of a clinical alert (its values' ``rules``, comma-separated)."""
+    return [rule for rule in str(values.get("rules") or "").split(",") if rule]
+
+
 def joined_names(rule_id: str, values: Values, lang: str = "nl") -> list[str]:
     """Names of what else is in a clinical alert: the newest rule of each other condition that joined it.
 
@@ -316,7 +321,7 @@ def joined_names(rule_id: str, values: Values, lang: str = "nl") -> list[str]:
     """
     own = RULE_CONDITIONS.get(rule_id)
     newest: dict[str, str] = {}
-    for rule in str(values.get("rules") or "").split(","):
+    for rule in _joined_rules(values):
         condition = RULE_CONDITIONS.get(rule)
         if condition is not None and condition != own:
             newest[condition] = rule

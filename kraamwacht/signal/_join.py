@@ -69,33 +69,29 @@ def join(
     for condition, tr, rule in steps:
         if tr.kind == "raised":
             recent = [a for a in alerts if tr.epoch - a.raised_at <= window]
-            if recent:
-                k = alerts.index(recent[-1])
-                alert = alerts[k]
-                rules = alert.rules if rule in alert.rules else (*alert.rules, rule)
-                alerts[k] = replace(alert, members=alert.members | {condition}, rules=rules)
-                if tr.level > alert.level:
-                    alerts[k] = replace(alerts[k], level=tr.level)
-                    emit(alerts[k], tr, "escalated", condition, rule)
+            if not recent:
+                count += 1
+                alert = JoinedAlert(count, tr.epoch, tr.level, frozenset({condition}), (rule,))
+                alerts.append(alert)
+                emit(alert, tr, "raised", condition, rule)
                 continue
-            count += 1
-            alert = JoinedAlert(count, tr.epoch, tr.level, frozenset({condition}), (rule,))
-            alerts.append(alert)
-            emit(alert, tr, "raised", condition, rule)
-            continue
-        k = next(i for i, a in enumerate(alerts) if condition in a.members)
-        alert = alerts[k]
-        if tr.kind == "escalated":
-            rules = alert.rules if rule in alert.rules else (*alert.rules, rule)
-            alerts[k] = alert = replace(alert, rules=rules)
-            if tr.level > alert.level:
-                alerts[k] = alert = replace(alert, level=tr.level)
-                emit(alert, tr, "escalated", condition, rule)
-            continue
-        alert = replace(alert, members=alert.members - {condition})
-        if alert.members:
-            alerts[k] = alert
+            k = alerts.index(recent[-1])
+            alerts[k] = replace(alerts[k], members=alerts[k].members | {condition})
         else:
-            del alerts[k]
-            emit(alert, tr, "resolved", condition, rule)
+            k = next(i for i, a in enumerate(alerts) if condition in a.members)
+        alert = alerts[k]
+        if tr.kind == "resolved":
+            alert = replace(alert, members=alert.members - {condition})
+            if alert.members:
+                alerts[k] = alert
+            else:
+                del alerts[k]
+                emit(alert, tr, "resolved", condition, rule)
+            continue
+        # a condition joining the alert or rising within it: its rule is part of the alert, whose
+        # level follows the highest of its conditions
+        rules = alert.rules if rule in alert.rules else (*alert.rules, rule)
+        alerts[k] = replace(alert, rules=rules, level=max(alert.level, tr.level))
+        if tr.level > alert.level:
+            emit(alerts[k], tr, "escalated", condition, rule)
     return out, JoinState(tuple(alerts), count)
