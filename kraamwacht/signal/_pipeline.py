@@ -470,10 +470,11 @@ def process_epochs(
         for tr in steps:
             if tr.kind != "resolved":
                 rules[condition] = rule_at(condition, tr.epoch - bins.start)
-            if RULE_GROUPS[rules[condition]] == "clinical":
-                clinical.append((condition, tr, rules[condition]))
+            rule = rules[condition]
+            if (group := RULE_GROUPS[rule]) == "clinical":
+                clinical.append((condition, tr, rule))
             else:
-                transitions.append(transition(tr, "sensor", rules[condition]))
+                transitions.append(transition(tr, group, rule))
     clinical.sort(key=lambda step: (step[1].epoch, CONDITIONS.index(step[0])))
     joined, join_state = join(clinical, state=state.joined, window=round(cfg.alerts.join_window_min * per_min))
     transitions += [transition(step, "clinical", step.rule) for step in joined]
@@ -701,7 +702,7 @@ def detect(
     n_samples = n_ignored = 0
     for signal in SIGNALS:
         given_t, given_v = scaled.get(signal, (np.zeros(0), np.zeros(0)))
-        t_s = np.asarray(given_t, dtype=np.float64) - phase_s
+        t_s = np.asarray(_shifted(given_t, phase_s), dtype=np.float64)  # no copy when the phase is 0
         value = np.asarray(given_v, dtype=np.float64)
         arrays[signal] = (t_s, value)
         if t_s.size == 0:
