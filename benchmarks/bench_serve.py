@@ -547,14 +547,13 @@ def main() -> None:
                     (folder / name).mkdir()
                     broker, port = start_mosquitto(folder / name)
                     try:
-                        lats[homes, sites, f"{arrival}" + (", gateway clock" if clocks == "gateway" else "")] = (
-                            found := latency(
-                                port, folder / name / "serve", homes, args.latency_seconds,
-                                sites=sites, arrival=arrival, clocks=clocks,
-                                phase_by_subject=args.latency_phase_by_subject,
-                            )
+                        found = latency(
+                            port, folder / name / "serve", homes, args.latency_seconds,
+                            sites=sites, arrival=arrival, clocks=clocks, phase_by_subject=args.latency_phase_by_subject,
                         )  # fmt: skip
                         print(homes, sites, arrival, clocks, found, flush=True)
+                        label = arrival + (", gateway clock" if clocks == "gateway" else "")
+                        lats[homes, sites, label] = found
                     finally:
                         broker.stop()
     now = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
