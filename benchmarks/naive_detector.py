@@ -185,6 +185,9 @@ def naive_detect(
                 return
             alert = recent[-1]
             alert["members"].add(condition)
+            if level <= alert["level"]:  # it joins at the alert's level: shown, not a raise
+                out.append((epoch, "clinical:joined", alert["level"]))
+                return
             kind = "escalated"
         alert = next(a for a in joined if condition in a["members"])
         if kind == "escalated" and level > alert["level"]:

@@ -196,7 +196,7 @@ def plot_recording(
         style = "-" if mark.event == "raised" else ":"
         for ax in (ax_t, ax_h):
             ax.axvline(moment, color=colour, linestyle=style, linewidth=1)
-        if mark.event in ("raised", "escalated"):
+        if mark.event in ("raised", "escalated", "joined"):
             ax_t.annotate(display_name(mark.rule), (mdates.date2num(moment), 1.0), xycoords=("data", "axes fraction"),
                           rotation=90, va="top", ha="right", fontsize=7, color=colour)  # fmt: skip
     if label is not None:

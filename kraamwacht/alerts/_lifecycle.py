@@ -20,6 +20,11 @@ from kraamwacht.signal.config import AlertConfig
 
 __all__ = ["AlertBook", "AlertRecord", "Command", "Outcome"]
 
+# what the detectors say about an alert; the rest (acknowledged, snoozed, repeated) the book says itself
+_DETECTOR_EVENTS = frozenset(
+    {AlertEventKind.RAISED, AlertEventKind.ESCALATED, AlertEventKind.JOINED, AlertEventKind.RESOLVED}
+)
+
 Status = Literal["open", "acknowledged", "resolved"]
 # alert groups of event logs written before temperature and pulse shared the mother's clinical alert
 _SUPERSEDED_GROUPS = frozenset({"temperature", "heart_rate"})
@@ -92,7 +97,7 @@ class AlertBook:
 
     # --- inputs -------------------------------------------------------------------------------------
     def on_event(self, episode: str, event: AlertEvent, *, now: datetime | None = None) -> list[AlertEvent]:
-        """Take a detector event (raised / escalated / resolved) into the book.
+        """Take a detector event (raised / escalated / joined / resolved) into the book.
 
         ``now`` is when it reaches the care team: the time to acknowledge runs from then, not from
         the (possibly much older) measurement, so a backlog replayed after an outage does not
@@ -117,6 +122,9 @@ class AlertBook:
             record.last_notified_at = notified
             if record.snoozed_level is not None and Severity(record.snoozed_level) < Severity(record.level):
                 record.snoozed_until = record.snoozed_level = None  # a snooze never silences a higher level
+        elif record is not None and event.event is AlertEventKind.JOINED:
+            # what else is in it (the board's "ook: ..."); its level, words and acknowledgement stand
+            record.values["rules"] = event.values.get("rules")
         elif record is not None and event.event is AlertEventKind.RESOLVED:
             record.status = "resolved"
             record.snoozed_until = record.snoozed_level = None
@@ -222,7 +230,7 @@ class AlertBook:
     def restore(self, event: AlertEvent) -> None:
         """Re-apply a published event from the event log (restart: the book comes back as it was)."""
         episode = event.episode or str(event.values.get("episode", ""))  # event logs before the field: in values
-        if event.event in (AlertEventKind.RAISED, AlertEventKind.ESCALATED, AlertEventKind.RESOLVED):
+        if event.event in _DETECTOR_EVENTS:
             if event.rule == "no_data":
                 self._restore_stale(episode, event)
                 return

@@ -332,6 +332,7 @@ def joined_names(rule_id: str, values: Values, lang: str = "nl") -> list[str]:
 _STATE_NAMES = {
     "raised": ("gemeld", "raised"),
     "escalated": ("opgeschaald", "escalated"),
+    "joined": ("aangevuld", "joined"),
     "resolved": ("opgeheven", "resolved"),
     "acknowledged": ("gezien", "acknowledged"),
     "snoozed": ("gesnoozed", "snoozed"),

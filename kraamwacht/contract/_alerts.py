@@ -52,6 +52,7 @@ _ORDER = tuple(Severity)
 class AlertEventKind(StrEnum):
     RAISED = "raised"
     ESCALATED = "escalated"
+    JOINED = "joined"  # another finding is now part of the open alert, at its level: shown, nobody called again
     RESOLVED = "resolved"
     ACKNOWLEDGED = "acknowledged"  # a person took it on (who, when, note in values)
     SNOOZED = "snoozed"  # silenced until values["snoozed_until"], at this level only

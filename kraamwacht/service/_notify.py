@@ -23,7 +23,7 @@ _PERSON_EVENTS = {AlertEventKind.RAISED, AlertEventKind.ESCALATED, AlertEventKin
 
 
 def needs_a_person(event: AlertEvent) -> bool:
-    """Raised, escalated or repeated, and clinical or urgent; acknowledgements and resolves do not page."""
+    """Raised, escalated or repeated, and clinical or urgent; joins, acknowledgements and resolves do not page."""
     return event.event in _PERSON_EVENTS and (event.category == "clinical" or event.level == "urgent")
 
 

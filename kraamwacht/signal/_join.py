@@ -3,7 +3,8 @@
 Temperature and pulse are tracked apart (:func:`kraamwacht.signal.track`), but a pulse that rises a
 few hours after her temperature is the same illness, not a second alarm on the tablet. A condition
 whose own alert opens while a clinical alert raised at most ``window`` epochs earlier is open joins
-that alert: it can escalate it, but raises nothing new. Later than that, it raises an alert of its
+that alert: it can escalate it, but raises nothing new. Joining at the alert's level is a step of its
+own (``joined``): the board shows at once what else was found, and nobody is called again for it. Later than that, it raises an alert of its
 own, so a finding hours after an alert that everybody has long seen is news again (measured on
 PhysioNet 2019 in docs/tuning.md). An alert resolves when every condition in it has resolved.
 
@@ -46,7 +47,7 @@ class JoinedStep:
     """A change of a clinical alert, caused by ``condition``'s own transition under ``rule``."""
 
     epoch: int
-    kind: str  # "raised" | "escalated" | "resolved"
+    kind: str  # "raised" | "escalated" | "joined" (at the alert's level) | "resolved"
     level: Severity
     number: int
     raised_at: int
@@ -77,7 +78,9 @@ def join(
                 continue
             k = alerts.index(recent[-1])
             alerts[k] = replace(alerts[k], members=alerts[k].members | {condition})
+            joining = True
         else:
+            joining = False
             k = next(i for i, a in enumerate(alerts) if condition in a.members)
         alert = alerts[k]
         if tr.kind == "resolved":
@@ -94,4 +97,6 @@ def join(
         alerts[k] = replace(alert, rules=rules, level=max(alert.level, tr.level))
         if tr.level > alert.level:
             emit(alerts[k], tr, "escalated", condition, rule)
+        elif joining:
+            emit(alerts[k], tr, "joined", condition, rule)
     return out, JoinState(tuple(alerts), count)

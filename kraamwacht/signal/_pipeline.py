@@ -102,7 +102,7 @@ class RuleTransition:
     group: str  # one of GROUPS; the sensor has one open alert at a time, a mother may have two clinical ones
     # when a finding comes later than alerts.join_window_min after the first (kraamwacht.signal._join)
     number: int  # which alert of the group (1, 2, ...)
-    kind: str  # "raised" | "escalated" | "resolved"
+    kind: str  # "raised" | "escalated" | "joined" (another condition, at the alert's level) | "resolved"
     level: Severity
     rule: str
     values: Values

@@ -109,7 +109,7 @@ def _run(
 
         def seen() -> Counter[tuple[str, str]]:
             return Counter((e["alert_id"], e["event"]) for e in watcher.messages(events_topic)
-                           if e["event"] in ("raised", "escalated", "resolved"))  # fmt: skip
+                           if e["event"] in ("raised", "escalated", "joined", "resolved"))  # fmt: skip
 
         if expect is not None:
             wait_for(lambda: expect <= set(seen()), 240, what=f"every reference event ({site})")

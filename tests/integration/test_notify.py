@@ -39,5 +39,6 @@ def test_who_gets_paged() -> None:
     assert needs_a_person(event("raised", "urgent", "technical"))
     assert not needs_a_person(event("raised", "warning", "technical"))
     assert not needs_a_person(event("snoozed"))
+    assert not needs_a_person(event("joined", "urgent"))  # another finding in an alert already on the tablet
     with pytest.raises(ValueError, match="does not accept"):
         Notifier(["nonsense://x"])

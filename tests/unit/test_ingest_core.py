@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kraamwacht.alerts import detect_alerts
+from kraamwacht.alerts import detect_alerts, display_name, joined_names
 from kraamwacht.contract import Topics, columns_payload
 from kraamwacht.firmware_sim.physiology import MotherScenario
 from kraamwacht.service import EventLog, IngestCore, RawMessage
+from kraamwacht.service._notify import needs_a_person
 from kraamwacht.storage.sqlite import SqliteStore
 
 
@@ -48,7 +49,9 @@ def test_an_idle_subject_is_forgotten_and_rebuilt_exactly_when_data_returns(tmp_
         out = core.handle([message])
         live += out.events
         core.event_log.record(out.events)
-    detector = [e for e in live if e.event.value in {"raised", "escalated", "resolved"} and e.rule not in {"no_data"}]
+    detector = [
+        e for e in live if e.event.value in {"raised", "escalated", "joined", "resolved"} and e.rule not in {"no_data"}
+    ]
     replayed = detect_alerts({s: (t, v) for s, (t, v) in samples.items()}, subject="m9").events
     horizon = datetime.fromtimestamp(samples["temperature_c"][0][-1] - 300, tz=UTC)
     assert [(e.alert_id, e.event, e.time) for e in detector if e.time <= horizon] == [
@@ -416,3 +419,26 @@ def test_a_backlog_sent_as_columns_gives_the_alerts_and_the_store_of_the_same_sa
     assert [(a, e, t) for a, e, t, rule, *_ in column_events if t <= horizon and rule != "no_data"] == [
         (e.alert_id, e.event, e.time) for e in replayed if e.time <= horizon
     ]
+
+
+def test_a_finding_that_joins_an_alert_reaches_the_board_with_its_own_event(tmp_path: Path) -> None:
+    """The pulse that joins her temperature alert (or the reverse) changes the open alert serve publishes
+    at once: the board names it ("ook: ...") without waiting for the alert's next raise or resolve."""
+    now = datetime.now(tz=UTC)
+    scenario = MotherScenario.draw(
+        "m9", "fast", seed=21, delivered_at_s=(now - timedelta(days=3.2)).timestamp(), days=3.0
+    )
+    samples = scenario.wearable_samples(scenario.start_s, scenario.end_s, interval_s=60.0)
+    core = IngestCore(site="s1", store=SqliteStore(tmp_path / "k.db"), events=EventLog(tmp_path / "e.db"))
+    seen = []
+    for message in messages(samples, now):
+        out = core.handle([message])
+        joined = [e for e in out.events if e.event.value == "joined"]
+        if joined:
+            alert = next(a for a in out.alert_states["ep9"]["open_alerts"] if a["alert_id"] == joined[0].alert_id)
+            seen.append((joined[0].rule, alert["rule"], joined_names(alert["rule"], alert["values"])))
+        assert not [e for e in out.events if e.event.value == "joined" and needs_a_person(e)]
+    assert seen, "the scenario's pulse and temperature should meet in one alert"
+    rule, raised_by, names = seen[0]
+    assert rule != raised_by
+    assert display_name(rule) in names

@@ -38,6 +38,7 @@ def test_a_finding_within_the_window_joins_and_the_alert_resolves_when_both_have
     out, state = join(steps, state=JoinState(), window=480)
     assert steps_of(out) == [
         (100, "raised", W, 1, "temp_rise"),
+        (580, "joined", W, 1, "tachycardia"),  # at the alert's level: a step of its own, not a raise
         (600, "escalated", U, 1, "tachycardia_severe"),
         (800, "resolved", U, 1, "tachycardia_severe"),
     ]
@@ -89,10 +90,12 @@ def _fever_after_tachycardia(cfg: DetectorConfig):
 def test_a_fever_an_hour_after_a_tachycardia_escalates_her_one_alert(flat_cfg: DetectorConfig) -> None:
     clinical = [e for e in _fever_after_tachycardia(flat_cfg) if e.category == "clinical"]
     assert {e.alert_id for e in clinical} == {"m:clinical:1"}
-    assert [(e.event, e.level, e.rule) for e in clinical[:2]] == [
+    assert [(e.event, e.level, e.rule) for e in clinical[:3]] == [
         ("raised", "warning", "tachycardia"),
+        ("joined", "warning", "temp_rise_hr"),  # her temperature rises with the pulse: shown, nobody called
         ("escalated", "urgent", "fever"),
     ]
+    assert clinical[1].values["rules"] == "tachycardia,temp_rise_hr"
     assert clinical[0].time == at(179)
     resolved = clinical[-1]
     assert resolved.event == "resolved"
@@ -123,3 +126,21 @@ def test_the_board_names_what_else_joined_an_alert() -> None:
     assert joined_names("tachycardia_severe", values, "en") == ["Fever"]
     assert joined_names("fever", {"rules": "temp_rise,fever"}) == []
     assert joined_names("sensor_loose", {}) == []
+
+
+def test_joining_at_the_alerts_level_is_one_step_and_rising_within_it_is_none() -> None:
+    steps = [
+        ("temperature", tr(100, "raised", U, 100), "fever"),
+        ("heart_rate", tr(150, "raised", W, 150), "tachycardia"),  # below the alert's level: joins
+        ("heart_rate", tr(160, "escalated", U, 150), "tachycardia_severe"),  # a member rising to its level
+        ("heart_rate", tr(300, "resolved", U, 150), "tachycardia_severe"),
+        ("heart_rate", tr(400, "raised", U, 400), "tachycardia_severe"),  # back within the window: joins again
+    ]
+    out, _ = join(steps, state=JoinState(), window=480)
+    assert steps_of(out) == [
+        (100, "raised", U, 1, "fever"),
+        (150, "joined", U, 1, "tachycardia"),
+        (400, "joined", U, 1, "tachycardia_severe"),
+    ]
+    assert out[1].rules == ("fever", "tachycardia")
+    assert out[2].rules == ("fever", "tachycardia", "tachycardia_severe")

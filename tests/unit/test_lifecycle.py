@@ -181,3 +181,21 @@ def test_alerts_of_the_older_per_condition_model_are_closed_with_the_reason() ->
     assert (old.status, old.audit[-1]["action"], old.acknowledged_by) == ("resolved", "superseded", "kv-12")
     assert book.records["m1:clinical:1"].status == "open"
     assert book.close_superseded(at(80)) == []
+
+
+def test_a_finding_that_joins_shows_at_once_and_keeps_the_acknowledgement(book: AlertBook) -> None:
+    book.on_command(command("acknowledge", 5), now=at(5))
+    joined = detector_event("joined", minutes=20, rule="tachycardia").model_copy(
+        update={"values": {"hr_bpm": 104.0, "rules": "temp_rise,tachycardia"}}
+    )
+    assert book.on_event("ep1", joined, now=at(20)) == []
+    record = book.records["m1:clinical:1"]
+    assert (record.status, record.acknowledged_by, record.level, record.rule) == (
+        "acknowledged", "kv-12", "warning", "temp_rise"
+    )  # fmt: skip
+    assert record.values == {"core_c": 37.6, "rules": "temp_rise,tachycardia"}
+    assert book.tick(at(200)) == []  # acknowledged: a join does not start the clock to escalate again
+    restored = AlertBook(AlertConfig())
+    for event in (detector_event(), joined):
+        restored.restore(event)
+    assert restored.records["m1:clinical:1"].values["rules"] == "temp_rise,tachycardia"

@@ -39,7 +39,7 @@ def test_every_printed_number_satisfies_its_printed_rule(noise: str, interval_s:
             checks = scenario.spot_checks()
             samples["thermometer_c"] = (np.array([c.time_s for c in checks]), np.array([c.temp_c for c in checks]))
         for event in detect_alerts(samples, DetectorConfig(), subject=scenario.subject).events:
-            if event.event.value not in ("raised", "escalated"):
+            if event.event.value not in ("raised", "escalated", "joined"):
                 continue
             for message in (event.message, event.message_en):
                 for value, op, limit in comparisons(message):
