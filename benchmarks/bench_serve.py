@@ -60,6 +60,7 @@ from kraamwacht.contract import (  # noqa: E402
 from kraamwacht.service._core import IngestCore, RawMessage  # noqa: E402
 from kraamwacht.service._eventlog import EventLog  # noqa: E402
 from kraamwacht.service._mqtt import status_topic  # noqa: E402
+from kraamwacht.signal._epochs import subject_slot  # noqa: E402
 from kraamwacht.storage.sqlite import SqliteStore  # noqa: E402
 from kraamwacht.testing import Mosquitto  # noqa: E402
 
@@ -320,7 +321,7 @@ def latency(
     sites: int = 1,
     arrival: str = "burst",
     clocks: str = "wearable",
-    phase_by_subject: bool = False,
+    close_spread_s: int = 0,
 ) -> dict[str, float]:
     """Sample → alert latency with every home offered one message a second, 1 Hz, in real time.
 
@@ -338,8 +339,9 @@ def latency(
 
     ``clocks`` (:data:`CLOCKS`): "gateway" stamps the heart rate with the wall clock, the same for
     every home, as kraamwacht's gateway does; then every home's epoch closes in the same second.
-    ``phase_by_subject``: serve runs with ``[epoch] phase_by_subject = true`` (each home's epochs
-    start at her own second of the minute).
+    ``close_spread_s``: serve runs with ``[epoch] close_spread_s`` set to it (each home's epochs
+    close at her own second, up to that many seconds later); latency is counted from the sample
+    that closes her epoch, that delay included in when it closes, not in the latency.
     """
     if arrival not in ARRIVALS:
         raise ValueError(f"arrival {arrival!r}: one of {', '.join(ARRIVALS)}")
@@ -362,9 +364,9 @@ def latency(
         for k in range(seconds)
     ]
     config = None
-    if phase_by_subject:
-        config = folder / "phase.toml"
-        config.write_text("[epoch]\nphase_by_subject = true\n", encoding="utf-8")
+    if close_spread_s:
+        config = folder / "spread.toml"
+        config.write_text(f"[epoch]\nclose_spread_s = {close_spread_s}\n", encoding="utf-8")
     servers = [start_serve(port, folder / name, name, config=config) for name in names]
     alerts: list[tuple[float, dict]] = []
     try:
@@ -402,6 +404,7 @@ def latency(
             continue
         h = int(event["subject"].removeprefix("m"))
         closing = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp() + GRACE_S
+        closing += subject_slot(event["subject"], close_spread_s)  # her epochs close this much later
         k = int(
             np.ceil(closing - (t0 - behind(h)))
         )  # the first message of home h whose sample reaches the closing time
@@ -517,7 +520,7 @@ def main() -> None:
         "--latency-clocks", nargs="+", choices=CLOCKS, default=["wearable"], help="each latency case with each"
     )
     parser.add_argument(
-        "--latency-phase-by-subject", action="store_true", help="serve with [epoch] phase_by_subject = true"
+        "--latency-close-spread", type=int, default=0, help="serve with [epoch] close_spread_s = this (seconds)"
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side-by-side case (medians reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -549,7 +552,7 @@ def main() -> None:
                     try:
                         found = latency(
                             port, folder / name / "serve", homes, args.latency_seconds,
-                            sites=sites, arrival=arrival, clocks=clocks, phase_by_subject=args.latency_phase_by_subject,
+                            sites=sites, arrival=arrival, clocks=clocks, close_spread_s=args.latency_close_spread,
                         )  # fmt: skip
                         print(homes, sites, arrival, clocks, found, flush=True)
                         label = arrival + (", gateway clock" if clocks == "gateway" else "")

@@ -8,7 +8,6 @@ configuration and the circadian template with ``kraamwacht.signal``.
 from __future__ import annotations
 
 import math
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -127,23 +126,16 @@ class _Carry:
         return (self.value, float(self.age)) if self.age <= self.max_gap else (NAN, NAN)
 
 
-def naive_detect(
-    samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: DetectorConfig, subject: str = "m"
-) -> list[tuple[int, str, int]]:
-    """Alert transitions ``(epoch, kind, level)`` per group, computed one sample at a time.
-
-    Epochs start at the subject's own second of the minute (a CRC-32 of the id), as the config's
-    ``epoch.phase_by_subject`` asks; ``epoch`` counts them from the clock's epoch 0.
-    """
+def naive_detect(samples: dict[str, tuple[np.ndarray, np.ndarray]], cfg: DetectorConfig) -> list[tuple[int, str, int]]:
+    """Alert transitions ``(epoch, kind, level)`` per group, computed one sample at a time."""
     tc, rc, fc, sc, hc, ac = cfg.temperature, cfg.rise, cfg.fever, cfg.sensor, cfg.heart_rate, cfg.artefact
     th = cfg.thermometer
     epoch_s = cfg.epoch.epoch_s
     per_hour = 3600 // epoch_s
     per_min = 60.0 / epoch_s
     carry = int(cfg.epoch.carry_forward_min * per_min)
-    phase = zlib.crc32(subject.encode("utf-8")) % epoch_s if cfg.epoch.phase_by_subject else 0
     merged = sorted(
-        (float(t) - phase, "thermometer_c" if name.startswith("thermometer_c") else name,
+        (float(t), "thermometer_c" if name.startswith("thermometer_c") else name,
          float(v) + (th.to_core_c(name.partition(":")[2] or None) if name.startswith("thermometer_c") else 0.0))
         for name, (ts, vs) in samples.items()
         for t, v in zip(ts.tolist(), vs.tolist(), strict=True)
@@ -217,7 +209,7 @@ def naive_detect(
         in_range = tc.plausible_min_c <= temp_f <= tc.plausible_max_c
         circ = float(
             circadian_offset_c(
-                np.array([epoch * epoch_s + phase + epoch_s / 2]),
+                np.array([epoch * epoch_s + epoch_s / 2]),
                 amplitude_c=tc.circadian_amplitude_c,
                 peak_hour=tc.circadian_peak_hour,
                 timezone=tc.timezone,

@@ -46,7 +46,5 @@ def flat_cfg() -> DetectorConfig:
             "rise.h_c_epochs": 10.0,
             # the wearable's own fever rule at its boundary; the margin without calibration has its own test
             "fever.uncalibrated_margin_c": 0.0,
-            # epochs on the clock's minutes (the phase by subject has its own tests)
-            "epoch.phase_by_subject": False,
         }
     )

@@ -38,8 +38,7 @@ class BaselineSeries:
         """Keep the frame's points that fall on the step grid; forget those older than the window."""
         if frame is None or frame.time_s.size == 0:
             return
-        # the epochs that start a step on the subject's own grid (her epochs start at her second of the minute)
-        on_grid = np.flatnonzero(np.mod(frame.epoch * self.cfg.epoch.epoch_s, self.step_s) == 0)
+        on_grid = np.flatnonzero(np.mod(frame.time_s, self.step_s) == 0)
         if on_grid.size == 0:
             return
         points = self._points.setdefault(key, {})

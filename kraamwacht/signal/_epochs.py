@@ -44,16 +44,15 @@ class EpochBins:
         return next(iter(self.counts.values())).size if self.counts else 0
 
 
-def subject_phase_s(subject: str, epoch_s: int) -> int:
-    """Where a subject's epochs start within the minute: a stable hash of the id, ``0 .. epoch_s - 1``.
+def subject_slot(subject: str, n: int) -> int:
+    """A stable hash of the subject id in ``0 .. n - 1`` (0 when ``n`` is 0): the same on every machine.
 
-    A gateway stamps the heart rate with its own clock, so with epochs on the clock's minutes
-    every home's epoch would close in the same second, and a serve of thousands of homes would run
-    all their detectors at once, once a minute (docs/benchmarks.md). Epochs that start at their
-    own second of the minute spread that work evenly; the same id gives the same epochs in
-    replay, live and on every machine.
+    ``[epoch] close_spread_s`` delays the closing of each subject's epochs by her slot in seconds.
+    A gateway stamps the heart rate with its own clock, so every home's epoch would otherwise close
+    in the same second and a serve of thousands of homes would run all their detectors at once, once
+    a minute (docs/benchmarks.md). The epochs themselves, and so every result, stay the same.
     """
-    return zlib.crc32(subject.encode("utf-8")) % epoch_s
+    return zlib.crc32(subject.encode("utf-8")) % n if n > 0 else 0
 
 
 def epoch_index(t_s: NDArray[np.float64], epoch_s: int) -> NDArray[np.int64]:

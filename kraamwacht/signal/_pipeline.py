@@ -18,14 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from kraamwacht.contract import Severity
 from kraamwacht.signal._circadian import circadian_offset_c
-from kraamwacht.signal._epochs import (
-    EpochAccumulator,
-    EpochBins,
-    bin_samples,
-    epoch_index,
-    epoch_means,
-    subject_phase_s,
-)
+from kraamwacht.signal._epochs import EpochAccumulator, EpochBins, bin_samples, epoch_index, epoch_means, subject_slot
 from kraamwacht.signal._filters import (
     BlockMedianState,
     CarryState,
@@ -253,8 +246,7 @@ def process_epochs(
     epoch_s = cfg.epoch.epoch_s
     per_min = 60.0 / epoch_s
     carry = int(cfg.epoch.carry_forward_min * per_min)
-    phase_s = phase_of(subject, cfg)
-    time_s = (epochs * epoch_s + phase_s).astype(np.float64)
+    time_s = (epochs * epoch_s).astype(np.float64)
 
     # --- temperature: clean, de-circadianise, personal baseline ------------------------------
     temp = epoch_means(bins.sums[TEMPERATURE], bins.counts[TEMPERATURE])
@@ -452,7 +444,7 @@ def process_epochs(
         values["alert_duration_min"] = (tr.epoch - tr.raised_at) * epoch_s / 60.0
         if isinstance(tr, JoinedStep):
             values["rules"] = ",".join(tr.rules)
-        time = datetime.fromtimestamp((tr.epoch + 1) * epoch_s + phase_s, tz=UTC)
+        time = datetime.fromtimestamp((tr.epoch + 1) * epoch_s, tz=UTC)
         return RuleTransition(time, subject, group, tr.number, tr.kind, tr.level, rule, values)
 
     transitions: list[RuleTransition] = []
@@ -617,20 +609,6 @@ def _change_point(
     return since, rise
 
 
-def phase_of(subject: str, cfg: DetectorConfig) -> int:
-    """Seconds by which the subject's epochs start after the clock's (``[epoch] phase_by_subject``)."""
-    return subject_phase_s(subject, cfg.epoch.epoch_s) if cfg.epoch.phase_by_subject else 0
-
-
-def _shifted(t_s: ArrayLike, phase_s: int) -> ArrayLike:
-    """Times on the subject's epoch grid: ``t - phase`` (a live update's few samples stay a list)."""
-    if not phase_s:
-        return t_s
-    if isinstance(t_s, list):
-        return [t - phase_s for t in t_s]
-    return np.asarray(t_s, dtype=np.float64) - phase_s
-
-
 def thermometer_key(method: str | None) -> str:
     """The detector input key of a thermometer reading taken by ``method`` (None: the default method)."""
     return f"{THERMOMETER}:{method}" if method else THERMOMETER
@@ -695,14 +673,13 @@ def detect(
     cfg = cfg or DetectorConfig()
     scaled = core_scale(samples, cfg)
     epoch_s = cfg.epoch.epoch_s
-    phase_s = phase_of(subject, cfg)
     arrays: dict[str, tuple[FloatArray, FloatArray]] = {}
     first: int | None = None
     last: int | None = None
     n_samples = n_ignored = 0
     for signal in SIGNALS:
         given_t, given_v = scaled.get(signal, (np.zeros(0), np.zeros(0)))
-        t_s = np.asarray(_shifted(given_t, phase_s), dtype=np.float64)  # no copy when the phase is 0
+        t_s = np.asarray(given_t, dtype=np.float64)
         value = np.asarray(given_v, dtype=np.float64)
         arrays[signal] = (t_s, value)
         if t_s.size == 0:
@@ -753,8 +730,9 @@ class SubjectMonitor:
         self.cfg = cfg or DetectorConfig()
         self.subject = subject
         self.state = MonitorState.initial(self.cfg)
-        self._accumulator = EpochAccumulator(SIGNALS, self.cfg.epoch.epoch_s, self.cfg.epoch.reorder_grace_s)
-        self._phase_s = phase_of(subject, self.cfg)
+        # her epochs close at her own second past the grace period (``[epoch] close_spread_s``)
+        grace_s = self.cfg.epoch.reorder_grace_s + subject_slot(subject, self.cfg.epoch.close_spread_s)
+        self._accumulator = EpochAccumulator(SIGNALS, self.cfg.epoch.epoch_s, grace_s)
         self.epochs_closed = 0
         self.last_frame: EpochFrame | None = None
 
@@ -775,7 +753,7 @@ class SubjectMonitor:
         """
         for signal, (t_s, value) in core_scale(samples, self.cfg).items():
             if signal in SIGNALS:
-                self._accumulator.add(signal, _shifted(t_s, self._phase_s), value)
+                self._accumulator.add(signal, t_s, value)
         return self._run(self._accumulator.close_ready())
 
     def flush(self) -> list[RuleTransition]:

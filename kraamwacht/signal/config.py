@@ -40,7 +40,7 @@ class EpochConfig:
     epoch_s: int = 60
     reorder_grace_s: int = 120
     carry_forward_min: float = 70.0
-    phase_by_subject: bool = False
+    close_spread_s: int = 0
 
     def __post_init__(self) -> None:
         _positive("epoch.epoch_s", self.epoch_s)
@@ -50,6 +50,8 @@ class EpochConfig:
             raise InvalidValueError(f"epoch.epoch_s must divide an hour (3600 s), got {self.epoch_s!r}")
         if self.reorder_grace_s < 0:
             raise InvalidValueError(f"epoch.reorder_grace_s must be >= 0, got {self.reorder_grace_s!r}")
+        if self.close_spread_s < 0:
+            raise InvalidValueError(f"epoch.close_spread_s must be >= 0, got {self.close_spread_s!r}")
 
 
 @dataclass(frozen=True, slots=True)
