@@ -60,6 +60,9 @@ INBOX_MAX = 2000
 # ... and bytes waiting at most: a count alone lets 200 messages of the largest allowed size pile up
 INBOX_MAX_BYTES = 16 * 2**20
 PUBLISH_TIMEOUT_S = 10.0
+# messages in a batch that share its fixed cost well enough: measured in one process, 1,200 live
+# homes, serve's core per message 224 µs in batches of 1, 140 in batches of 3, 111-127 from 10 up
+BATCH_ENOUGH = 32
 
 
 def status_topic(site: str) -> str:
@@ -75,6 +78,9 @@ class ServiceOptions:
     mqtt_version: str = "5"  # "5" for mosquitto, "3.1.1" for the embedded amqtt broker
     batch_max: int = 2000
     batch_wait_s: float = 0.2
+    # once a message has come, wait this long for BATCH_ENOUGH of them (Kafka's linger.ms): at
+    # thousands of messages a second a batch of one costs twice as much per message
+    batch_linger_s: float = 0.02
     status_every_s: float = 5.0
     rebuild_h: float = 72.0
     client_id: str | None = None
@@ -222,7 +228,12 @@ class Service:
             self.event_log.close()
 
     def _take_batch(self) -> list[tuple[str, bytes, int, int, datetime]]:
-        return self._inbox.take(self.options.batch_max, timeout=self.options.batch_wait_s)
+        return self._inbox.take(
+            self.options.batch_max,
+            timeout=self.options.batch_wait_s,
+            linger_s=self.options.batch_linger_s,
+            enough=BATCH_ENOUGH,
+        )
 
     def _process(self, batch: list[tuple[str, bytes, int, int, datetime]], stop: threading.Event) -> None:
         commands_topic = Topics.commands(self.options.site)

@@ -75,3 +75,31 @@ def test_take_returns_a_batch_in_order_and_frees_its_room() -> None:
     waiting.join(30)
     assert not waiting.is_alive()  # the batch's room was given back
     assert (inbox.take(10), inbox.bytes) == ([3, 4, 5], 0)
+
+
+def test_a_batch_lingers_for_enough_messages_but_not_past_its_time() -> None:
+    inbox: Inbox[int] = Inbox(max_messages=100, max_bytes=10**9)
+    inbox.put(0, 1)
+
+    def later() -> None:
+        for i in range(1, 4):
+            threading.Event().wait(0.05)
+            inbox.put(i, 1)
+
+    threading.Thread(target=later, daemon=True).start()
+    # three more come within the generous linger: the batch waits for them instead of leaving alone
+    assert inbox.take(10, timeout=1, linger_s=60, enough=4) == [0, 1, 2, 3]
+    inbox.put(4, 1)
+    assert inbox.take(10, timeout=1, linger_s=0.05, enough=4) == [4]  # nobody else comes: it goes alone
+    assert inbox.take(10, timeout=0.01, linger_s=60, enough=4) == []  # nothing came: no linger at all
+
+
+def test_a_full_inbox_or_a_close_ends_the_linger() -> None:
+    inbox: Inbox[int] = Inbox(max_messages=2, max_bytes=10**9)
+    inbox.put(0, 1)
+    inbox.put(1, 1)
+    assert inbox.take(10, timeout=1, linger_s=600, enough=5) == [0, 1]  # full: waiting would gain nothing
+    inbox.put(2, 1)
+    closer = threading.Thread(target=lambda: (threading.Event().wait(0.2), inbox.close()), daemon=True)
+    closer.start()
+    assert inbox.take(10, timeout=1, linger_s=600, enough=5) == [2]  # serve stopping: it does not wait on
