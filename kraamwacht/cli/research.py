@@ -207,7 +207,8 @@ def evaluate(
     """Sensitivity, lead time, false alarms per subject-day, PPV and data availability.
 
     Without ``--labels`` the recordings are taken as afebrile (as WTM2020's are): every raise of the
-    chosen rules is a false alarm, and clinical and technical raises are reported apart.
+    chosen rules is a false alarm, and clinical and technical raises are reported apart (both with
+    ``--rules all``; a category no chosen rule belongs to is left out, not shown as 0).
     """
     from kraamwacht.recordings import coverage_path, read_alerts, read_coverage, read_labels
     from kraamwacht.signal.evaluate import evaluate as run_evaluate
@@ -261,11 +262,16 @@ def _unlabelled(alarms: list, coverage: dict, chosen: frozenset[str] | None, *, 
     """False alarms per patient-day of afebrile recordings, clinical and technical apart."""
     from kraamwacht.alerts import RULES
 
+    def category(rule: str) -> str:
+        return RULES[rule].category if rule in RULES else "clinical"
+
     days = sum((c.end_s - c.start_s) / 86_400.0 for c in coverage.values())
     counted = [a for a in alarms if a.subject in coverage and (chosen is None or a.rule in chosen)]
-    by_category = {"clinical": 0, "technical": 0}
+    # only the categories the chosen rules belong to: a category left out is not a count of 0
+    shown = ("clinical", "technical") if chosen is None else tuple(sorted({category(r) for r in chosen}))
+    by_category = dict.fromkeys(shown, 0)
     for alarm in counted:
-        by_category[RULES[alarm.rule].category if alarm.rule in RULES else "clinical"] += 1
+        by_category[category(alarm.rule)] += 1
     report = {
         "subjects": len(coverage),
         "patient_days": round(days, 2),

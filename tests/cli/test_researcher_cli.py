@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,24 @@ def test_evaluate_reports_the_metrics(alerts: Path) -> None:
     assert 0.9 < report["data_availability"] <= 1.0
     table = invoke("evaluate", alerts, "--labels", DATA / "labels.csv")
     assert "false alarms per subject-day" in table.output
+
+
+def test_evaluate_without_labels_counts_clinical_and_technical_raises_apart(alerts: Path) -> None:
+    """Unlabelled recordings (as WTM2020's): every raise is false; a category not chosen is left out, not 0."""
+    raised = Counter(e["category"] for e in _events(alerts) if e["event"] == "raised")
+    assert raised["clinical"] > 0
+    assert raised["technical"] > 0
+    both = json.loads(invoke("evaluate", alerts, "--rules", "all", "--json").output)
+    assert (both["clinical_raises"], both["technical_raises"]) == (raised["clinical"], raised["technical"])
+    assert both["technical_raises_per_patient_day"] == pytest.approx(
+        raised["technical"] / both["patient_days"], abs=1e-3
+    )
+    clinical = json.loads(invoke("evaluate", alerts, "--json").output)  # the default: clinical rules
+    assert clinical["clinical_raises"] == raised["clinical"]
+    assert "technical_raises" not in clinical
+    table = invoke("evaluate", alerts, "--rules", "technical").output
+    assert "technical raises" in table
+    assert "clinical raises" not in table
 
 
 def test_sweep_writes_table_and_plot(tmp_path: Path) -> None:
