@@ -340,8 +340,8 @@ def latency(
     ``clocks`` (:data:`CLOCKS`): "gateway" stamps the heart rate with the wall clock, the same for
     every home, as kraamwacht's gateway does; then every home's epoch closes in the same second.
     ``close_spread_s``: serve runs with ``[epoch] close_spread_s`` set to it (each home's epochs
-    close at her own second, up to that many seconds later); latency is counted from the sample
-    that closes her epoch, that delay included in when it closes, not in the latency.
+    close at her own second, up to that many seconds later). Latency is counted from the message
+    whose sample closes her epoch: that delay moves when the epoch closes and is not part of it.
     """
     if arrival not in ARRIVALS:
         raise ValueError(f"arrival {arrival!r}: one of {', '.join(ARRIVALS)}")

@@ -3,10 +3,11 @@
 Temperature and pulse are tracked apart (:func:`kraamwacht.signal.track`), but a pulse that rises a
 few hours after her temperature is the same illness, not a second alarm on the tablet. A condition
 whose own alert opens while a clinical alert raised at most ``window`` epochs earlier is open joins
-that alert: it can escalate it, but raises nothing new. Joining at the alert's level is a step of its
-own (``joined``): the board shows at once what else was found, and nobody is called again for it. Later than that, it raises an alert of its
-own, so a finding hours after an alert that everybody has long seen is news again (measured on
-PhysioNet 2019 in docs/tuning.md). An alert resolves when every condition in it has resolved.
+that alert: it can escalate it, but raises nothing new; joining at the alert's level is a step of
+its own (``joined``), so the board shows at once what else was found, and nobody is called again
+for it. Later than that, it raises an alert of its own, so a finding hours after an alert that
+everybody has long seen is news again (measured on PhysioNet 2019 in docs/tuning.md). An alert
+resolves when every condition in it has resolved.
 
 A pure state machine over transitions in time order: the same result however they are cut into
 chunks, so batch == streaming holds.
