@@ -520,7 +520,11 @@ def main() -> None:
         "--latency-clocks", nargs="+", choices=CLOCKS, default=["wearable"], help="each latency case with each"
     )
     parser.add_argument(
-        "--latency-close-spread", type=int, default=0, help="serve with [epoch] close_spread_s = this (seconds)"
+        "--latency-close-spread",
+        type=int,
+        default=0,
+        help="serve with [epoch] close_spread_s = this (seconds); its alerts fall due up to that much later, "
+        "so docs/benchmarks.md's runs with it used --latency-seconds 185",
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side-by-side case (medians reported)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")

@@ -298,7 +298,7 @@ class DetectorConfig:
                     value = float(value)
                 if expected is tuple and isinstance(value, list):
                     value = tuple(value)
-                if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+                if not isinstance(value, expected) or isinstance(value, bool):
                     raise InvalidValueError(f"{section}.{key} must be {expected.__name__}, got {value!r}")
                 converted[key] = value
             sections[section] = dataclasses.replace(current, **converted)
